@@ -1,0 +1,35 @@
+"""Local activities of ``RunWorkflow``: ``advance`` (talk to the run's driver) and
+``finish_run`` (record the outcome, update the thread, close the stream)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from adapter.driver import DriverRegistry
+from adapter.finish import finish_run
+from adapter.services import Services
+from workflows.types import AdvanceRequest, AdvanceResponse, FinishInput
+
+
+class RunActivities:
+    """Activities bound to this worker's services and driver registry.
+
+    Args:
+        services: process services.
+        drivers: the drivers of runs hosted by this worker.
+    """
+
+    def __init__(self, services: Services, drivers: DriverRegistry) -> None:
+        self.services = services
+        self.drivers = drivers
+
+    @activity.defn(name="advance")
+    async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
+        """Deliver finished tasks to the run's driver; return what to start next."""
+        return await self.drivers.advance(req)
+
+    @activity.defn(name="finish_run")
+    async def finish_run(self, inp: FinishInput) -> None:
+        """Record the run's outcome (see :func:`adapter.finish.finish_run`)."""
+        self.drivers.cancel(inp.run.run_id)
+        await finish_run(self.services, inp.run, inp.outcome)

@@ -1,0 +1,154 @@
+"""LangGraph's checkpointer, shared by the driver and node attempts of one process.
+
+:class:`SharedSaver` wraps a real LangGraph saver (``AsyncSqliteSaver`` embedded) and
+adds two things Evergraph needs, delegating everything else:
+
+* **one home event loop**: node attempts run on their own event loops in worker
+  threads (so a blocking node cannot stall workflows or heartbeats); their async
+  checkpointer calls (subgraphs inside a node save checkpoints too) are forwarded to
+  the loop that owns the database connection;
+* **drain**: :meth:`SharedSaver.drain` waits until every write submitted so far is
+  durable. The driver calls it before handing tasks to the workflow, because a node
+  attempt, possibly on another worker, reconstructs its task from the saved
+  checkpoint and pending writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, AsyncIterator, Sequence
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+
+class SharedSaver(BaseCheckpointSaver):
+    """A LangGraph checkpointer usable from any thread's event loop.
+
+    Args:
+        inner: the real saver; its async methods run on ``home``.
+        home: the event loop that owns ``inner``'s connection.
+    """
+
+    def __init__(self, inner: BaseCheckpointSaver, home: asyncio.AbstractEventLoop) -> None:
+        super().__init__(serde=inner.serde)
+        self.inner = inner
+        self.home = home
+        self._inflight: set[asyncio.Future] = set()
+
+    # -- plumbing --------------------------------------------------------------
+
+    async def _on_home(self, coro) -> Any:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.home:
+            fut = asyncio.ensure_future(coro)
+        else:
+            fut = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.home))
+            # track the home-side future for drain()
+        self._inflight.add(fut)
+        fut.add_done_callback(self._inflight.discard)
+        return await fut
+
+    async def drain(self) -> None:
+        """Wait until every checkpoint and write submitted so far is stored (home loop)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    @property
+    def config_specs(self) -> list:
+        return self.inner.config_specs
+
+    def get_next_version(self, current: Any, channel: Any) -> Any:
+        return self.inner.get_next_version(current, channel)
+
+    # -- async API ----------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await self._on_home(self.inner.aget_tuple(config))
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        async def collect() -> list[CheckpointTuple]:
+            return [t async for t in self.inner.alist(config, filter=filter, before=before, limit=limit)]
+
+        for item in await self._on_home(collect()):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await self._on_home(self.inner.aput(config, checkpoint, metadata, new_versions))
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        return await self._on_home(self.inner.aput_writes(config, writes, task_id, task_path))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        return await self._on_home(self.inner.adelete_thread(thread_id))
+
+    async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._on_home(self.inner.aget_delta_channel_history(*args, **kwargs))
+
+    # -- sync API (graph.invoke/get_state from sync code in a worker thread) -----
+
+    def _sync(self, coro) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.home).result()
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self._sync(self.inner.aget_tuple(config))
+
+    def list(self, config, *, filter=None, before=None, limit=None):  # noqa: A003
+        async def collect():
+            return [t async for t in self.inner.alist(config, filter=filter, before=before, limit=limit)]
+
+        return iter(self._sync(collect()))
+
+    def put(self, config, checkpoint, metadata, new_versions):
+        return self._sync(self.inner.aput(config, checkpoint, metadata, new_versions))
+
+    def put_writes(self, config, writes, task_id, task_path=""):
+        return self._sync(self.inner.aput_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        return self._sync(self.inner.adelete_thread(thread_id))
+
+
+async def open_checkpointer(path: Path, stack: AsyncExitStack) -> SharedSaver:
+    """Open (and create) the SQLite checkpoint database at ``path``.
+
+    The connection closes when ``stack`` closes. Must be called on the loop that will
+    be the saver's home (the process's main loop).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
+    await saver.setup()
+    await saver.conn.execute("PRAGMA journal_mode=WAL")
+    await saver.conn.execute("PRAGMA busy_timeout=30000")
+    return SharedSaver(saver, asyncio.get_running_loop())

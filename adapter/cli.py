@@ -1,0 +1,203 @@
+"""The ``evergraph`` command.
+
+* ``evergraph dev [--config langgraph.json] [--port 2024] [--host 127.0.0.1]``: the
+  embedded default in one process — a Temporal dev server (unless ``TEMPORAL_ADDRESS``
+  is set), a worker and the API, all data under one folder (``EVERGRAPH_DATA_DIR``,
+  default ``.evergraph`` beside the ``langgraph.json``).
+* ``evergraph serve``: the API only; ``evergraph worker``: the worker only. Both read
+  the environment variables of :class:`adapter.settings.Settings`.
+
+Start-up problems (bad settings, a graph that does not load, an unreachable Temporal)
+stop the process with one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+from adapter.settings import Settings, SettingsError
+
+log = logging.getLogger("evergraph")
+
+
+async def open_services(settings: Settings, stack: AsyncExitStack, broker_kind: str):
+    """Load the graphs and open records, checkpointer and broker.
+
+    Args:
+        settings: validated settings.
+        stack: closes what is opened here.
+        broker_kind: ``"memory"`` (API and worker in this process) or ``"sqlite"``
+            (API and worker in different processes on one machine).
+    """
+    from adapter.assistants import ensure_system_assistants
+    from adapter.broker import MemoryBroker
+    from adapter.checkpoint import open_checkpointer
+    from adapter.config import load_config
+    from adapter.graphs import load_registry
+    from adapter.services import Services
+    from adapter.storage import Records
+
+    lg_config = load_config(settings.config_path)
+    registry = load_registry(lg_config)
+    records = await Records(settings.sqlite_path).open()
+    stack.push_async_callback(records.close)
+    saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
+    loop = asyncio.get_running_loop()
+    if broker_kind == "memory":
+        broker = MemoryBroker(loop)
+    else:
+        from adapter.sqlite_broker import SqliteBroker
+
+        broker = await SqliteBroker(settings.sqlite_path.with_name("streams.sqlite"), loop).open()
+        stack.push_async_callback(broker.close)
+    services = Services(settings=settings, registry=registry, records=records, saver=saver, broker=broker)
+    await ensure_system_assistants(services)
+    return services
+
+
+async def _serve_api(services, settings: Settings, started: asyncio.Event | None = None) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(services),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # signals are handled by _main
+    task = asyncio.ensure_future(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if started is not None:
+        started.set()
+    try:
+        await task
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await asyncio.shield(task)
+        raise
+
+
+async def _main(command: str, settings: Settings) -> None:
+    from adapter.devserver import start_dev_server
+    from adapter.temporal import build_worker, connect, ensure_search_attributes
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with AsyncExitStack() as stack:
+        dev_server = None
+        address = settings.temporal_address
+        if command == "dev" and address is None:
+            dev_server = await start_dev_server(settings.data_dir / "temporal", host="127.0.0.1")
+            stack.callback(dev_server.stop)
+            address = dev_server.address
+        client = await connect(settings, address)
+        await ensure_search_attributes(client)
+        services = await open_services(settings, stack, "memory" if command == "dev" else "sqlite")
+        services.temporal = client
+
+        tasks = []
+        worker = None
+        if command in ("dev", "worker"):
+            worker = build_worker(client, services)
+            tasks.append(asyncio.ensure_future(worker.run()))
+        api_started = asyncio.Event()
+        if command in ("dev", "serve"):
+            tasks.append(asyncio.ensure_future(_serve_api(services, settings, api_started)))
+            await asyncio.wait([asyncio.ensure_future(api_started.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
+        if command in ("dev", "serve"):
+            print(f"Evergraph API: http://{settings.host}:{settings.port}", flush=True)
+            if settings.host not in ("127.0.0.1", "localhost", "::1"):
+                print("WARNING: the API listens on a non-loopback address without authentication", flush=True)
+        if dev_server is not None:
+            print(f"Temporal UI: {dev_server.ui_url}/namespaces/{settings.temporal_namespace}/workflows", flush=True)
+            print(f"Temporal address: {address}", flush=True)
+        if worker is not None:
+            print(f"Worker polling task queue {settings.task_queue!r} on {address}", flush=True)
+        print("Ready.", flush=True)
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t is not stopper and t.exception() is not None:
+                raise t.exception()
+        print("Shutting down…", flush=True)
+        for t in tasks:
+            t.cancel()
+        if worker is not None:
+            await worker.shutdown()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evergraph", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_ in (
+        ("dev", "Temporal dev server + worker + API in one process (embedded default)"),
+        ("serve", "API only (production)"),
+        ("worker", "worker only (production)"),
+    ):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--config", help="path of langgraph.json (env EVERGRAPH_CONFIG; default ./langgraph.json)")
+        if name != "worker":
+            p.add_argument("--port", type=int, help="API port (env EVERGRAPH_PORT; default 2024)")
+            p.add_argument("--host", help="API host (env EVERGRAPH_HOST; default 127.0.0.1)")
+        p.add_argument("--data-dir", help="folder for local data (env EVERGRAPH_DATA_DIR)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``evergraph`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
+    from adapter.config import ConfigError
+    from adapter.devserver import DevServerError
+    from adapter.graphs import GraphLoadError
+
+    try:
+        env = dict(os.environ)
+        if args.config:
+            env["EVERGRAPH_CONFIG"] = args.config
+        if getattr(args, "port", None):
+            env["EVERGRAPH_PORT"] = str(args.port)
+        if getattr(args, "host", None):
+            env["EVERGRAPH_HOST"] = args.host
+        if args.data_dir:
+            env["EVERGRAPH_DATA_DIR"] = args.data_dir
+        elif not env.get("EVERGRAPH_DATA_DIR"):
+            config_path = Path(env.get("EVERGRAPH_CONFIG") or "langgraph.json")
+            env["EVERGRAPH_DATA_DIR"] = str(config_path.resolve().parent / ".evergraph")
+        settings = Settings.from_env(env)
+        if not settings.config_path.is_file():
+            raise ConfigError(f"langgraph.json not found: {settings.config_path.resolve()} (use --config)")
+        if args.command in ("dev", "serve"):
+            from adapter.devserver import port_is_free
+
+            if not port_is_free(settings.port, settings.host):
+                raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")
+        asyncio.run(_main(args.command, settings))
+    except (SettingsError, ConfigError, GraphLoadError, DevServerError) as exc:
+        print(f"evergraph: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""The superstep driver: LangGraph's own Pregel loop, with node execution handed to
+Temporal.
+
+A :class:`RunDriver` runs the graph's real ``Pregel.astream`` for one run in the
+worker process that hosts the run's workflow. LangGraph decides everything about
+graph semantics — which tasks a superstep runs, how writes apply, interrupts,
+breakpoints, error handlers, what each stream mode emits, when checkpoints are
+saved. Evergraph hooks in at one documented point: the config key
+``__pregel_runner_submit`` (``CONFIG_KEY_RUNNER_SUBMIT``) through which
+``PregelRunner`` submits every task. :meth:`RunDriver._submit` answers with a
+future that resolves when the workflow reports the task's Temporal activity
+finished; LangGraph's runner then commits the writes exactly as for a local task
+(``put_writes`` → checkpointer).
+
+The workflow talks to the driver through the ``advance`` local activity
+(:class:`DriverRegistry.advance`): each call delivers finished tasks and returns
+the tasks to start (or cancel) next, or the run's outcome. If the driver is gone
+(worker restart, workflow moved to another worker), a new one is built from the
+checkpoint with LangGraph's own resume path (same ``run_id``, ``input=None``): saved
+pending writes are handed back to tasks that finished, so no finished node runs
+again. Results for tasks it has not asked for yet are kept until it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from typing import Any
+
+from langgraph._internal._constants import (
+    CONF,
+    CONFIG_KEY_CHECKPOINT_MAP,
+    CONFIG_KEY_RUNNER_SUBMIT,
+    CONFIG_KEY_SCRATCHPAD,
+    PULL,
+    PUSH,
+)
+from langgraph.errors import GraphInterrupt, NodeTimeoutError
+from langgraph.types import PregelExecutableTask, TimeoutPolicy
+
+from adapter import serde
+from adapter.policy import retry_spec, timeout_fields
+from adapter.runconfig import DRIVER_MODES, api_mode, event_name, run_params
+from adapter.services import Services
+from workflows.types import (
+    AdvanceRequest,
+    AdvanceResponse,
+    RunInput,
+    RunOutcome,
+    TaskError,
+    TaskResult,
+    TaskSpec,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def rebuild_exception(error: TaskError) -> BaseException:
+    """The node's exception from a :class:`TaskError`: the original object when it
+    could be packed, else an ``Exception`` subclass carrying the original class name."""
+    if error.packed:
+        try:
+            exc = serde.unpack(error.packed)
+            if isinstance(exc, BaseException):
+                return exc
+        except Exception:  # pragma: no cover - best effort
+            pass
+    cls = type(error.error, (Exception,), {"__module__": "evergraph.remote"})
+    return cls(error.message)
+
+
+def _json_path(path: tuple) -> list[Any] | None:
+    """A task path as JSON if it is one a node attempt can rebuild, else ``None``."""
+    if path and path[0] == PULL and len(path) == 2:
+        return [PULL, path[1]]
+    if path and path[0] == PUSH and len(path) == 2 and isinstance(path[1], int):
+        return [PUSH, path[1]]
+    return None
+
+
+class RunDriver:
+    """Runs one run's Pregel loop; see the module docstring.
+
+    Args:
+        services: process services.
+        run: the run's ids.
+        resume: build from the checkpoint with ``input=None`` (recovery) instead of
+            the run's own input/command.
+        seq: the ``advance`` sequence number this driver starts at.
+    """
+
+    def __init__(self, services: Services, run: RunInput, *, resume: bool, seq: int) -> None:
+        self.services = services
+        self.run = run
+        self.resume = resume
+        self.seq = seq
+        self.last_used = time.monotonic()
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._pending: dict[str, tuple[PregelExecutableTask, asyncio.Future]] = {}
+        self._specs: dict[str, TaskSpec] = {}
+        self._early: dict[str, TaskResult] = {}
+        self._new: list[TaskSpec] = []
+        self._cancel: list[str] = []
+        self._outcome: RunOutcome | None = None
+        self._last_response: AdvanceResponse | None = None
+        self._lock = asyncio.Lock()
+        self._main_task: asyncio.Task | None = None
+        self._params = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Load the run, publish the stream's ``metadata`` event (first start only),
+        mark the run ``running`` and start LangGraph's loop in a task."""
+        records = self.services.records
+        run = await records.get_run(self.run.run_id)
+        if run is None:
+            raise LookupError(f"run {self.run.run_id} not found")
+        self._params = run_params(run)
+        if not self.resume:
+            self.services.broker.publish(self.run.run_id, "metadata", {"run_id": self.run.run_id, "attempt": 1})
+        if run["status"] == "pending":
+            await records.set_run_status(self.run.run_id, "running")
+        self._main_task = asyncio.ensure_future(self._main())
+
+    def abort(self) -> None:
+        """Stop the loop (the driver was replaced); outstanding tasks are forgotten."""
+        if self._main_task is not None and not self._main_task.done():
+            self._main_task.cancel()
+
+    async def _main(self) -> None:
+        p = self._params
+        services = self.services
+        try:
+            graph = await services.registry.get(self.run.graph_id, p.config)
+            graph = graph.copy({"checkpointer": services.saver, "store": services.store})
+            config = dict(p.config)
+            config["configurable"] = {
+                **p.config["configurable"],
+                CONFIG_KEY_RUNNER_SUBMIT: lambda: self._submit,
+            }
+            # LangGraph modes produced in the driver, plus "custom": a waiter on the
+            # stream makes the runner submit every task (its single-task fast path
+            # would otherwise run the node in-process).
+            modes = {m for m in p.stream_modes if m in DRIVER_MODES} | {"custom"}
+            if self.resume:
+                graph_input: Any = None
+            elif p.command is not None:
+                graph_input = p.command
+            else:
+                graph_input = p.input
+            async for chunk in graph.astream(
+                graph_input,
+                config,
+                context=p.context,
+                stream_mode=sorted(modes),
+                subgraphs=True,
+                interrupt_before=p.interrupt_before,
+                interrupt_after=p.interrupt_after,
+                durability=p.durability if p.durability in ("sync", "async") else None,
+            ):
+                self._publish(chunk)
+            self._finish(RunOutcome(status="success"))
+        except asyncio.CancelledError:
+            if self._outcome is None:
+                self._finish(RunOutcome(status="interrupted"))
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every failure ends the run
+            logger.info("run %s failed: %r", self.run.run_id, exc)
+            services.broker.publish(
+                self.run.run_id, "error", {"error": type(exc).__name__, "message": str(exc)}
+            )
+            self._finish(RunOutcome(status="error", error=type(exc).__name__, message=str(exc)))
+        finally:
+            for _task, fut in list(self._pending.values()):
+                if not fut.done():
+                    fut.cancel()
+
+    def _publish(self, chunk: tuple) -> None:
+        ns, mode, data = chunk
+        name = api_mode(mode, self._params.stream_modes)
+        if name is None:
+            return
+        if ns and not self._params.subgraphs:
+            return
+        self.services.broker.publish(self.run.run_id, event_name(name, tuple(ns)), data)
+
+    def _finish(self, outcome: RunOutcome) -> None:
+        self._outcome = outcome
+        self._changed.set()
+
+    # ------------------------------------------------------------------ submit hook
+
+    def _submit(self, fn, *args: Any, __name__: str | None = None, __cancel_on_exit__: bool = False,
+                __reraise_on_exit__: bool = True, __next_tick__: bool = False, **kwargs: Any) -> asyncio.Future:
+        """``PregelRunner``'s submit: remote tasks become Temporal activities."""
+        task = args[0] if args else None
+        path = _json_path(task.path) if isinstance(task, PregelExecutableTask) else None
+        if path is None:
+            # Not a graph node task (e.g. an error-handler task): run it here, as
+            # LangGraph's own executor would.
+            ctx = contextvars.copy_context()
+            return asyncio.ensure_future(fn(*args, **kwargs), context=ctx)
+        fut: asyncio.Future = self._loop.create_future()
+        early = self._early.pop(task.id, None)
+        if early is not None:
+            self._resolve(task, fut, early)
+            return fut
+        spec = self._spec(task, path)
+        self._pending[task.id] = (task, fut)
+        self._specs[task.id] = spec
+        fut.add_done_callback(lambda f, tid=task.id: self._on_done(tid, f))
+        self._new.append(spec)
+        self._changed.set()
+        return fut
+
+    def _on_done(self, task_id: str, fut: asyncio.Future) -> None:
+        if fut.cancelled() and task_id in self._pending:
+            del self._pending[task_id]
+            self._cancel.append(task_id)
+            self._changed.set()
+
+    def _spec(self, task: PregelExecutableTask, path: list[Any]) -> TaskSpec:
+        conf = task.config[CONF]
+        checkpoint_id = conf[CONFIG_KEY_CHECKPOINT_MAP][""]
+        scratchpad = conf[CONFIG_KEY_SCRATCHPAD]
+        policy = TimeoutPolicy.coerce(task.timeout) if task.timeout is not None else None
+        run_timeout, idle_timeout, refresh_on = timeout_fields(policy)
+        return TaskSpec(
+            task_id=task.id,
+            name=task.name,
+            path=path,
+            checkpoint_id=checkpoint_id,
+            step=scratchpad.step,
+            stop=scratchpad.stop,
+            activity_type=f"{self.run.graph_id}.{task.name}",
+            run_timeout=run_timeout,
+            idle_timeout=idle_timeout,
+            refresh_on=refresh_on,
+            retry=retry_spec(task.retry_policy),
+        )
+
+    def _resolve(self, task: PregelExecutableTask, fut: asyncio.Future, result: TaskResult) -> None:
+        if fut.done():
+            return
+        writes = serde.unpack(result.writes) if result.writes else []
+        task.writes.clear()
+        task.writes.extend(tuple(w) for w in writes)
+        if result.interrupts:
+            fut.set_exception(GraphInterrupt(tuple(serde.unpack(result.interrupts))))
+        elif result.timeout_kind:
+            policy = TimeoutPolicy.coerce(task.timeout) if task.timeout is not None else None
+            fut.set_exception(
+                NodeTimeoutError(
+                    task.name,
+                    result.elapsed or 0.0,
+                    kind=result.timeout_kind,  # type: ignore[arg-type]
+                    idle_timeout=policy.idle_timeout if policy else None,
+                    run_timeout=policy.run_timeout if policy else None,
+                )
+            )
+        elif result.error is not None:
+            fut.set_exception(rebuild_exception(result.error))
+        else:
+            fut.set_result(None)
+
+    # ------------------------------------------------------------------ advance
+
+    def _deliver(self, result: TaskResult) -> None:
+        entry = self._pending.pop(result.task_id, None)
+        if entry is None:
+            if result.task_id not in self._specs:
+                # asked for by a previous driver of this run: keep until submitted
+                self._early[result.task_id] = result
+            return
+        task, fut = entry
+        self._resolve(task, fut, result)
+
+    async def _settle(self) -> None:
+        """Let the loop react to delivered results (commit writes, cancel siblings,
+        schedule error handlers) before answering with nothing new."""
+        for _ in range(3):
+            for _ in range(8):
+                if self._new or self._cancel or self._outcome is not None:
+                    return
+                await asyncio.sleep(0)
+            await self.services.saver.drain()
+
+    async def advance(self, seq: int, results: list[TaskResult]) -> AdvanceResponse:
+        """Deliver ``results`` and wait for the next thing the workflow must do."""
+        async with self._lock:
+            self.last_used = time.monotonic()
+            if seq == self.seq - 1 and self._last_response is not None:
+                return self._last_response  # local activity retried
+            for result in results:
+                self._deliver(result)
+            while True:
+                if self._new or self._cancel:
+                    break
+                if self._outcome is not None:
+                    break
+                if self._pending:
+                    await self._settle()
+                    break
+                self._changed.clear()
+                if self._new or self._cancel or self._outcome is not None:
+                    break
+                await self._changed.wait()
+            if self._outcome is not None and self._main_task is not None:
+                await asyncio.gather(self._main_task, return_exceptions=True)
+            # node attempts read the checkpoint and writes these tasks depend on
+            await self.services.saver.drain()
+            response = AdvanceResponse(
+                tasks=self._new,
+                cancel=self._cancel,
+                outcome=self._outcome if not self._new else None,
+            )
+            self._new, self._cancel = [], []
+            self._changed.clear()
+            self.seq = seq + 1
+            self._last_response = response
+            return response
+
+
+class DriverRegistry:
+    """The drivers of the runs whose workflows this worker process hosts.
+
+    Args:
+        services: process services.
+        idle_limit: seconds after which a driver that received no ``advance`` is
+            dropped (its workflow moved to another worker).
+    """
+
+    def __init__(self, services: Services, idle_limit: float = 900.0) -> None:
+        self.services = services
+        self.idle_limit = idle_limit
+        self._drivers: dict[str, RunDriver] = {}
+
+    def _gc(self) -> None:
+        cutoff = time.monotonic() - self.idle_limit
+        for run_id, d in list(self._drivers.items()):
+            if d.last_used < cutoff:
+                d.abort()
+                del self._drivers[run_id]
+
+    async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
+        """Serve the ``advance`` local activity for ``req.run``."""
+        self._gc()
+        run_id = req.run.run_id
+        driver = self._drivers.get(run_id)
+        if driver is not None and req.seq not in (driver.seq, driver.seq - 1):
+            driver.abort()
+            driver = None
+        if driver is None:
+            driver = RunDriver(self.services, req.run, resume=req.seq > 0, seq=req.seq)
+            self._drivers[run_id] = driver
+            await driver.start()
+        response = await driver.advance(req.seq, req.results)
+        if response.outcome is not None:
+            self._drivers.pop(run_id, None)
+        return response
+
+    def cancel(self, run_id: str) -> None:
+        """Drop the driver of a cancelled run."""
+        driver = self._drivers.pop(run_id, None)
+        if driver is not None:
+            driver.abort()
+

@@ -1,0 +1,68 @@
+"""Recording a run's end: run status, thread status/values/interrupts/error, the
+``/wait`` result on the stream, stateless-thread clean-up, then closing the stream.
+
+Thread statuses follow API.md §4.1: ``busy`` while another run is queued, ``error``
+after a failed run, ``interrupted`` when the state waits at an interrupt or the run
+was cancelled (``error`` then holds ``UserInterrupt``), else ``idle``.
+"""
+
+from __future__ import annotations
+
+from adapter import serde
+from adapter.ids import iso, now
+from adapter.services import Services
+from adapter.state import bound_graph, thread_interrupts, wait_body
+from workflows.types import RunInput, RunOutcome
+
+RESULT = "__result__"
+"""Internal stream event carrying the ``/wait`` body; never sent to SSE clients."""
+
+
+async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> None:
+    """Record ``outcome`` for ``run`` (idempotent: safe to retry)."""
+    records, broker = services.records, services.broker
+    record = await records.get_run(run.run_id)
+    if record is None:  # deleted (rollback) meanwhile
+        broker.end(run.run_id)
+        return
+    await records.set_run_status(run.run_id, outcome.status)
+    thread = await records.get_thread(run.thread_id)
+    graph = await bound_graph(services, run.graph_id, record["kwargs"].get("config"))
+    snapshot = await graph.aget_state({"configurable": {"thread_id": run.thread_id}})
+    if outcome.status == "error":
+        body = {"__error__": {"error": outcome.error, "message": outcome.message}}
+    else:
+        body = wait_body(snapshot)
+    if thread is not None:
+        active = [r for r in await records.active_runs(run.thread_id) if r["run_id"] != run.run_id]
+        error = None
+        if outcome.status == "error":
+            status, error = "error", {"error": outcome.error, "message": outcome.message}
+        elif outcome.status == "interrupted":
+            status = "interrupted"
+            error = {
+                "error": "UserInterrupt",
+                "message": f"interrupt requested via POST /threads/{run.thread_id}/runs/{run.run_id}/cancel",
+            }
+        elif snapshot.next:
+            status = "interrupted"
+        else:
+            status = "idle"
+        if active:
+            status = "busy"
+        ts = iso(now())
+        await records.update_thread(
+            run.thread_id,
+            status=status,
+            values=serde.to_jsonable(snapshot.values) if snapshot.values is not None else thread["values"],
+            interrupts=thread_interrupts(snapshot),
+            error=error,
+            metadata={"graph_id": run.graph_id, "assistant_id": run.assistant_id},
+            state_updated_at=ts,
+            updated_at=ts,
+        )
+    broker.publish(run.run_id, RESULT, body)
+    if record.get("temporary") and (record.get("on_completion") or "delete") == "delete":
+        await records.delete_thread(run.thread_id)
+        await services.saver.adelete_thread(run.thread_id)
+    broker.end(run.run_id)

@@ -1,0 +1,322 @@
+"""One node attempt: rebuild a LangGraph task from the saved checkpoint and run it.
+
+The node-attempt activity (:mod:`activities.node`) calls :func:`run_node_attempt`.
+The task is rebuilt with LangGraph's own ``prepare_single_task`` from the checkpoint
+and pending writes the driver saved before dispatching it, so the node sees exactly
+the input, config, scratchpad (resume values) and runtime it would see in-process;
+its id must match the driver's. It runs through LangGraph's ``arun_with_retry``
+(one attempt: Temporal does the retries) on **its own event loop in its own
+thread**, so a node that blocks (``time.sleep`` in an async node, a sync node) cannot
+stall the worker's workflows, pollers or heartbeats.
+
+Timeouts (DESIGN.md §3): the Temporal server enforces the activity's start-to-close
+(``run_timeout``) and heartbeat (``idle_timeout``) timeouts. Progress is what
+LangGraph's own ``_TimedAttemptScope`` counts as progress (callback events, writes,
+stream-writer output under ``refresh_on="auto"``; ``runtime.heartbeat()`` always); a
+watchdog on the worker's loop turns progress into Temporal heartbeats and, on the
+same deadlines, ends the attempt locally with LangGraph's ``NodeTimeoutError`` so the
+activity slot is freed even when the node thread stays blocked. The scope is then
+closed, so the abandoned thread can no longer write or stream; its writes would only
+have travelled as the activity's result, which Temporal refuses after a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import concurrent.futures
+import dataclasses
+import threading
+import time
+from typing import Any, Callable
+
+from langgraph._internal._constants import (
+    CONF,
+    CONFIG_KEY_CHECKPOINTER,
+    CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_RUNTIME,
+    CONFIG_KEY_STREAM,
+    NS_SEP,
+)
+from langgraph._internal._config import ensure_config
+from langgraph.config import get_config
+from langgraph.errors import GraphInterrupt, NodeTimeoutError
+from langgraph.pregel._algo import checkpoint_null_version, prepare_single_task
+from langgraph.pregel._checkpoint import achannels_from_checkpoint
+from langgraph.pregel._messages import StreamMessagesHandler
+from langgraph.pregel._retry import _TimedAttemptScope, arun_with_retry
+from langgraph.pregel.main import _coerce_context
+from langgraph.pregel.protocol import StreamProtocol
+from langgraph.runtime import Runtime
+
+from adapter import serde
+from adapter.policy import retry_decision
+from adapter.runconfig import RunParams, api_mode, event_name, run_params
+from adapter.services import Services
+from workflows.types import NodeInput, NodeOutput, TaskError
+
+#: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
+LIVENESS_INTERVAL = 5.0
+#: heartbeat timeout of node attempts without ``idle_timeout`` (worker-loss detection)
+LIVENESS_TIMEOUT = 30.0
+
+
+class NodeAttemptError(Exception):
+    """The node raised (or timed out). ``retry_in`` is LangGraph's verdict: seconds
+    before the next attempt, or ``None`` for no retry.
+
+    Attributes:
+        error: the failure as carried back to the driver.
+        retry_in: seconds, or ``None``.
+    """
+
+    def __init__(self, error: TaskError, retry_in: float | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_in = retry_in
+
+
+class TaskMismatchError(RuntimeError):
+    """The task rebuilt from the checkpoint is not the one the driver dispatched."""
+
+
+def task_error(exc: BaseException) -> TaskError:
+    """Describe ``exc``; packs it with LangGraph's serializer when it round-trips."""
+    packed: str | None
+    try:
+        packed = serde.pack(exc)
+        if not isinstance(serde.unpack(packed), BaseException):
+            packed = None
+    except Exception:
+        packed = None
+    return TaskError(error=type(exc).__name__, message=str(exc), packed=packed)
+
+
+class _Publisher:
+    """Sends LangGraph stream chunks ``(namespace, mode, data)`` of a node attempt to
+    the broker, as API events (``messages-tuple`` → ``messages``, ``mode|ns``)."""
+
+    def __init__(self, services: Services, run_id: str, modes: tuple[str, ...], subgraphs: bool) -> None:
+        self.broker = services.broker
+        self.run_id = run_id
+        self.modes = modes
+        self.subgraphs = subgraphs
+
+    def __call__(self, chunk: tuple) -> None:
+        ns, mode, data = chunk
+        name = api_mode(mode, self.modes)
+        if name is None or (ns and not self.subgraphs):
+            return
+        self.broker.publish(self.run_id, event_name(name, tuple(ns)), data)
+
+    def custom(self, value: Any) -> None:
+        try:
+            ns = tuple(get_config()[CONF][CONFIG_KEY_CHECKPOINT_NS].split(NS_SEP)[:-1])
+        except Exception:
+            ns = ()
+        self((ns, "custom", value))
+
+
+async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: RunParams):
+    spec = inp.task
+    graph = await services.registry.get(inp.run.graph_id, p.config)
+    saver = services.saver
+    saved = await saver.aget_tuple(
+        {"configurable": {"thread_id": inp.run.thread_id, "checkpoint_ns": "", "checkpoint_id": spec.checkpoint_id}}
+    )
+    if saved is None:
+        raise TaskMismatchError(f"checkpoint {spec.checkpoint_id} of thread {inp.run.thread_id} not found")
+    checkpoint = saved.checkpoint
+    if graph._migrate_checkpoint is not None:
+        graph._migrate_checkpoint(checkpoint)
+    channels, managed = await achannels_from_checkpoint(graph.channels, checkpoint, saver=saver, config=saved.config)
+    pending = [(str(t), c, v) for t, c, v in (saved.pending_writes or [])]
+
+    lg_modes = {"messages" if m == "messages-tuple" else m for m in p.stream_modes}
+    config = ensure_config(graph.config, p.config)
+    if "messages" in lg_modes:
+        handler = StreamMessagesHandler(publish, p.subgraphs, parent_ns=())
+        callbacks = config.get("callbacks")
+        if callbacks is None or isinstance(callbacks, list):
+            config["callbacks"] = [*(callbacks or []), handler]
+        else:  # a CallbackManager
+            callbacks = callbacks.copy()
+            callbacks.add_handler(handler, inherit=True)
+            config["callbacks"] = callbacks
+    runtime = Runtime(
+        context=_coerce_context(graph.context_schema, p.context),
+        store=services.store,
+        stream_writer=publish.custom if "custom" in lg_modes else (lambda _c: None),
+    )
+    configurable = {
+        **config["configurable"],
+        CONFIG_KEY_CHECKPOINTER: saver,
+        CONFIG_KEY_RUNTIME: runtime,
+        CONFIG_KEY_CHECKPOINT_NS: "",
+    }
+    if p.subgraphs:
+        configurable[CONFIG_KEY_STREAM] = StreamProtocol(publish, lg_modes)
+    config["configurable"] = configurable
+    task = prepare_single_task(
+        tuple(spec.path),
+        None,
+        checkpoint=checkpoint,
+        checkpoint_id_bytes=binascii.unhexlify(checkpoint["id"].replace("-", "")),
+        checkpoint_null_version=checkpoint_null_version(checkpoint),
+        pending_writes=pending,
+        processes=graph.nodes,
+        channels=channels,
+        managed=managed,
+        config=config,
+        step=spec.step,
+        stop=spec.stop,
+        for_execution=True,
+        store=services.store,
+        checkpointer=saver,
+        manager=None,
+        cache_policy=graph.cache_policy,
+        retry_policy=graph.retry_policy,
+    )
+    if task is None or task.id != spec.task_id:
+        raise TaskMismatchError(
+            f"task {spec.name!r} ({spec.task_id}) is not runnable at checkpoint {spec.checkpoint_id}"
+        )
+    return task
+
+
+def _run_in_thread(task, name: str) -> tuple[concurrent.futures.Future, dict[str, Any]]:
+    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread."""
+    result: concurrent.futures.Future = concurrent.futures.Future()
+    handle: dict[str, Any] = {}
+    started = threading.Event()
+
+    def main() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+
+        async def body() -> None:
+            handle["task"] = asyncio.current_task()
+            handle["loop"] = loop
+            started.set()
+            await arun_with_retry(task, None, stream=False, configurable={})
+
+        try:
+            loop.run_until_complete(body())
+            result.set_result(None)
+        except BaseException as exc:  # noqa: BLE001 - reported to the activity
+            result.set_exception(exc)
+        finally:
+            started.set()
+            try:
+                loop.close()
+            except Exception:
+                pass
+
+    threading.Thread(target=main, name=f"evergraph-node-{name}", daemon=True).start()
+    started.wait()
+    return result, handle
+
+
+def _cancel_thread(handle: dict[str, Any]) -> None:
+    loop, task = handle.get("loop"), handle.get("task")
+    if loop is not None and task is not None and not loop.is_closed():
+        try:
+            loop.call_soon_threadsafe(task.cancel)
+        except RuntimeError:
+            pass
+
+
+async def run_node_attempt(
+    services: Services,
+    inp: NodeInput,
+    *,
+    attempt: int,
+    heartbeat: Callable[[], None],
+) -> NodeOutput:
+    """Run one attempt of ``inp.task``.
+
+    Args:
+        services: process services.
+        inp: run ids and the task descriptor.
+        attempt: Temporal's attempt number (1-based), for LangGraph's retry bound.
+        heartbeat: records a Temporal heartbeat; called on the caller's loop.
+
+    Returns:
+        The task's writes (and interrupts, when the node called ``interrupt()``).
+
+    Raises:
+        NodeAttemptError: the node raised or exceeded a timeout; ``retry_in`` says
+            whether and when LangGraph's retry policy retries it.
+        TaskMismatchError: the checkpoint does not produce this task (not retryable).
+        asyncio.CancelledError: the activity was cancelled; the node is cancelled
+            and can no longer write.
+    """
+    spec = inp.task
+    run = await services.records.get_run(inp.run.run_id)
+    if run is None:
+        raise TaskMismatchError(f"run {inp.run.run_id} not found")
+    params = run_params(run)
+    publish = _Publisher(services, inp.run.run_id, params.stream_modes, params.subgraphs)
+    task = await _prepare(services, inp, publish, params)
+    policies = task.retry_policy
+    idle, run_timeout = spec.idle_timeout, spec.run_timeout
+    scope = _TimedAttemptScope(refresh_on=spec.refresh_on if idle else None)
+    task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])
+
+    start = time.monotonic()
+    cfut, handle = _run_in_thread(task, spec.name)
+    afut = asyncio.wrap_future(cfut)
+    # an abandoned (timed-out) attempt may fail later: nobody awaits it then
+    afut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    last_beat = start
+    timeout_kind: str | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            waits = [idle / 4 if idle else LIVENESS_INTERVAL]
+            if run_timeout:
+                waits.append(start + run_timeout - now)
+            if idle:
+                waits.append(scope._last_progress + idle - now)
+            done, _ = await asyncio.wait({afut}, timeout=max(0.0, min(waits)))
+            if done:
+                break
+            now = time.monotonic()
+            progress = scope._last_progress
+            if idle:
+                if progress > last_beat:
+                    heartbeat()
+                    last_beat = progress
+                if now - progress >= idle:
+                    timeout_kind = "idle"
+            else:
+                heartbeat()
+            if run_timeout and now - start >= run_timeout:
+                timeout_kind = "run"
+            if timeout_kind:
+                break
+    except asyncio.CancelledError:
+        scope.close()
+        _cancel_thread(handle)
+        raise
+    elapsed = time.monotonic() - start
+
+    if timeout_kind is not None:
+        scope.close()
+        _cancel_thread(handle)
+        exc = NodeTimeoutError(
+            spec.name, elapsed, kind=timeout_kind, idle_timeout=idle, run_timeout=run_timeout  # type: ignore[arg-type]
+        )
+        raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt))
+    scope.close()
+    try:
+        afut.result()
+    except GraphInterrupt as exc:
+        return NodeOutput(
+            writes=serde.pack(list(task.writes)),
+            interrupts=serde.pack(list(exc.args[0]) if exc.args else []),
+            elapsed=elapsed,
+        )
+    except Exception as exc:
+        raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt)) from exc
+    return NodeOutput(writes=serde.pack(list(task.writes)), elapsed=elapsed)

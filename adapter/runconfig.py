@@ -1,0 +1,116 @@
+"""What a run asks of LangGraph, derived from its stored record.
+
+The API stores a run's ``kwargs`` in the shape langgraph-api does (API.md §3.5.3):
+``input``, ``command``, ``config`` (with ``configurable.thread_id/run_id/graph_id/
+assistant_id`` filled in and ``metadata``), ``context``, ``stream_mode``,
+``interrupt_before/after``, ``subgraphs``, ``resumable``, ``durability``…
+The driver and every node attempt rebuild the same ``RunnableConfig`` from it, so a
+task prepared in a node attempt gets the same id and inputs as in the driver.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, Send
+
+import langgraph.version
+
+#: run stream modes that LangGraph's ``astream`` produces in the driver
+DRIVER_MODES = {"values", "updates", "checkpoints", "tasks", "debug"}
+#: modes produced inside node attempts
+NODE_MODES = {"messages", "custom", "events"}
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """A run's LangGraph arguments.
+
+    Attributes:
+        config: the ``RunnableConfig`` (``configurable``, ``metadata``, ``tags``,
+            ``recursion_limit``).
+        input: graph input, or ``None`` to continue from the checkpoint.
+        command: a ``Command`` (resume/update/goto) or ``None``.
+        context: ``Runtime.context`` value.
+        stream_modes: requested API stream modes (``messages-tuple`` included as is).
+        subgraphs: ``stream_subgraphs``.
+        interrupt_before, interrupt_after: static breakpoints (``"*"`` or node names).
+        durability: ``sync``/``async``/``exit``.
+    """
+
+    config: RunnableConfig
+    input: Any
+    command: Command | None
+    context: Any
+    stream_modes: tuple[str, ...]
+    subgraphs: bool
+    interrupt_before: Any
+    interrupt_after: Any
+    durability: str | None
+
+
+def _command(raw: dict[str, Any] | None) -> Command | None:
+    if not raw:
+        return None
+    goto = raw.get("goto")
+    if isinstance(goto, dict):
+        goto = Send(goto["node"], goto.get("input"))
+    elif isinstance(goto, list):
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    kwargs: dict[str, Any] = {}
+    if "resume" in raw:
+        kwargs["resume"] = raw["resume"]
+    if raw.get("update") is not None:
+        update = raw["update"]
+        if isinstance(update, list):
+            update = [tuple(u) for u in update]
+        kwargs["update"] = update
+    if goto is not None:
+        kwargs["goto"] = goto
+    return Command(**kwargs)
+
+
+def run_params(run: dict[str, Any]) -> RunParams:
+    """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.storage`)."""
+    kwargs = run["kwargs"]
+    config: dict[str, Any] = copy.deepcopy(kwargs.get("config") or {})
+    configurable = config.setdefault("configurable", {})
+    configurable.setdefault("thread_id", run["thread_id"])
+    configurable.setdefault("run_id", run["run_id"])
+    metadata = config.setdefault("metadata", {})
+    metadata.setdefault("run_attempt", 1)
+    metadata.setdefault("langgraph_version", langgraph.version.__version__)
+    config.setdefault("recursion_limit", 25)
+    modes = kwargs.get("stream_mode") or ["values"]
+    if isinstance(modes, str):
+        modes = [modes]
+    return RunParams(
+        config=config,
+        input=kwargs.get("input"),
+        command=_command(kwargs.get("command")),
+        context=kwargs.get("context"),
+        stream_modes=tuple(modes),
+        subgraphs=bool(kwargs.get("subgraphs")),
+        interrupt_before=kwargs.get("interrupt_before"),
+        interrupt_after=kwargs.get("interrupt_after"),
+        durability=kwargs.get("durability"),
+    )
+
+
+def event_name(mode: str, namespace: tuple[str, ...] = ()) -> str:
+    """SSE event name: the stream mode, ``|``-joined with subgraph namespace segments."""
+    return "|".join((mode, *namespace)) if namespace else mode
+
+
+def api_mode(langgraph_mode: str, requested: tuple[str, ...]) -> str | None:
+    """The API mode a LangGraph stream chunk answers, or ``None`` if not requested.
+
+    LangGraph's ``messages`` mode serves the API's ``messages-tuple`` (sent as event
+    ``messages``).
+    """
+    if langgraph_mode == "messages":
+        return "messages" if "messages-tuple" in requested else None
+    return langgraph_mode if langgraph_mode in requested else None

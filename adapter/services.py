@@ -1,0 +1,36 @@
+"""The long-lived objects one Evergraph process shares between its API, its workflows'
+local activities and its node attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapter.broker import StreamBroker
+from adapter.checkpoint import SharedSaver
+from adapter.graphs import GraphRegistry
+from adapter.settings import Settings
+from adapter.storage import Records
+
+
+@dataclass
+class Services:
+    """Everything a request handler, the driver or a node attempt needs.
+
+    Attributes:
+        settings: validated process settings.
+        registry: loaded graphs of the ``langgraph.json``.
+        records: assistants/threads/runs records.
+        saver: LangGraph checkpointer (usable from any thread's loop).
+        broker: stream broker for run events.
+        store: LangGraph ``BaseStore`` given to graphs as ``runtime.store`` (or None).
+        temporal: the ``temporalio.client.Client`` (set once connected).
+    """
+
+    settings: Settings
+    registry: GraphRegistry
+    records: Records
+    saver: SharedSaver
+    broker: StreamBroker
+    store: Any = None
+    temporal: Any = None

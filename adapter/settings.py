@@ -1,0 +1,151 @@
+"""Evergraph settings, read from environment variables and validated at start-up.
+
+Every setting has a documented default (see README "Configuration"). Invalid values
+raise :class:`SettingsError` with a message that names the variable, so a process
+fails at start-up instead of at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """Raised when an environment variable holds an invalid value."""
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: dict[str, str], name: str, default: float | None) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be > 0 seconds, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings.
+
+    Attributes:
+        config_path: path of the ``langgraph.json`` to serve (``EVERGRAPH_CONFIG``).
+        data_dir: folder for every local file of the embedded default: SQLite
+            databases and the Temporal dev server's database (``EVERGRAPH_DATA_DIR``).
+        database_uri: where Evergraph's records and LangGraph checkpoints live
+            (``EVERGRAPH_DATABASE_URI``); ``sqlite:///<path>`` (default
+            ``<data_dir>/evergraph.sqlite``).
+        temporal_address: ``host:port`` of the Temporal frontend (``TEMPORAL_ADDRESS``);
+            ``None`` lets ``evergraph dev`` start its own dev server.
+        temporal_namespace: Temporal namespace (``TEMPORAL_NAMESPACE``, default ``default``).
+        temporal_api_key: API key for Temporal Cloud or a secured cluster (``TEMPORAL_API_KEY``).
+        temporal_tls: use TLS to reach Temporal (``TEMPORAL_TLS=1``; implied by an API key).
+        task_queue: Temporal task queue of workflows and node activities
+            (``EVERGRAPH_TASK_QUEUE``, default ``evergraph``).
+        host, port: where the API listens (``EVERGRAPH_HOST`` default ``127.0.0.1``,
+            ``EVERGRAPH_PORT`` default 2024).
+        max_concurrent_nodes: node attempts one worker runs at once
+            (``EVERGRAPH_MAX_CONCURRENT_NODES``, default 100).
+        max_concurrent_workflow_tasks: workflow tasks one worker runs at once
+            (``EVERGRAPH_MAX_CONCURRENT_WORKFLOW_TASKS``, default 100).
+        run_timeout: optional cap on one run, in **seconds**
+            (``EVERGRAPH_RUN_TIMEOUT`` or, for compatibility, ``BG_JOB_TIMEOUT_SECS``);
+            ``None`` (default) means no cap.
+        heartbeat_interval: seconds between ``: heartbeat`` SSE comments and long-poll
+            padding newlines (``EVERGRAPH_SSE_HEARTBEAT``, default 5, as langgraph-api).
+    """
+
+    config_path: Path = Path("langgraph.json")
+    data_dir: Path = Path(".evergraph")
+    database_uri: str = ""
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_api_key: str | None = None
+    temporal_tls: bool = False
+    task_queue: str = "evergraph"
+    host: str = "127.0.0.1"
+    port: int = 2024
+    max_concurrent_nodes: int = 100
+    max_concurrent_workflow_tasks: int = 100
+    run_timeout: float | None = None
+    heartbeat_interval: float = 5.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``).
+
+        Raises:
+            SettingsError: a variable holds an invalid value; the message names it.
+        """
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("EVERGRAPH_DATA_DIR") or ".evergraph")
+        port = _int(env, "EVERGRAPH_PORT", 2024)
+        if port > 65535:
+            raise SettingsError(f"EVERGRAPH_PORT must be <= 65535, got {port}")
+        settings = cls(
+            config_path=Path(env.get("EVERGRAPH_CONFIG") or "langgraph.json"),
+            data_dir=data_dir,
+            database_uri=env.get("EVERGRAPH_DATABASE_URI") or "",
+            temporal_address=env.get("TEMPORAL_ADDRESS") or None,
+            temporal_namespace=env.get("TEMPORAL_NAMESPACE") or "default",
+            temporal_api_key=env.get("TEMPORAL_API_KEY") or None,
+            temporal_tls=(env.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes")),
+            task_queue=env.get("EVERGRAPH_TASK_QUEUE") or "evergraph",
+            host=env.get("EVERGRAPH_HOST") or "127.0.0.1",
+            port=port,
+            max_concurrent_nodes=_int(env, "EVERGRAPH_MAX_CONCURRENT_NODES", 100),
+            max_concurrent_workflow_tasks=_int(
+                env, "EVERGRAPH_MAX_CONCURRENT_WORKFLOW_TASKS", 100
+            ),
+            run_timeout=_float(
+                env,
+                "EVERGRAPH_RUN_TIMEOUT" if env.get("EVERGRAPH_RUN_TIMEOUT") else "BG_JOB_TIMEOUT_SECS",
+                None,
+            ),
+            heartbeat_interval=_float(env, "EVERGRAPH_SSE_HEARTBEAT", 5.0) or 5.0,
+        )
+        return settings.validated()
+
+    def validated(self) -> Settings:
+        """Fill derived defaults and check cross-field rules.
+
+        Raises:
+            SettingsError: unsupported database URI or malformed Temporal address.
+        """
+        uri = self.database_uri or f"sqlite:///{(self.data_dir / 'evergraph.sqlite').as_posix()}"
+        if not uri.startswith("sqlite:///"):
+            raise SettingsError(
+                "EVERGRAPH_DATABASE_URI must be sqlite:///<path> "
+                f"(Postgres arrives with the scale-out setup), got {uri!r}"
+            )
+        if self.temporal_address is not None:
+            host, sep, port = self.temporal_address.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise SettingsError(
+                    f"TEMPORAL_ADDRESS must be host:port, got {self.temporal_address!r}"
+                )
+        return replace(self, database_uri=uri)
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Filesystem path of the SQLite database named by :attr:`database_uri`."""
+        return Path(self.database_uri[len("sqlite:///") :])

@@ -1,0 +1,116 @@
+"""Thread state as the API shows it, read through LangGraph (``Pregel.aget_state`` /
+``aget_state_history``) from the checkpointer, never re-derived by Evergraph.
+
+Shapes follow API.md §3.8 (ThreadState, Interrupt) and §2.5 (the ``/wait`` body).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.pregel import Pregel
+from langgraph.types import StateSnapshot
+
+from adapter import serde
+from adapter.services import Services
+
+
+async def bound_graph(services: Services, graph_id: str, config: dict[str, Any] | None = None) -> Pregel:
+    """The graph of ``graph_id`` with Evergraph's checkpointer and store attached."""
+    graph = await services.registry.get(graph_id, config or {})
+    return graph.copy({"checkpointer": services.saver, "store": services.store})
+
+
+def _checkpoint_ref(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not config:
+        return None
+    conf = config.get("configurable", {})
+    return {
+        "thread_id": conf.get("thread_id"),
+        "checkpoint_ns": conf.get("checkpoint_ns", ""),
+        "checkpoint_id": conf.get("checkpoint_id"),
+        "checkpoint_map": conf.get("checkpoint_map"),
+    } if conf.get("checkpoint_map") else {
+        "thread_id": conf.get("thread_id"),
+        "checkpoint_ns": conf.get("checkpoint_ns", ""),
+        "checkpoint_id": conf.get("checkpoint_id"),
+    }
+
+
+def interrupt_json(interrupt: Any, *, stream: bool = False) -> dict[str, Any]:
+    """``{"id","value"}`` (state/thread) or ``{"value","id","response_schema"}`` (stream/wait)."""
+    if stream:
+        return {"value": interrupt.value, "id": interrupt.id, "response_schema": getattr(interrupt, "response_schema", None)}
+    return {"id": interrupt.id, "value": interrupt.value}
+
+
+def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
+    """A ``StateSnapshot`` as the API's ThreadState (JSON-safe)."""
+    checkpoint = _checkpoint_ref(snapshot.config)
+    parent = _checkpoint_ref(snapshot.parent_config)
+    tasks = []
+    for t in snapshot.tasks:
+        state = t.state
+        if isinstance(state, StateSnapshot):
+            state = snapshot_json(state)
+        elif state is not None:
+            state = {"configurable": dict(state.get("configurable", {}))}
+        tasks.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "path": list(t.path),
+                "error": None if t.error is None else str(t.error),
+                "interrupts": [interrupt_json(i) for i in t.interrupts],
+                "checkpoint": None,
+                "state": state,
+                "result": t.result,
+            }
+        )
+    return serde.to_jsonable(
+        {
+            "values": snapshot.values if snapshot.values is not None else {},
+            "next": list(snapshot.next),
+            "tasks": tasks,
+            "metadata": snapshot.metadata,
+            "created_at": snapshot.created_at,
+            "checkpoint": checkpoint,
+            "parent_checkpoint": parent,
+            "interrupts": [interrupt_json(i) for i in snapshot.interrupts],
+            "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
+            "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
+        }
+    )
+
+
+EMPTY_STATE: dict[str, Any] = {
+    "values": {},
+    "next": [],
+    "tasks": [],
+    "metadata": None,
+    "created_at": None,
+    "checkpoint": None,
+    "parent_checkpoint": None,
+    "interrupts": [],
+    "checkpoint_id": None,
+    "parent_checkpoint_id": None,
+}
+"""ThreadState of a thread without checkpoints (API.md §3.4)."""
+
+
+def thread_interrupts(snapshot: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
+    """``thread.interrupts``: ``{task_id: [{"id","value"}]}`` for tasks waiting at ``interrupt()``."""
+    return serde.to_jsonable(
+        {t.id: [interrupt_json(i) for i in t.interrupts] for t in snapshot.tasks if t.interrupts}
+    )
+
+
+def wait_body(snapshot: StateSnapshot) -> Any:
+    """The ``/wait`` and ``/join`` success body: the state values, with
+    ``__interrupt__`` when the run stopped at ``interrupt()`` (API.md §2.5)."""
+    values = serde.to_jsonable(snapshot.values)
+    if snapshot.interrupts and isinstance(values, dict):
+        values["__interrupt__"] = serde.to_jsonable(
+            [interrupt_json(i, stream=True) for i in snapshot.interrupts]
+        )
+    return values

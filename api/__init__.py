@@ -1,0 +1,2 @@
+"""The REST facade: the LangGraph Agent Server API (paths, fields, status codes, SSE)
+over Evergraph's adapter layer. Routes call adapter services only."""

@@ -1,0 +1,43 @@
+"""The FastAPI application of the Evergraph API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapter.services import Services
+from api.errors import validation_handler
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def create_app(services: Services) -> FastAPI:
+    """The API app bound to ``services`` (graphs, records, checkpointer, broker,
+    Temporal client)."""
+    from api.routes import assistants, runs, system, threads
+
+    app = FastAPI(
+        title="Evergraph",
+        description="LangGraph Agent Server API, executed on Temporal",
+        version="0.1.0",
+        default_response_class=ORJSONResponse,
+    )
+    app.state.services = services
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    @app.middleware("http")
+    async def vary_origin(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("vary", "Origin")
+        return response
+
+    app.include_router(system.router)
+    app.include_router(assistants.router)
+    app.include_router(threads.router)
+    app.include_router(runs.router)
+    return app

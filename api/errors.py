@@ -1,0 +1,59 @@
+"""Error responses in the reference server's shapes (API.md §1.3): ``{"detail": msg}``.
+
+Every 4xx names what was wrong with which input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from adapter.ids import parse_uuid
+
+
+class ApiError(HTTPException):
+    """An HTTP error with the server's ``{"detail": message}`` body."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(status_code=status, detail=detail)
+
+
+def not_found(detail: str = "Not Found") -> ApiError:
+    """404 ``{"detail": detail}``."""
+    return ApiError(404, detail)
+
+
+def require_uuid(value: str, kind: str) -> str:
+    """``value`` as a canonical UUID string.
+
+    Raises:
+        ApiError: 422 ``Invalid <kind> ID: must be a UUID`` (kind: thread, run,
+            assistant, cron), as the reference server answers.
+    """
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise ApiError(422, f"Invalid {kind} ID: must be a UUID")
+    return parsed
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 for bodies that are not JSON or do not fit the schema, naming the field."""
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"detail": "Invalid JSON in request body"}, status_code=422)
+    messages = []
+    for e in errors:
+        field = _location(tuple(e.get("loc", ())))
+        if e.get("type") == "missing":
+            messages.append(f"'{field}' is a required property")
+        else:
+            messages.append(f"{field}: {e.get('msg')} (got {e.get('input')!r})")
+    return JSONResponse({"detail": "\n".join(messages)}, status_code=422)

@@ -1,0 +1,374 @@
+"""Run endpoints (API.md §3.5): create / stream / wait on threads and stateless,
+batch, get, list, delete, join, join stream, cancel, cancel many."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Literal, Union
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapter import serde
+from adapter.assistants import resolve_assistant
+from adapter.broker import END, StreamEvent
+from adapter.finish import RESULT
+from adapter.runs import TERMINAL, RunRejected, cancel_run, create_run
+from adapter.services import Services
+from adapter.state import bound_graph, wait_body
+from adapter.storage import public_run
+from api.deps import services as get_services
+from api.errors import ApiError, not_found, require_uuid
+from api.sse import frame, longpoll_response, sse_response
+
+router = APIRouter(tags=["runs"])
+
+StreamMode = Literal[
+    "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
+]
+
+
+class RunCreate(BaseModel):
+    """Body of every run-creating endpoint (API.md §3.5.1). Unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    assistant_id: str
+    input: Any = None
+    command: Union[dict[str, Any], None] = None
+    metadata: Union[dict[str, Any], None] = None
+    config: Union[dict[str, Any], None] = None
+    context: Union[dict[str, Any], None] = None
+    stream_mode: Union[StreamMode, list[StreamMode], None] = None
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    interrupt_before: Union[Literal["*"], list[str], None] = None
+    interrupt_after: Union[Literal["*"], list[str], None] = None
+    checkpoint: Union[dict[str, Any], None] = None
+    checkpoint_id: Union[str, None] = None
+    multitask_strategy: Union[Literal["reject", "enqueue", "interrupt", "rollback"], None] = None
+    if_not_exists: Union[Literal["reject", "create"], None] = None
+    on_disconnect: Union[Literal["cancel", "continue"], None] = None
+    on_completion: Union[Literal["delete", "keep"], None] = None
+    after_seconds: Union[float, None] = Field(default=None, ge=0)
+    webhook: Union[str, None] = None
+    durability: Union[Literal["sync", "async", "exit"], None] = None
+    checkpoint_during: Union[bool, None] = None
+    feedback_keys: Union[list[str], None] = None
+
+
+class CancelMany(BaseModel):
+    """Body of ``POST /runs/cancel``."""
+
+    model_config = ConfigDict(extra="allow")
+    thread_id: Union[str, None] = None
+    run_ids: Union[list[str], None] = None
+    status: Union[Literal["pending", "running", "all"], None] = None
+
+
+def _paths(run: dict[str, Any], stateless_stream: bool = False) -> tuple[str, str]:
+    base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+    if stateless_stream:
+        return f"/runs/{run['run_id']}", f"/runs/{run['run_id']}/stream"
+    return base, f"{base}/stream"
+
+
+async def _create(services: Services, thread_id: str | None, body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+    payload = body.model_dump(exclude_unset=False)
+    assistant = await resolve_assistant(services, body.assistant_id)
+    try:
+        run = await create_run(services, thread_id, assistant, payload)
+    except RunRejected as err:
+        raise ApiError(err.status, err.detail) from None
+    return run, assistant
+
+
+def _event_stream(
+    services: Services,
+    run: dict[str, Any],
+    *,
+    after: str | None,
+    from_start: bool,
+    modes: set[str] | None = None,
+) -> AsyncIterator[bytes]:
+    with_id = bool(run["kwargs"].get("resumable"))
+
+    async def gen() -> AsyncIterator[bytes]:
+        async for event in services.broker.subscribe(run["run_id"], after, from_start=from_start):
+            if event.event.startswith("__"):
+                continue
+            if modes and event.event.split("|")[0] not in modes and event.event != "metadata":
+                continue
+            yield frame(event, with_id=with_id)
+
+    return gen()
+
+
+async def _result(services: Services, run: dict[str, Any]) -> bytes:
+    """The ``/wait``/``/join`` body of ``run``, waiting for it to end."""
+    async for event in services.broker.subscribe(run["run_id"], from_start=True):
+        if event.event == RESULT:
+            return event.data
+    # the broker no longer holds this run's events: answer from the records
+    record = await services.records.get_run(run["run_id"])
+    if record is None:
+        return serde.dumps({"__error__": {"error": "HTTPException", "message": "404: Run not found"}})
+    if record["status"] == "error":
+        thread = await services.records.get_thread(run["thread_id"])
+        return serde.dumps({"__error__": (thread or {}).get("error")})
+    graph = await bound_graph(services, run["metadata"].get("graph_id") or run["kwargs"]["config"]["configurable"]["graph_id"])
+    snapshot = await graph.aget_state({"configurable": {"thread_id": run["thread_id"]}})
+    return serde.dumps(wait_body(snapshot))
+
+
+def _cancel_on_disconnect(services: Services, run: dict[str, Any], enabled: bool):
+    if not enabled:
+        return None
+
+    async def cancel() -> None:
+        record = await services.records.get_run(run["run_id"])
+        if record is not None and record["status"] not in TERMINAL:
+            await cancel_run(services, record)
+
+    return cancel
+
+
+# ------------------------------------------------------------------ create
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+    """Create a background run on a thread; 200 with the pending Run."""
+    thread_id = require_uuid(thread_id, "thread")
+    run, _ = await _create(services, thread_id, body)
+    content_location, _ = _paths(run)
+    return ORJSONResponse(public_run(run), headers={"content-location": content_location})
+
+
+@router.post("/runs")
+async def create_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+    """Create a background run on a temporary thread."""
+    run, _ = await _create(services, None, body)
+    return ORJSONResponse(public_run(run), headers={"content-location": f"/runs/{run['run_id']}"})
+
+
+@router.post("/runs/batch")
+async def create_batch(body: list[RunCreate], services: Services = Depends(get_services)):
+    """Create several stateless background runs."""
+    if not body:
+        raise ApiError(422, "body must be a non-empty list of run payloads")
+    return [public_run((await _create(services, None, b))[0]) for b in body]
+
+
+def _stream(services: Services, run: dict[str, Any], body: RunCreate, stateless: bool):
+    content_location, location = _paths(run, stateless_stream=stateless)
+    if not stateless:
+        content_location = _paths(run)[0]
+    return sse_response(
+        _event_stream(services, run, after=None, from_start=True),
+        headers={"location": location, "content-location": content_location},
+        interval=services.settings.heartbeat_interval,
+        on_disconnect=_cancel_on_disconnect(services, run, body.on_disconnect == "cancel"),
+    )
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+    """Create a run and stream its events (SSE)."""
+    thread_id = require_uuid(thread_id, "thread")
+    run, _ = await _create(services, thread_id, body)
+    return _stream(services, run, body, stateless=False)
+
+
+@router.post("/runs/stream")
+async def stream_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+    """Create a stateless run and stream its events (SSE)."""
+    run, _ = await _create(services, None, body)
+    return _stream(services, run, body, stateless=True)
+
+
+def _wait(services: Services, run: dict[str, Any], on_disconnect: bool):
+    content_location = _paths(run)[0]
+    return longpoll_response(
+        lambda: _result(services, run),
+        headers={"location": f"{content_location}/join", "content-location": content_location},
+        interval=services.settings.heartbeat_interval,
+        on_disconnect=_cancel_on_disconnect(services, run, on_disconnect),
+    )
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+    """Create a run and wait for its final state (long-poll JSON)."""
+    thread_id = require_uuid(thread_id, "thread")
+    run, _ = await _create(services, thread_id, body)
+    return _wait(services, run, body.on_disconnect == "cancel")
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+    """Create a stateless run and wait for its final state (long-poll JSON)."""
+    run, _ = await _create(services, None, body)
+    return _wait(services, run, body.on_disconnect == "cancel")
+
+
+# ------------------------------------------------------------------ read & control
+
+
+async def _thread_run(services: Services, thread_id: str, run_id: str) -> dict[str, Any]:
+    thread_id = require_uuid(thread_id, "thread")
+    run_id = require_uuid(run_id, "run")
+    run = await services.records.get_run(run_id, thread_id)
+    if run is None:
+        raise not_found()
+    return run
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(
+    thread_id: str,
+    limit: int = Query(10, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+    select: list[str] | None = Query(None),
+    services: Services = Depends(get_services),
+):
+    """Runs of a thread, newest first; 404 if the thread is unknown."""
+    thread_id = require_uuid(thread_id, "thread")
+    if await services.records.get_thread(thread_id) is None:
+        raise not_found(f"Thread with ID {thread_id} not found")
+    runs = [public_run(r) for r in await services.records.list_runs(thread_id, limit=limit, offset=offset, status=status or None)]
+    if select:
+        runs = [{k: v for k, v in r.items() if k in select} for r in runs]
+    return runs
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+    """One run; 404 ``Not Found`` if unknown."""
+    return public_run(await _thread_run(services, thread_id, run_id))
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+    """Delete a run record (a running run is cancelled first)."""
+    run = await _thread_run(services, thread_id, run_id)
+    if run["status"] not in TERMINAL:
+        await cancel_run(services, run)
+    await services.records.delete_run(run["run_id"])
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+    """Wait for a run to end and return its final state (long-poll JSON)."""
+    thread_id = require_uuid(thread_id, "thread")
+    run_id = require_uuid(run_id, "run")
+    run = await services.records.get_run(run_id, thread_id)
+    base = f"/threads/{thread_id}/runs/{run_id}"
+    headers = {"location": f"{base}/join", "content-location": base}
+    if run is None:
+        async def missing() -> bytes:
+            return serde.dumps({"__error__": {"error": "HTTPException", "message": "404: Run not found"}})
+
+        return longpoll_response(missing, headers=headers, interval=services.settings.heartbeat_interval)
+    return longpoll_response(lambda: _result(services, run), headers=headers, interval=services.settings.heartbeat_interval)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_run_stream(
+    thread_id: str,
+    run_id: str,
+    cancel_on_disconnect: str = "false",
+    stream_mode: list[str] | None = Query(None),
+    last_event_id: str | None = Header(None),
+    services: Services = Depends(get_services),
+):
+    """Join a run's event stream (SSE). With ``Last-Event-ID`` (resumable runs),
+    replays events strictly after that id (``-1``: from the start), then follows."""
+    run = await _thread_run(services, thread_id, run_id)
+    modes = {m for m in (stream_mode or []) if m}
+    modes = {"messages" if m == "messages-tuple" else m for m in modes} or None
+    resumable = bool(run["kwargs"].get("resumable"))
+    from_start = resumable and last_event_id is not None and last_event_id.strip() == "-1"
+    after = last_event_id if resumable and not from_start else None
+    finished = run["status"] in TERMINAL
+    if finished and not (resumable and last_event_id is not None):
+        async def empty() -> AsyncIterator[bytes]:
+            await asyncio.sleep(0.5)
+            return
+            yield b""  # pragma: no cover
+
+        body = empty()
+    else:
+        body = _event_stream(services, run, after=after, from_start=from_start, modes=modes)
+    base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+    return sse_response(
+        body,
+        headers={"location": f"{base}/stream", "content-location": base},
+        interval=services.settings.heartbeat_interval,
+        on_disconnect=_cancel_on_disconnect(services, run, cancel_on_disconnect.lower() in ("true", "yes", "1")),
+    )
+
+
+NO_MATCHING = (
+    "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
+    "and the runs haven't been deleted or completed."
+)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel(
+    thread_id: str,
+    run_id: str,
+    wait: str = "0",
+    action: Literal["interrupt", "rollback"] = "interrupt",
+    services: Services = Depends(get_services),
+):
+    """Cancel a pending or running run: 202 (``wait=0``) or 200 ``{}`` once it stopped."""
+    thread_id = require_uuid(thread_id, "thread")
+    run_id = require_uuid(run_id, "run")
+    run = await services.records.get_run(run_id, thread_id)
+    if run is None:
+        raise not_found("No runs found to cancel.")
+    if run["status"] in TERMINAL:
+        raise not_found(NO_MATCHING)
+    await cancel_run(services, run, action)
+    if wait.lower() not in ("1", "true", "yes"):
+        return Response(status_code=202)
+
+    async def stopped() -> bytes:
+        async for _event in services.broker.subscribe(run_id, from_start=True):
+            pass
+        return b"{}"
+
+    base = f"/threads/{thread_id}/runs/{run_id}"
+    return longpoll_response(
+        stopped, headers={"location": f"{base}/join", "content-location": base}, interval=services.settings.heartbeat_interval
+    )
+
+
+@router.post("/runs/cancel", status_code=204)
+async def cancel_many(
+    body: CancelMany,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+    services: Services = Depends(get_services),
+):
+    """Cancel several runs (by ids, by thread, or by status)."""
+    records = services.records
+    runs: list[dict[str, Any]] = []
+    if body.run_ids:
+        for rid in body.run_ids:
+            r = await records.get_run(require_uuid(rid, "run"), body.thread_id)
+            if r is not None:
+                runs.append(r)
+    elif body.thread_id:
+        runs = await records.active_runs(require_uuid(body.thread_id, "thread"))
+    wanted = {"pending": ("pending",), "running": ("running",)}.get(body.status or "all", ("pending", "running"))
+    runs = [r for r in runs if r["status"] in wanted]
+    if not runs:
+        raise not_found(NO_MATCHING)
+    for r in runs:
+        await cancel_run(services, r, action)
+    return Response(status_code=204)

@@ -1,0 +1,41 @@
+"""System endpoints (API.md §3.1): ``/ok``, ``/``, ``/info``."""
+
+from __future__ import annotations
+
+import langgraph.version
+from fastapi import APIRouter
+
+router = APIRouter(tags=["system"])
+
+#: langgraph-api version whose behaviour Evergraph reproduces (reference/API.md)
+COMPAT_API_VERSION = "0.16.7"
+
+
+@router.get("/ok")
+@router.get("/", include_in_schema=False)
+async def ok(check_db: int | None = None) -> dict:
+    """Liveness: ``{"ok": true, "services": {}}``."""
+    return {"ok": True, "services": {}}
+
+
+@router.get("/info")
+async def info() -> dict:
+    """Server info, as Studio and the JS tooling read it."""
+    return {
+        "version": COMPAT_API_VERSION,
+        "langgraph_py_version": langgraph.version.__version__,
+        "flags": {
+            "assistants": True,
+            "crons": False,
+            "langsmith": False,
+            "langsmith_tracing_replicas": True,
+            "langsmith_tracing_session_on_runs": True,
+        },
+        "host": {
+            "kind": "self-hosted",
+            "project_id": None,
+            "host_revision_id": None,
+            "revision_id": None,
+            "tenant_id": None,
+        },
+    }

@@ -1,0 +1,114 @@
+"""SSE and long-poll responses in the reference server's wire format.
+
+SSE (API.md §2.1): ``text/event-stream; charset=utf-8``, CRLF line ends, fields in the
+order ``event``, ``data``, ``id`` (``id`` only for resumable streams), a ``: heartbeat``
+comment every 5 s while idle. sse-starlette writes ``id`` before ``event``; the
+framing here is written out because the order is part of what clients see.
+
+Long-poll JSON (§2.5): headers and 200 at once, a ``\\n`` every 5 s while the run is in
+progress, then the JSON body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator, Awaitable, Callable
+
+from starlette.responses import StreamingResponse
+
+from adapter.broker import StreamEvent
+
+SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
+
+
+def frame(event: StreamEvent, *, with_id: bool) -> bytes:
+    """One SSE event: ``event:``, ``data:``, optional ``id:``, blank line (CRLF)."""
+    out = b"event: " + event.event.encode() + b"\r\ndata: " + event.data + b"\r\n"
+    if with_id:
+        out += b"id: " + event.id.encode() + b"\r\n"
+    return out + b"\r\n"
+
+
+HEARTBEAT = b": heartbeat\r\n\r\n"
+
+
+async def with_heartbeats(events: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+    """Interleave ``HEARTBEAT`` comments every ``interval`` seconds of silence."""
+    iterator = events.__aiter__()
+    pending: asyncio.Future | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield HEARTBEAT
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            finally:
+                pending = None
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def sse_response(
+    body: AsyncIterator[bytes],
+    *,
+    headers: dict[str, str],
+    interval: float,
+    on_disconnect: Callable[[], Awaitable[None]] | None = None,
+) -> StreamingResponse:
+    """A streaming SSE response; ``on_disconnect`` runs if the client leaves early."""
+
+    async def gen() -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            async for chunk in with_heartbeats(body, interval):
+                yield chunk
+            finished = True
+        finally:
+            if not finished and on_disconnect is not None:
+                await asyncio.shield(on_disconnect())
+
+    return StreamingResponse(
+        gen(),
+        media_type="text/event-stream; charset=utf-8",
+        headers={**SSE_HEADERS, **headers},
+    )
+
+
+def longpoll_response(
+    result: Callable[[], Awaitable[bytes]],
+    *,
+    headers: dict[str, str],
+    interval: float,
+    on_disconnect: Callable[[], Awaitable[None]] | None = None,
+) -> StreamingResponse:
+    """200 at once, ``\\n`` padding every ``interval`` s, then the bytes ``result()`` gives."""
+
+    async def gen() -> AsyncIterator[bytes]:
+        task = asyncio.ensure_future(result())
+        finished = False
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=interval)
+                if done:
+                    break
+                yield b"\n"
+            yield task.result()
+            finished = True
+        finally:
+            if not task.done():
+                task.cancel()
+            if not finished and on_disconnect is not None:
+                await asyncio.shield(on_disconnect())
+
+    return StreamingResponse(gen(), media_type="application/json", headers=headers)

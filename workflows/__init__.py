@@ -1,0 +1,2 @@
+"""Temporal workflows: ``ThreadWorkflow`` (one per thread with work, serialises its runs)
+and ``RunWorkflow`` (one per run, drives its supersteps). Deterministic code only."""

@@ -1,0 +1,155 @@
+"""``RunWorkflow``: one LangGraph run.
+
+The loop is small and deterministic: ask the driver (``advance`` local activity) what
+to do, start one activity per task (activity type ``<graph_id>.<node>``, timeouts and
+retries from the node's LangGraph policies), wait for any to finish, report back.
+All LangGraph state stays in the checkpointer; this history holds ids, task
+descriptors and node writes. ``finish_run`` (local activity) records the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError, TimeoutType
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search
+    from workflows.types import (
+        AdvanceRequest,
+        AdvanceResponse,
+        FinishInput,
+        NodeInput,
+        NodeOutput,
+        RunInput,
+        RunOutcome,
+        TaskError,
+        TaskResult,
+        TaskSpec,
+    )
+
+#: start-to-close of a node attempt whose node has no ``run_timeout`` (no cap)
+UNBOUNDED = timedelta(days=3650)
+#: heartbeat timeout of node attempts without ``idle_timeout``: detects a lost worker
+LIVENESS_TIMEOUT = timedelta(seconds=30)
+#: workflow-side re-dispatches of a task whose worker was lost (not a node failure)
+LOST_WORKER_RETRIES = 100
+
+_LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
+
+
+def _retry_policy(spec: TaskSpec) -> RetryPolicy:
+    if spec.retry is None:
+        return RetryPolicy(maximum_attempts=1)
+    r = spec.retry
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=r.initial_interval),
+        backoff_coefficient=max(1.0, r.backoff_coefficient),
+        maximum_interval=timedelta(seconds=max(r.maximum_interval, r.initial_interval)),
+        maximum_attempts=r.maximum_attempts,
+    )
+
+
+@workflow.defn(name="RunWorkflow")
+class RunWorkflow:
+    """Drives one run; see the module docstring. Cancelling the workflow cancels the
+    node attempts in flight and ends the run ``interrupted``."""
+
+    def __init__(self) -> None:
+        self._status = "pending"
+
+    @workflow.query(name="status")
+    def status(self) -> str:
+        """The run's status as this workflow knows it."""
+        return self._status
+
+    def _start(self, run: RunInput, spec: TaskSpec) -> Any:
+        return workflow.start_activity(
+            spec.activity_type,
+            NodeInput(run=run, task=spec),
+            result_type=NodeOutput,
+            activity_id=f"{spec.step}:{spec.name}:{spec.task_id}:{workflow.info().run_id[:8]}:{self._dispatches}",
+            start_to_close_timeout=timedelta(seconds=spec.run_timeout) if spec.run_timeout else UNBOUNDED,
+            heartbeat_timeout=timedelta(seconds=spec.idle_timeout) if spec.idle_timeout else LIVENESS_TIMEOUT,
+            retry_policy=_retry_policy(spec),
+        )
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunOutcome:
+        self._status = "running"
+        self._dispatches = 0
+        workflow.upsert_search_attributes([search.STATUS.value_set("running")])
+        running: dict[str, Any] = {}
+        specs: dict[str, TaskSpec] = {}
+        lost: dict[str, int] = {}
+        results: list[TaskResult] = []
+        seq = 0
+        try:
+            while True:
+                response: AdvanceResponse = await workflow.execute_local_activity(
+                    "advance", AdvanceRequest(run=run, seq=seq, results=results), result_type=AdvanceResponse, **_LOCAL
+                )
+                seq += 1
+                results = []
+                for task_id in response.cancel:
+                    handle = running.pop(task_id, None)
+                    if handle is not None:
+                        handle.cancel()
+                if response.outcome is not None:
+                    outcome = response.outcome
+                    break
+                for spec in response.tasks:
+                    if spec.task_id not in running:
+                        specs[spec.task_id] = spec
+                        self._dispatches += 1
+                        running[spec.task_id] = self._start(run, spec)
+                if not running:
+                    continue
+                await workflow.wait(list(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                for task_id, handle in list(running.items()):
+                    if not handle.done():
+                        continue
+                    del running[task_id]
+                    result = self._result(specs[task_id], handle)
+                    if result is None:  # worker lost: dispatch again
+                        lost[task_id] = lost.get(task_id, 0) + 1
+                        if lost[task_id] <= LOST_WORKER_RETRIES:
+                            self._dispatches += 1
+                            running[task_id] = self._start(run, specs[task_id])
+                            continue
+                        result = TaskResult(task_id, error=TaskError("WorkerLost", "node attempt lost its worker too often"))
+                    results.append(result)
+        except asyncio.CancelledError:
+            for handle in running.values():
+                handle.cancel()
+            outcome = RunOutcome(status="interrupted")
+        self._status = outcome.status
+        workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
+        await workflow.execute_local_activity("finish_run", FinishInput(run=run, outcome=outcome), **_LOCAL)
+        return outcome
+
+    @staticmethod
+    def _result(spec: TaskSpec, handle: Any) -> TaskResult | None:
+        try:
+            out: NodeOutput = handle.result()
+            return TaskResult(spec.task_id, writes=out.writes, interrupts=out.interrupts, elapsed=out.elapsed)
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, TimeoutError):
+                if cause.type == TimeoutType.HEARTBEAT and not spec.idle_timeout:
+                    return None  # liveness heartbeats stopped: the worker died
+                kind = "idle" if cause.type == TimeoutType.HEARTBEAT else "run"
+                elapsed = spec.idle_timeout if kind == "idle" else spec.run_timeout
+                return TaskResult(spec.task_id, timeout_kind=kind, elapsed=elapsed)
+            if isinstance(cause, ApplicationError):
+                details = cause.details[0] if cause.details else None
+                if isinstance(details, dict) and "error" in details:
+                    return TaskResult(spec.task_id, error=TaskError(**details))
+                return TaskResult(spec.task_id, error=TaskError(cause.type or "ApplicationError", cause.message))
+            if isinstance(cause, CancelledError):
+                return TaskResult(spec.task_id, error=TaskError("CancelledError", "node attempt cancelled"))
+            return TaskResult(spec.task_id, error=TaskError(type(cause).__name__, str(cause)))

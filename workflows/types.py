@@ -1,0 +1,177 @@
+"""Inputs and results of Evergraph's workflows, signals and activities.
+
+Plain dataclasses, so Temporal's default JSON converter carries them and workflow code
+can import them inside the sandbox. They hold ids, small descriptors and node writes
+(packed with LangGraph's serializer), never a thread's whole state (DESIGN.md §6).
+Durations are **seconds** (float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class RetrySpec:
+    """A LangGraph ``RetryPolicy`` as Temporal activity retry settings.
+
+    Attributes:
+        initial_interval: seconds before the first retry.
+        backoff_coefficient: multiplier per retry.
+        maximum_interval: cap on the interval, seconds.
+        maximum_attempts: attempts including the first (LangGraph's ``max_attempts``).
+    """
+
+    initial_interval: float = 0.5
+    backoff_coefficient: float = 2.0
+    maximum_interval: float = 128.0
+    maximum_attempts: int = 3
+
+
+@dataclass
+class TaskSpec:
+    """One task of a superstep, as the driver asks the workflow to run it.
+
+    Attributes:
+        task_id: LangGraph's task id (deterministic from checkpoint, step and node).
+        name: node name.
+        path: LangGraph task path, JSON-safe (``["__pregel_pull", "node"]`` or
+            ``["__pregel_push", idx]``).
+        checkpoint_id: the checkpoint the task reads (saved before dispatch).
+        step: superstep number.
+        stop: LangGraph's step limit (``step + recursion_limit + 1`` at run start).
+        activity_type: Temporal activity type, ``"<graph_id>.<node>"``.
+        run_timeout: ``TimeoutPolicy.run_timeout`` → start-to-close, seconds or None.
+        idle_timeout: ``TimeoutPolicy.idle_timeout`` → heartbeat timeout, seconds or None.
+        refresh_on: ``"auto"`` or ``"heartbeat"`` (what refreshes ``idle_timeout``).
+        retry: the node's retry policy, or None for a single attempt.
+    """
+
+    task_id: str
+    name: str
+    path: list[Any]
+    checkpoint_id: str
+    step: int
+    stop: int
+    activity_type: str
+    run_timeout: Optional[float] = None
+    idle_timeout: Optional[float] = None
+    refresh_on: str = "auto"
+    retry: Optional[RetrySpec] = None
+
+
+@dataclass
+class TaskError:
+    """A node attempt's failure: exception class name, message, and the exception
+    packed with LangGraph's serializer when it could be (for the exact class)."""
+
+    error: str
+    message: str
+    packed: Optional[str] = None
+
+
+@dataclass
+class TaskResult:
+    """What one task produced, delivered back to the driver.
+
+    Attributes:
+        task_id: the task.
+        writes: the task's writes packed with :func:`adapter.serde.pack`
+            (``[(channel, value), …]``), including RESUME writes on an interrupt.
+        interrupts: packed ``Interrupt`` list when the node called ``interrupt()``.
+        error: the failure, after Temporal exhausted the retries.
+        timeout_kind: ``"idle"`` / ``"run"`` when Temporal timed the last attempt out.
+        elapsed: seconds the last attempt ran, when known.
+    """
+
+    task_id: str
+    writes: Optional[str] = None
+    interrupts: Optional[str] = None
+    error: Optional[TaskError] = None
+    timeout_kind: Optional[str] = None
+    elapsed: Optional[float] = None
+
+
+@dataclass
+class RunInput:
+    """Start argument of ``RunWorkflow`` (ids only; the run record holds the rest)."""
+
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    graph_id: str
+    run_timeout: Optional[float] = None
+
+
+@dataclass
+class AdvanceRequest:
+    """Argument of the ``advance`` local activity.
+
+    Attributes:
+        run: the run.
+        seq: how many advances this run made before (idempotency key).
+        results: tasks that finished since the previous advance.
+    """
+
+    run: RunInput
+    seq: int
+    results: list[TaskResult] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended: ``status`` is a run status (``success``/``error``/``interrupted``)."""
+
+    status: str
+    error: Optional[str] = None
+    message: Optional[str] = None
+
+
+@dataclass
+class AdvanceResponse:
+    """The driver's answer: tasks to start, tasks to cancel, or the run's end."""
+
+    tasks: list[TaskSpec] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    outcome: Optional[RunOutcome] = None
+
+
+@dataclass
+class NodeInput:
+    """Argument of a node-attempt activity."""
+
+    run: RunInput
+    task: TaskSpec
+
+
+@dataclass
+class NodeOutput:
+    """Result of a node attempt that returned or called ``interrupt()``."""
+
+    writes: str
+    interrupts: Optional[str] = None
+    elapsed: float = 0.0
+
+
+@dataclass
+class FinishInput:
+    """Argument of the ``finish_run`` activity."""
+
+    run: RunInput
+    outcome: RunOutcome
+
+
+@dataclass
+class SubmitRun:
+    """Signal payload telling a thread's workflow to run ``run`` when its turn comes."""
+
+    run: RunInput
+
+
+@dataclass
+class CancelRun:
+    """Signal payload: cancel ``run_id`` (``action`` is ``interrupt`` or ``rollback``)."""
+
+    run_id: str
+    action: str = "interrupt"
