@@ -37,6 +37,7 @@ from langgraph._internal._constants import (
     PULL,
     PUSH,
 )
+from langgraph.constants import START
 from langgraph.errors import GraphInterrupt, NodeTimeoutError
 from langgraph.types import PregelExecutableTask, TimeoutPolicy
 
@@ -75,7 +76,8 @@ def _json_path(path: tuple) -> list[Any] | None:
     """A task path as JSON if it is one a node attempt can rebuild, else ``None``."""
     if path and path[0] == PULL and len(path) == 2:
         return [PULL, path[1]]
-    if path and path[0] == PUSH and len(path) == 2 and isinstance(path[1], int):
+    # a Send: prepared from (PUSH, idx); the task carries (PUSH, idx, False)
+    if path and path[0] == PUSH and isinstance(path[1], int) and (len(path) == 2 or path[2:] == (False,)):
         return [PUSH, path[1]]
     return None
 
@@ -199,11 +201,11 @@ class RunDriver:
         """``PregelRunner``'s submit: remote tasks become Temporal activities."""
         task = args[0] if args else None
         path = _json_path(task.path) if isinstance(task, PregelExecutableTask) else None
-        if path is None:
-            # Not a graph node task (e.g. an error-handler task): run it here, as
+        if path is None or task.name == START:
+            # Not a node of the user's graph (LangGraph's __start__ task, which maps
+            # the input onto channels, or an error-handler task): run it here, as
             # LangGraph's own executor would.
-            ctx = contextvars.copy_context()
-            return asyncio.ensure_future(fn(*args, **kwargs), context=ctx)
+            return self._loop.create_task(fn(*args, **kwargs), context=contextvars.copy_context())
         fut: asyncio.Future = self._loop.create_future()
         early = self._early.pop(task.id, None)
         if early is not None:

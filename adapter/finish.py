@@ -8,11 +8,15 @@ was cancelled (``error`` then holds ``UserInterrupt``), else ``idle``.
 
 from __future__ import annotations
 
+import logging
+
 from adapter import serde
 from adapter.ids import iso, now
 from adapter.services import Services
 from adapter.state import bound_graph, thread_interrupts, wait_body
 from workflows.types import RunInput, RunOutcome
+
+logger = logging.getLogger(__name__)
 
 RESULT = "__result__"
 """Internal stream event carrying the ``/wait`` body; never sent to SSE clients."""
@@ -28,9 +32,13 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
     await records.set_run_status(run.run_id, outcome.status)
     thread = await records.get_thread(run.thread_id)
     graph = await bound_graph(services, run.graph_id, record["kwargs"].get("config"))
-    snapshot = await graph.aget_state({"configurable": {"thread_id": run.thread_id}})
-    if outcome.status == "error":
-        body = {"__error__": {"error": outcome.error, "message": outcome.message}}
+    try:
+        snapshot = await graph.aget_state({"configurable": {"thread_id": run.thread_id}})
+    except Exception as exc:  # e.g. pending writes that cannot apply (the run's own error)
+        logger.info("state of thread %s unreadable after run %s: %r", run.thread_id, run.run_id, exc)
+        snapshot = None
+    if outcome.status == "error" or snapshot is None:
+        body = {"__error__": {"error": outcome.error or "Error", "message": outcome.message or ""}}
     else:
         body = wait_body(snapshot)
     if thread is not None:
@@ -44,7 +52,7 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
                 "error": "UserInterrupt",
                 "message": f"interrupt requested via POST /threads/{run.thread_id}/runs/{run.run_id}/cancel",
             }
-        elif snapshot.next:
+        elif snapshot is not None and snapshot.next:
             status = "interrupted"
         else:
             status = "idle"
@@ -54,8 +62,8 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         await records.update_thread(
             run.thread_id,
             status=status,
-            values=serde.to_jsonable(snapshot.values) if snapshot.values is not None else thread["values"],
-            interrupts=thread_interrupts(snapshot),
+            values=serde.to_jsonable(snapshot.values) if snapshot is not None else thread["values"],
+            interrupts=thread_interrupts(snapshot) if snapshot is not None else {},
             error=error,
             metadata={"graph_id": run.graph_id, "assistant_id": run.assistant_id},
             state_updated_at=ts,

@@ -13,9 +13,15 @@ def new_id() -> str:
     return str(uuid_utils.uuid7())
 
 
+#: namespace of system assistant ids; reproduces the reference server's ids
+#: (``agent`` → ``fe096781-5601-53d2-b2f6-0d3403f7e9ca`` in transcripts/s01)
+_SYSTEM_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
 def system_assistant_id(graph_id: str) -> str:
-    """The system assistant of ``graph_id``: ``uuid5(NAMESPACE_URL, graph_id)``."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, graph_id))
+    """The system assistant of ``graph_id``: a UUIDv5 of the graph id, as langgraph-api
+    makes it."""
+    return str(uuid.uuid5(_SYSTEM_ASSISTANT_NAMESPACE, graph_id))
 
 
 def parse_uuid(value: str) -> str | None:

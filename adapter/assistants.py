@@ -1,0 +1,241 @@
+"""Assistants: the system assistant of every graph, resolving the ``assistant_id`` of
+a request body, and the graph-shape views of an assistant (``/graph``, ``/schemas``,
+``/subgraphs``), computed by LangGraph itself.
+
+Shapes follow reference API.md §1.2, §1.3, §3.2 and transcript s01.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import warnings
+from typing import Any
+
+from langgraph.pregel import Pregel
+from pydantic import create_model
+
+from adapter import serde
+from adapter.ids import iso, now, parse_uuid, system_assistant_id
+from adapter.services import Services
+from api.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_FOR_RUN = "Thread or assistant not found."
+"""404 body of run creation with an unknown assistant UUID (API.md §1.3)."""
+
+
+def graph_not_found(services: Services, graph_id: str) -> ApiError:
+    """404 ``Graph 'x' not found. Expected one of: ['agent', 'nested']``."""
+    return ApiError(404, f"Graph '{graph_id}' not found. Expected one of: {services.registry.graph_ids!r}")
+
+
+def system_assistant(services: Services, graph_id: str, ts: str | None = None) -> dict[str, Any]:
+    """The system assistant record of ``graph_id`` (not stored by this function)."""
+    ts = ts or iso(now())
+    try:
+        description = services.registry.spec(graph_id).description
+    except KeyError:
+        description = None
+    return {
+        "assistant_id": system_assistant_id(graph_id),
+        "graph_id": graph_id,
+        "config": {},
+        "context": {},
+        "metadata": {"created_by": "system"},
+        "name": graph_id,
+        "description": description,
+        "version": 1,
+        "created_at": ts,
+        "updated_at": ts,
+    }
+
+
+async def ensure_system_assistants(services: Services) -> None:
+    """Create, at start-up, the system assistant of every graph in ``langgraph.json``.
+
+    Its id is :func:`adapter.ids.system_assistant_id`, its name the graph id, its metadata
+    ``{"created_by": "system"}``, with empty ``config``/``context`` and version 1
+    (API.md §1.2). An existing one is left unchanged, so restarts and several API
+    processes are harmless.
+    """
+    for graph_id in services.registry.graph_ids:
+        await services.records.put_assistant(system_assistant(services, graph_id), if_exists="do_nothing")
+
+
+async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, Any]:
+    """The assistant record a request body's ``assistant_id`` names.
+
+    Args:
+        assistant_id: an assistant UUID, or a graph id of ``langgraph.json`` (which
+            names that graph's system assistant, as the reference server accepts in
+            run and cron creation).
+
+    Returns:
+        The assistant record (all Assistant fields).
+
+    Raises:
+        ApiError: 404 ``Thread or assistant not found.`` for a UUID no assistant
+            has; 422 ``Invalid assistant: '<id>'. Must be either: …`` listing the
+            registered graphs when the value is neither a UUID nor a graph id.
+    """
+    if isinstance(assistant_id, str) and assistant_id in services.registry:
+        record = await services.records.get_assistant(system_assistant_id(assistant_id))
+        if record is None:  # deleted through the API: bring it back, as at start-up
+            record, _ = await services.records.put_assistant(
+                system_assistant(services, assistant_id), if_exists="do_nothing"
+            )
+        return record
+    parsed = parse_uuid(assistant_id)
+    if parsed is None:
+        graphs = ", ".join(services.registry.graph_ids)
+        raise ApiError(
+            422,
+            f"Invalid assistant: '{assistant_id}'. Must be either:\n"
+            f"- A valid assistant UUID, or\n"
+            f"- One of the registered graphs: {graphs}",
+        )
+    record = await services.records.get_assistant(parsed)
+    if record is None:
+        raise ApiError(404, NOT_FOUND_FOR_RUN)
+    return record
+
+
+# ---------------------------------------------------------------------------- graph views
+
+
+def assistant_config(assistant: dict[str, Any]) -> dict[str, Any]:
+    """The ``RunnableConfig`` a graph factory gets for ``assistant`` outside a run."""
+    config = copy.deepcopy(assistant.get("config") or {})
+    configurable = dict(config.get("configurable") or {})
+    configurable.update(assistant.get("context") or {})
+    configurable.setdefault("graph_id", assistant["graph_id"])
+    configurable.setdefault("assistant_id", assistant["assistant_id"])
+    config["configurable"] = configurable
+    return config
+
+
+async def assistant_graph(services: Services, assistant: dict[str, Any]) -> Pregel:
+    """The compiled graph of ``assistant`` (factories are called with its config).
+
+    Raises:
+        ApiError: 404 if the assistant's graph is no longer in ``langgraph.json``.
+    """
+    graph_id = assistant["graph_id"]
+    if graph_id not in services.registry:
+        raise graph_not_found(services, graph_id)
+    return await services.registry.get(graph_id, assistant_config(assistant))
+
+
+def parse_xray(value: str | None) -> bool | int:
+    """The ``xray`` query value: ``true``/``false`` or a depth (API.md §3.2).
+
+    Raises:
+        ApiError: 422 naming the value when it is neither.
+    """
+    if value is None or value == "":
+        return False
+    low = value.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    try:
+        depth = int(low)
+    except ValueError:
+        raise ApiError(422, f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer") from None
+    if depth < 0:
+        raise ApiError(422, f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer")
+    return depth if depth > 0 else False
+
+
+async def graph_json(graph: Pregel, xray: bool | int) -> dict[str, Any]:
+    """``{"nodes": [...], "edges": [...]}`` of LangGraph's drawable graph.
+
+    Node ``data`` keeps only ``name`` for runnables (the reference server drops the
+    LangChain class path LangGraph puts in ``data.id``).
+    """
+    drawable = await graph.aget_graph(xray=xray)
+    doc = serde.to_jsonable(drawable.to_json())
+    for node in doc.get("nodes", []):
+        data = node.get("data")
+        if node.get("type") == "runnable" and isinstance(data, dict):
+            data.pop("id", None)
+    return doc
+
+
+def _safe(label: str, fn, *fallbacks) -> Any:
+    """``fn()``, else the first fallback that works, else ``None`` (logged)."""
+    for attempt in (fn, *fallbacks):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return attempt()
+        except Exception as exc:  # a schema LangGraph/pydantic cannot express
+            log.debug("schema %s: %s: %s", label, type(exc).__name__, exc)
+    log.warning("could not build the %s JSON schema; answering null", label)
+    return None
+
+
+def _state_jsonschema(graph: Pregel) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key in graph.stream_channels_list:
+        channel = graph.channels.get(key)
+        typ = getattr(channel, "UpdateType", Any)
+        try:
+            create_model(key, value=(typ, None)).model_json_schema()
+        except Exception:
+            typ = Any
+        fields[key] = (typ, None)
+    return create_model(graph.get_name("State"), **fields).model_json_schema()
+
+
+def _config_jsonschema(graph: Pregel) -> dict[str, Any]:
+    schema = graph.get_config_jsonschema()
+    if "configurable" not in (schema.get("properties") or {}):
+        return {}
+    return schema
+
+
+def graph_schemas(graph: Pregel) -> dict[str, Any]:
+    """``input_schema``, ``output_schema``, ``state_schema``, ``config_schema`` and
+    ``context_schema`` of ``graph`` as LangGraph derives them (JSON Schema).
+
+    A schema pydantic cannot express (for example a ``typing.TypedDict`` state on
+    Python < 3.12) falls back to LangGraph's channel-based schema, else ``null``.
+    """
+    return {
+        "input_schema": _safe(
+            "input", graph.get_input_jsonschema, lambda: Pregel.get_input_jsonschema(graph)
+        ),
+        "output_schema": _safe(
+            "output", graph.get_output_jsonschema, lambda: Pregel.get_output_jsonschema(graph)
+        ),
+        "state_schema": _safe("state", lambda: _state_jsonschema(graph)),
+        "config_schema": _safe("config", lambda: _config_jsonschema(graph)),
+        "context_schema": _safe("context", graph.get_context_jsonschema),
+    }
+
+
+async def assistant_schemas(services: Services, assistant: dict[str, Any]) -> dict[str, Any]:
+    """The ``/assistants/{id}/schemas`` body: ``graph_id`` plus :func:`graph_schemas`."""
+    graph = await assistant_graph(services, assistant)
+    schemas = await asyncio.to_thread(graph_schemas, graph)
+    return serde.to_jsonable({"graph_id": assistant["graph_id"], **schemas})
+
+
+async def assistant_subgraphs(
+    services: Services, assistant: dict[str, Any], namespace: str | None, recurse: bool
+) -> dict[str, Any]:
+    """``{"<namespace>": {input_schema, output_schema, state_schema, config_schema,
+    context_schema}}`` for the graph's subgraphs (``|``-joined namespaces when
+    recursing), optionally only the one at ``namespace``."""
+    graph = await assistant_graph(services, assistant)
+    found = [(ns, sub) async for ns, sub in graph.aget_subgraphs(namespace=namespace, recurse=recurse)]
+
+    def build() -> dict[str, Any]:
+        return {ns: graph_schemas(sub) for ns, sub in found if isinstance(sub, Pregel)}
+
+    return serde.to_jsonable(await asyncio.to_thread(build))

@@ -1,0 +1,320 @@
+"""Assistant endpoints (API.md §3.2): create, get, patch (new version), delete,
+search, count, graph, schemas, subgraphs, versions, set latest version.
+
+Observed shapes: transcript s01.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any, Callable, Iterable
+
+from fastapi import APIRouter, Depends, Response
+
+from adapter import serde
+from adapter.assistants import (
+    assistant_graph,
+    assistant_schemas,
+    assistant_subgraphs,
+    graph_json,
+    graph_not_found,
+    parse_xray,
+)
+from adapter.ids import iso, now
+from adapter.runs import CONTEXT_AND_CONFIGURABLE
+from adapter.services import Services
+from adapter.storage import matches, public_assistant
+from api.deps import services as get_services
+from api.errors import ApiError, not_found, require_uuid
+from api.models import (
+    AssistantCount,
+    AssistantCreate,
+    AssistantPatch,
+    AssistantSearch,
+    AssistantSetLatest,
+    AssistantVersionsSearch,
+)
+
+router = APIRouter(tags=["assistants"])
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def sort_records(
+    items: list[dict[str, Any]], sort_by: str, sort_order: str | None, tie: str
+) -> list[dict[str, Any]]:
+    """``items`` sorted by ``sort_by`` (``None`` values first in ascending order),
+    ties broken by ``tie``; ``sort_order`` defaults to ``desc``."""
+
+    def key(item: dict[str, Any]) -> tuple:
+        value = item.get(sort_by)
+        return (value is not None, "" if value is None else value, item.get(tie) or "")
+
+    return sorted(items, key=key, reverse=(sort_order or "desc") == "desc")
+
+
+def json_response(content: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (serialised like every other API body) with ``headers``."""
+    return Response(serde.dumps(content), media_type="application/json", headers=headers)
+
+
+def paginate(items: list[Any], limit: int, offset: int) -> tuple[list[Any], dict[str, str]]:
+    """One page of ``items`` and the pagination headers (API.md §1.4).
+
+    As the reference server does, the page is read with one extra row:
+    ``X-Pagination-Next`` (the next offset) is sent only when more rows exist, and
+    ``X-Pagination-Total`` is the offset plus the rows read (at most ``limit + 1``),
+    not the full count (s01 [39], s02 [23]).
+    """
+    window = items[offset: offset + limit + 1]
+    headers = {"X-Pagination-Total": str(offset + len(window))}
+    if len(window) > limit:
+        headers["X-Pagination-Next"] = str(offset + limit)
+    return window[:limit], headers
+
+
+def select_fields(doc: dict[str, Any], select: Iterable[str] | None) -> dict[str, Any]:
+    """Only the ``select``-ed keys of ``doc`` (all of it when ``select`` is empty)."""
+    if not select:
+        return doc
+    wanted = set(select)
+    out = {k: v for k, v in doc.items() if k in wanted}
+    for k in select:  # selectable fields the object does not carry yet
+        out.setdefault(k, None)
+    return out
+
+
+async def _get_assistant(services: Services, assistant_id: str, missing: Callable[[str], ApiError]) -> dict[str, Any]:
+    assistant_id = require_uuid(assistant_id, "assistant")
+    record = await services.records.get_assistant(assistant_id)
+    if record is None:
+        raise missing(assistant_id)
+    return record
+
+
+def _plain_404(_assistant_id: str) -> ApiError:
+    return not_found()
+
+
+def _named_404(assistant_id: str) -> ApiError:
+    return not_found(f"Assistant with ID {assistant_id} not found")
+
+
+def _check_context(config: dict[str, Any] | None, context: dict[str, Any] | None) -> None:
+    if context and (config or {}).get("configurable"):
+        raise ApiError(400, CONTEXT_AND_CONFIGURABLE)
+
+
+def _with_context(config: dict[str, Any] | None, context: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored config: ``context`` is copied into ``config.configurable`` (s01 [9])."""
+    config = copy.deepcopy(config or {})
+    if context:
+        config["configurable"] = copy.deepcopy(context)
+    return config
+
+
+def _filter(items: list[dict[str, Any]], *, metadata=None, graph_id=None, name=None) -> list[dict[str, Any]]:
+    out = []
+    for a in items:
+        if graph_id is not None and a["graph_id"] != graph_id:
+            continue
+        if name is not None and name.lower() not in (a.get("name") or "").lower():
+            continue
+        if not matches(a.get("metadata") or {}, metadata):
+            continue
+        out.append(a)
+    return out
+
+
+def _version_json(v: dict[str, Any]) -> dict[str, Any]:
+    """An AssistantVersion (no ``updated_at``), in the reference key order."""
+    return {
+        "assistant_id": v["assistant_id"],
+        "version": v["version"],
+        "graph_id": v["graph_id"],
+        "config": v["config"],
+        "context": v["context"],
+        "metadata": v["metadata"],
+        "created_at": v["created_at"],
+        "name": v["name"],
+        "description": v.get("description"),
+    }
+
+
+# ------------------------------------------------------------------------------- CRUD
+
+
+@router.post("/assistants")
+async def create_assistant(body: AssistantCreate, services: Services = Depends(get_services)):
+    """Create an assistant; ``if_exists`` ``raise`` (default, 409) or ``do_nothing``."""
+    if body.graph_id not in services.registry:
+        raise graph_not_found(services, body.graph_id)
+    _check_context(body.config, body.context)
+    assistant_id = require_uuid(body.assistant_id, "assistant") if body.assistant_id is not None else str(uuid.uuid4())
+    ts = iso(now())
+    record = {
+        "assistant_id": assistant_id,
+        "graph_id": body.graph_id,
+        "config": _with_context(body.config, body.context),
+        "context": copy.deepcopy(body.context or {}),
+        "metadata": copy.deepcopy(body.metadata or {}),
+        "name": body.name or "Untitled",
+        "description": body.description,
+        "version": 1,
+        "created_at": ts,
+        "updated_at": ts,
+    }
+    try:
+        stored, _created = await services.records.put_assistant(record, if_exists=body.if_exists or "raise")
+    except KeyError:
+        raise ApiError(409, f"Assistant {assistant_id} already exists") from None
+    return public_assistant(stored)
+
+
+@router.post("/assistants/search")
+async def search_assistants(body: AssistantSearch | None = None, services: Services = Depends(get_services)):
+    """Assistants matching ``metadata``/``graph_id``/``name``, one page, with
+    ``X-Pagination-*`` headers."""
+    body = body or AssistantSearch()
+    items = _filter(
+        await services.records.list_assistants(), metadata=body.metadata, graph_id=body.graph_id, name=body.name
+    )
+    items = sort_records(items, body.sort_by or "updated_at", body.sort_order, "assistant_id")
+    page, headers = paginate(items, body.limit, body.offset)
+    return json_response([select_fields(public_assistant(a), body.select) for a in page], headers=headers)
+
+
+@router.post("/assistants/count")
+async def count_assistants(body: AssistantCount | None = None, services: Services = Depends(get_services)) -> int:
+    """The number of assistants matching the filters (a bare integer)."""
+    body = body or AssistantCount()
+    items = _filter(
+        await services.records.list_assistants(), metadata=body.metadata, graph_id=body.graph_id, name=body.name
+    )
+    return len(items)
+
+
+@router.get("/assistants/{assistant_id}")
+async def get_assistant(assistant_id: str, services: Services = Depends(get_services)):
+    """One assistant; 404 ``Not Found``; 422 if the id is not a UUID (graph ids too)."""
+    return public_assistant(await _get_assistant(services, assistant_id, _plain_404))
+
+
+@router.patch("/assistants/{assistant_id}")
+async def patch_assistant(assistant_id: str, body: AssistantPatch, services: Services = Depends(get_services)):
+    """Make a new version from the given fields and make it latest.
+
+    ``metadata`` is merged. A given ``context`` replaces the context and becomes
+    ``config.configurable`` of the given ``config`` (or of an empty one: s01 [19]).
+    """
+    current = await _get_assistant(services, assistant_id, _named_404)
+    if body.graph_id is not None and body.graph_id not in services.registry:
+        raise graph_not_found(services, body.graph_id)
+    _check_context(body.config, body.context)
+    patch: dict[str, Any] = {
+        "graph_id": body.graph_id,
+        "metadata": body.metadata,
+        "name": body.name or None,
+        "description": body.description or None,
+    }
+    if body.context is not None:
+        patch["context"] = copy.deepcopy(body.context)
+        patch["config"] = _with_context(body.config, body.context)
+    elif body.config is not None:
+        patch["config"] = copy.deepcopy(body.config)
+    updated = await services.records.update_assistant(current["assistant_id"], patch)
+    if updated is None:  # deleted meanwhile
+        raise _named_404(current["assistant_id"])
+    return public_assistant(updated)
+
+
+@router.delete("/assistants/{assistant_id}", status_code=204)
+async def delete_assistant(
+    assistant_id: str, delete_threads: bool = False, services: Services = Depends(get_services)
+):
+    """Delete an assistant (204; 404 the second time). With ``delete_threads=true``
+    the threads whose ``metadata.assistant_id`` is this assistant go too (their runs
+    and checkpoints included)."""
+    record = await _get_assistant(services, assistant_id, _named_404)
+    if delete_threads:
+        from api.routes.threads import delete_thread_everywhere
+
+        for thread in await services.records.list_threads():
+            if (thread.get("metadata") or {}).get("assistant_id") == record["assistant_id"]:
+                await delete_thread_everywhere(services, thread["thread_id"])
+    if not await services.records.delete_assistant(record["assistant_id"]):
+        raise _named_404(record["assistant_id"])
+    return Response(status_code=204)
+
+
+# -------------------------------------------------------------------------- graph views
+
+
+@router.get("/assistants/{assistant_id}/graph")
+async def get_assistant_graph(
+    assistant_id: str, xray: str | None = None, services: Services = Depends(get_services)
+):
+    """The drawable graph: ``{"nodes": [...], "edges": [...]}``; ``xray`` is
+    ``true``/``false`` or a subgraph depth."""
+    record = await _get_assistant(services, assistant_id, _plain_404)
+    depth = parse_xray(xray)
+    return await graph_json(await assistant_graph(services, record), depth)
+
+
+@router.get("/assistants/{assistant_id}/schemas")
+async def get_assistant_schemas(assistant_id: str, services: Services = Depends(get_services)):
+    """``{graph_id, input_schema, output_schema, state_schema, config_schema, context_schema}``."""
+    record = await _get_assistant(services, assistant_id, _plain_404)
+    return await assistant_schemas(services, record)
+
+
+@router.get("/assistants/{assistant_id}/subgraphs")
+async def get_assistant_subgraphs(
+    assistant_id: str, recurse: bool = False, services: Services = Depends(get_services)
+):
+    """Schemas of the graph's subgraphs, keyed by namespace."""
+    record = await _get_assistant(services, assistant_id, _plain_404)
+    return await assistant_subgraphs(services, record, None, recurse)
+
+
+@router.get("/assistants/{assistant_id}/subgraphs/{namespace}")
+async def get_assistant_subgraph(
+    assistant_id: str, namespace: str, recurse: bool = False, services: Services = Depends(get_services)
+):
+    """Schemas of the subgraph at ``namespace`` (``parent|child`` needs ``recurse``)."""
+    record = await _get_assistant(services, assistant_id, _plain_404)
+    return await assistant_subgraphs(services, record, namespace, recurse)
+
+
+# ----------------------------------------------------------------------------- versions
+
+
+@router.post("/assistants/{assistant_id}/versions")
+async def list_versions(
+    assistant_id: str, body: AssistantVersionsSearch | None = None, services: Services = Depends(get_services)
+):
+    """The assistant's versions, newest first, filtered by ``metadata``."""
+    body = body or AssistantVersionsSearch()
+    record = await _get_assistant(services, assistant_id, _named_404)
+    versions = [
+        v for v in await services.records.assistant_versions(record["assistant_id"])
+        if matches(v.get("metadata") or {}, body.metadata)
+    ]
+    return [_version_json(v) for v in versions[body.offset: body.offset + body.limit]]
+
+
+@router.post("/assistants/{assistant_id}/latest")
+async def set_latest_version(
+    assistant_id: str, body: AssistantSetLatest | None = None, services: Services = Depends(get_services)
+):
+    """Make version ``body.version`` the assistant's current one. The version is read
+    from the JSON body only: the query form gives 422 like the reference (s01 [26])."""
+    if body is None:
+        raise ApiError(422, "Invalid JSON in request body")
+    record = await _get_assistant(services, assistant_id, _named_404)
+    updated = await services.records.set_latest_assistant_version(record["assistant_id"], body.version)
+    if updated is None:
+        raise not_found(f"Version {body.version} of assistant {record['assistant_id']} not found")
+    return public_assistant(updated)

@@ -1,0 +1,648 @@
+"""Evergraph run benchmark: latency, per-node overhead, throughput and memory of a
+10-node chain graph, measured on this machine against loopback services.
+
+What it starts (all cleaned up on exit, also on Ctrl-C / SIGTERM):
+
+* one Temporal dev server (``adapter.devserver.start_dev_server``) on free ports;
+* one ``evergraph dev`` subprocess pointed at it (``TEMPORAL_ADDRESS``), serving a
+  generated ``langgraph.json`` with the graph ``chain10`` (10 trivial async nodes);
+* in this process: a bare Temporal worker (10 sequential no-op activities) on its
+  own task queue, and the same graph in-process for reference.
+
+What it measures:
+
+a. ``client.runs.wait(None, "chain10", input={"n": 0})`` latency (official
+   ``langgraph_sdk`` async client, stateless runs, sequential), vs in-process
+   ``graph.ainvoke`` without / with an ``InMemorySaver`` checkpointer;
+b. per-node overhead, (Evergraph median - in-process median) / 10, vs a bare Temporal
+   workflow's median / 10;
+c. throughput: ``--concurrency`` concurrent ``runs.wait`` (asyncio.gather), repeated;
+d. peak RSS (VmHWM) of the ``evergraph dev`` process and of this process.
+
+Optionally (``--timeline``) it reads the Temporal history of one Evergraph run and one
+bare run and prints where the time goes (workflow tasks, node activities, gaps).
+
+Usage::
+
+    PYTHONPATH=. /work/venv/bin/python benchmarks/bench_runs.py [--json out.json] [--timeline]
+
+See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity, workflow
+
+
+
+def _here() -> Path:
+    """This file's folder (a function: the module is also imported in Temporal's
+    workflow sandbox, where filesystem calls are not allowed at import time)."""
+    return Path(__file__).resolve().parent
+
+
+#: targets (README "Performance"); the throughput target is the reference
+#: ``langgraph dev`` figure for this graph
+TARGET_LATENCY_MS = 300.0
+TARGET_OVERHEAD_RATIO = 1.2
+TARGET_THROUGHPUT = 22.0
+
+NODES = 10
+
+CHAIN10 = textwrap.dedent(
+    '''
+    """Benchmark graph: 10 trivial async nodes in a row."""
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+
+    class State(TypedDict):
+        n: int
+
+
+    async def n(s: State) -> dict:
+        return {"n": s["n"] + 1}
+
+
+    def build() -> StateGraph:
+        builder = StateGraph(State)
+        prev = START
+        for i in range(10):
+            name = f"n{i}"
+            builder.add_node(name, n)
+            builder.add_edge(prev, name)
+            prev = name
+        builder.add_edge(prev, END)
+        return builder
+
+
+    graph = build().compile()
+    '''
+)
+
+
+# --------------------------------------------------------------------------- bare Temporal
+
+
+@activity.defn(name="bench_noop")
+async def bench_noop(i: int) -> int:
+    """A no-op activity."""
+    return i
+
+
+@workflow.defn(name="BenchChain10")
+class BenchChain10:
+    """10 sequential no-op activities: the bare-Temporal baseline for chain10."""
+
+    @workflow.run
+    async def run(self, n: int) -> int:
+        for i in range(NODES):
+            n = await workflow.execute_activity(
+                "bench_noop", n + 1, start_to_close_timeout=timedelta(seconds=10), result_type=int
+            )
+        return n
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0..100)."""
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def summary(values_s: list[float]) -> dict[str, float]:
+    """Milliseconds: median, p90, min, max, mean."""
+    ms = [v * 1000 for v in values_s]
+    return {
+        "median_ms": statistics.median(ms),
+        "p90_ms": pct(ms, 90),
+        "min_ms": min(ms),
+        "max_ms": max(ms),
+        "mean_ms": statistics.fmean(ms),
+        "n": len(ms),
+    }
+
+
+def vm_hwm_kb(pid: int | str = "self") -> int | None:
+    """Peak resident set size (VmHWM) of ``pid`` in kB, from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int | str = "self") -> float | None:
+    """User + system CPU seconds used so far by ``pid`` (its threads included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Processes:
+    """Everything this benchmark started, stopped once (atexit, signals, finally)."""
+
+    def __init__(self) -> None:
+        self.evergraph: subprocess.Popen | None = None
+        self.dev_server = None
+        self.tmp: Path | None = None
+        self.keep_tmp = False
+        self._stopped = False
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        p = self.evergraph
+        if p is not None and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            except ProcessLookupError:
+                pass
+        if self.dev_server is not None:
+            self.dev_server.stop()
+        if self.tmp is not None and not self.keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+PROCS = Processes()
+
+
+def start_evergraph(repo: Path, config: Path, data_dir: Path, address: str, task_queue: str, port: int) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(repo) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
+        TEMPORAL_ADDRESS=address,
+        EVERGRAPH_DATA_DIR=str(data_dir),
+        EVERGRAPH_TASK_QUEUE=task_queue,
+        EVERGRAPH_LOG_LEVEL=env.get("EVERGRAPH_LOG_LEVEL", "WARNING"),
+    )
+    log_file = open(data_dir.parent / "evergraph.log", "wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "adapter.cli", "dev", "--config", str(config), "--port", str(port)],
+        env=env,
+        cwd=str(repo),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+async def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, timeout: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"evergraph dev exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}"
+                )
+            try:
+                if "Ready." in log_path.read_text(errors="replace"):
+                    if (await http.get(f"{url}/ok", timeout=2)).status_code == 200:
+                        return
+            except (httpx.HTTPError, OSError):
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"evergraph dev not ready within {timeout}s:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+async def timed(coro_fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await coro_fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def _ts(event) -> float:
+    return event.event_time.ToDatetime().timestamp()
+
+
+async def timeline(client, workflow_id: str) -> dict[str, Any]:
+    """Where the time of one workflow went, from its Temporal history (ms)."""
+    from temporalio.api.enums.v1 import EventType as E
+
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    events = list(history.events)
+    t0 = _ts(events[0])
+    acts: dict[int, dict[str, float]] = {}
+    wfts: list[dict[str, float]] = []
+    markers_per_wft: list[int] = []
+    cur_wft: dict[str, float] | None = None
+    markers = 0
+    end = None
+    for ev in events:
+        t = _ts(ev) - t0
+        et = ev.event_type
+        if et == E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            cur_wft = {"scheduled": t}
+        elif et == E.EVENT_TYPE_WORKFLOW_TASK_STARTED and cur_wft is not None:
+            cur_wft["started"] = t
+        elif et == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and cur_wft is not None:
+            cur_wft["completed"] = t
+            wfts.append(cur_wft)
+            cur_wft = None
+            markers = 0
+        elif et == E.EVENT_TYPE_MARKER_RECORDED:
+            markers += 1
+            if wfts:
+                wfts[-1]["markers"] = wfts[-1].get("markers", 0) + 1
+        elif et == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            a = ev.activity_task_scheduled_event_attributes
+            acts[ev.event_id] = {"scheduled": t, "type": a.activity_type.name}
+        elif et == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            a = ev.activity_task_started_event_attributes
+            acts[a.scheduled_event_id]["started"] = t
+            acts[a.scheduled_event_id]["attempt"] = a.attempt
+        elif et == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            a = ev.activity_task_completed_event_attributes
+            acts[a.scheduled_event_id]["completed"] = t
+        elif et in (
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        ):
+            end = t
+    del markers_per_wft
+    a_list = [acts[k] for k in sorted(acts)]
+
+    def med(xs: list[float]) -> float | None:
+        return round(statistics.median(xs) * 1000, 2) if xs else None
+
+    def tot(xs: list[float]) -> float:
+        return round(sum(xs) * 1000, 2)
+
+    sched_start = [a["started"] - a["scheduled"] for a in a_list if "started" in a]
+    start_done = [a["completed"] - a["started"] for a in a_list if "completed" in a and "started" in a]
+    wft_queue = [w["started"] - w["scheduled"] for w in wfts]
+    wft_proc = [w["completed"] - w["started"] for w in wfts]
+    # activity completed -> the WFT it triggered being scheduled/started
+    act_to_wft = []
+    for a in a_list:
+        if "completed" not in a:
+            continue
+        nxt = next((w for w in wfts if w["scheduled"] >= a["completed"] - 1e-6), None)
+        if nxt is not None:
+            act_to_wft.append(nxt["scheduled"] - a["completed"])
+    first_act = a_list[0]["scheduled"] if a_list else None
+    last_act = a_list[-1].get("completed") if a_list else None
+    return {
+        "workflow_id": workflow_id,
+        "events": len(events),
+        "total_ms": round(end * 1000, 2) if end is not None else None,
+        "activities": len(a_list),
+        "workflow_tasks": len(wfts),
+        "markers (local activities)": sum(w.get("markers", 0) for w in wfts),
+        "activity sched->started median_ms": med(sched_start),
+        "activity started->completed median_ms": med(start_done),
+        "activity sched->started total_ms": tot(sched_start),
+        "activity started->completed total_ms": tot(start_done),
+        "activity completed->WFT scheduled median_ms": med(act_to_wft),
+        "WFT sched->started median_ms": med(wft_queue),
+        "WFT started->completed median_ms": med(wft_proc),
+        "WFT sched->started total_ms": tot(wft_queue),
+        "WFT started->completed total_ms": tot(wft_proc),
+        "WFT started->completed per WFT ms": [round(x * 1000, 1) for x in wft_proc],
+        "start -> first activity scheduled ms": round(first_act * 1000, 2) if first_act is not None else None,
+        "last activity completed -> end ms": round((end - last_act) * 1000, 2)
+        if end is not None and last_act is not None
+        else None,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    repo = Path(args.repo).resolve()
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from adapter.devserver import free_port, start_dev_server
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph_sdk import get_client
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-"))
+    PROCS.tmp, PROCS.keep_tmp = tmp, args.keep
+    (tmp / "graphs").mkdir()
+    (tmp / "graphs" / "chain10.py").write_text(CHAIN10)
+    config = tmp / "graphs" / "langgraph.json"
+    config.write_text(json.dumps({"dependencies": ["."], "graphs": {"chain10": "./chain10.py:graph"}, "env": {}}))
+
+    log(f"starting Temporal dev server (data in {tmp})")
+    t = time.monotonic()
+    PROCS.dev_server = await start_dev_server(tmp / "temporal", port=free_port(), ui_port=free_port())
+    address = PROCS.dev_server.address
+    log(f"Temporal at {address} ({time.monotonic() - t:.1f}s)")
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    eg_queue = f"bench-evergraph-{uuid.uuid4().hex[:8]}"
+    (tmp / "evergraph").mkdir()
+    t = time.monotonic()
+    PROCS.evergraph = start_evergraph(repo, config, tmp / "evergraph", address, eg_queue, port)
+    await wait_ready(PROCS.evergraph, url, tmp / "evergraph.log")
+    eg_pid = PROCS.evergraph.pid
+    log(f"evergraph dev ready at {url}, pid {eg_pid} ({time.monotonic() - t:.1f}s)")
+
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "params": {
+            "n": args.n,
+            "warmup": args.warmup,
+            "concurrency": args.concurrency,
+            "repeats": args.repeats,
+            "nodes": NODES,
+            "bare_sandboxed": not args.bare_unsandboxed,
+            "bare_eager_activities": not args.bare_no_eager,
+        },
+    }
+
+    # ---- a. Evergraph sequential latency
+    sdk = get_client(url=url, api_key=None, timeout=120)
+
+    async def eg_run() -> None:
+        out = await sdk.runs.wait(None, "chain10", input={"n": 0})
+        if not isinstance(out, dict) or out.get("n") != NODES:
+            raise RuntimeError(f"unexpected run result: {out!r}")
+
+    log(f"evergraph: {args.warmup} warm-up runs, then {args.n} sequential runs")
+    await timed(eg_run, args.warmup)
+    eg_lat = await timed(eg_run, args.n)
+    results["evergraph_latency"] = summary(eg_lat)
+
+    # ---- in-process reference
+    ns: dict[str, Any] = {}
+    exec(compile(CHAIN10, "chain10.py", "exec"), ns)
+    plain = ns["graph"]
+    saved = ns["build"]().compile(checkpointer=InMemorySaver())
+
+    async def ip_plain() -> None:
+        assert (await plain.ainvoke({"n": 0}))["n"] == NODES
+
+    async def ip_saved() -> None:
+        cfg = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        assert (await saved.ainvoke({"n": 0}, cfg))["n"] == NODES
+
+    in_n = max(args.n, 200)
+    log(f"in-process: {in_n} runs each (no checkpointer / InMemorySaver)")
+    await timed(ip_plain, 20)
+    results["inprocess_latency"] = summary(await timed(ip_plain, in_n))
+    await timed(ip_saved, 20)
+    results["inprocess_memsaver_latency"] = summary(await timed(ip_saved, in_n))
+
+    # ---- b. bare Temporal
+    tclient = await Client.connect(address)
+    bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    # Temporal's sandbox re-imports a workflow's module, which cannot be __main__:
+    # use this file under its module name (like Evergraph, the workflow is sandboxed).
+    if str(_here()) not in sys.path:
+        sys.path.insert(0, str(_here()))
+    import bench_runs as bare_mod
+
+    runner = {}
+    if args.bare_unsandboxed:
+        from temporalio.worker import UnsandboxedWorkflowRunner
+
+        runner = {"workflow_runner": UnsandboxedWorkflowRunner()}
+    worker = Worker(
+        tclient,
+        task_queue=bare_queue,
+        workflows=[bare_mod.BenchChain10],
+        activities=[bare_mod.bench_noop],
+        disable_eager_activity_execution=args.bare_no_eager,
+        **runner,
+    )
+    bare_ids: list[str] = []
+    async with worker:
+
+        async def bare_run() -> None:
+            wid = f"bench-bare-{uuid.uuid4().hex}"
+            bare_ids.append(wid)
+            out = await tclient.execute_workflow("BenchChain10", 0, id=wid, task_queue=bare_queue, result_type=int)
+            if out != NODES:
+                raise RuntimeError(f"bare workflow returned {out!r}")
+
+        log(f"bare Temporal: {args.warmup} warm-up, then {args.n} sequential workflows")
+        await timed(bare_run, args.warmup)
+        bare_lat = await timed(bare_run, args.n)
+    results["bare_temporal_latency"] = summary(bare_lat)
+
+    # ---- c. throughput
+    tp_runs = []
+    pids = {"evergraph": eg_pid, "temporal": PROCS.dev_server.process.pid, "benchmark": "self"}
+    cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
+    wall_total = 0.0
+    for i in range(args.repeats):
+        t0 = time.perf_counter()
+        await asyncio.gather(*(eg_run() for _ in range(args.concurrency)))
+        wall = time.perf_counter() - t0
+        wall_total += wall
+        tp_runs.append(args.concurrency / wall)
+        log(f"throughput round {i + 1}: {args.concurrency} runs in {wall:.2f}s = {tp_runs[-1]:.1f} runs/s")
+    cpu1 = {k: cpu_seconds(v) for k, v in pids.items()}
+    total_runs = args.concurrency * args.repeats
+    results["throughput"] = {
+        "runs_per_s": [round(x, 2) for x in tp_runs],
+        "best": max(tp_runs),
+        "median": statistics.median(tp_runs),
+        # CPU time per run during the throughput rounds, by process (what saturates)
+        "cpu_ms_per_run": {
+            k: round((cpu1[k] - cpu0[k]) * 1000 / total_runs, 1)
+            for k in pids
+            if cpu0[k] is not None and cpu1[k] is not None
+        },
+        "cpu_utilisation": {
+            k: round((cpu1[k] - cpu0[k]) / wall_total, 2)
+            for k in pids
+            if cpu0[k] is not None and cpu1[k] is not None
+        },
+    }
+
+    # ---- optional: timeline of one run of each kind
+    if args.timeline:
+        wid = await _one_evergraph_run_id(sdk, tclient, eg_queue)
+        results["timeline_evergraph"] = await timeline(tclient, wid)
+        results["timeline_bare"] = await timeline(tclient, bare_ids[-1])
+
+    # ---- d. memory
+    results["rss"] = {
+        "evergraph_vmhwm_mb": (vm_hwm_kb(eg_pid) or 0) / 1024,
+        "benchmark_vmhwm_mb": (vm_hwm_kb() or 0) / 1024,
+    }
+
+    # ---- derived
+    eg_med = results["evergraph_latency"]["median_ms"]
+    ip_med = results["inprocess_latency"]["median_ms"]
+    bare_med = results["bare_temporal_latency"]["median_ms"]
+    eg_node = (eg_med - ip_med) / NODES
+    bare_node = bare_med / NODES
+    results["derived"] = {
+        "evergraph_over_inprocess": eg_med / ip_med,
+        "evergraph_over_inprocess_memsaver": eg_med / results["inprocess_memsaver_latency"]["median_ms"],
+        "per_node_overhead_evergraph_ms": eg_node,
+        "per_node_overhead_bare_temporal_ms": bare_node,
+        "per_node_overhead_ratio": eg_node / bare_node,
+    }
+    results["targets"] = {
+        "latency_median_ms": {"value": eg_med, "target": f"< {TARGET_LATENCY_MS:g}", "pass": eg_med < TARGET_LATENCY_MS,
+                              "ratio_to_target": eg_med / TARGET_LATENCY_MS},
+        "per_node_overhead_ratio": {"value": eg_node / bare_node, "target": f"<= {TARGET_OVERHEAD_RATIO}",
+                                    "pass": eg_node / bare_node <= TARGET_OVERHEAD_RATIO,
+                                    "ratio_to_target": (eg_node / bare_node) / TARGET_OVERHEAD_RATIO},
+        "throughput_best_runs_per_s": {"value": max(tp_runs), "target": f">= {TARGET_THROUGHPUT:g}",
+                                       "pass": max(tp_runs) >= TARGET_THROUGHPUT,
+                                       "ratio_to_target": max(tp_runs) / TARGET_THROUGHPUT},
+    }
+    return results
+
+
+async def _one_evergraph_run_id(sdk, tclient, task_queue: str) -> str:
+    """Run chain10 once more and return its ``run-<run_id>`` workflow id."""
+    before = time.time()
+    await sdk.runs.wait(None, "chain10", input={"n": 0})
+    for _ in range(50):
+        found = []
+        async for wf in tclient.list_workflows(f"WorkflowType = 'RunWorkflow' AND TaskQueue = '{task_queue}'"):
+            if wf.start_time.timestamp() >= before - 0.5:
+                found.append(wf)
+        if found:
+            return max(found, key=lambda w: w.start_time).id
+        await asyncio.sleep(0.2)
+    raise RuntimeError("could not find the workflow of the timeline run")
+
+
+def render(r: dict[str, Any]) -> str:
+    def ms(x: float) -> str:
+        return f"{x:8.1f} ms"
+
+    L = []
+    m = r["machine"]
+    L.append(f"Evergraph benchmark — chain10 (10 trivial async nodes), {m['cpus']} CPUs, Python {m['python']}")
+    L.append(f"N={r['params']['n']} sequential (after {r['params']['warmup']} warm-up), "
+             f"{r['params']['concurrency']} concurrent x {r['params']['repeats']}")
+    L.append("")
+    L.append(f"{'measurement':<48}{'median':>12}{'p90':>12}{'min':>12}")
+    for key, label in (
+        ("evergraph_latency", "Evergraph runs.wait (stateless)"),
+        ("inprocess_latency", "in-process ainvoke (no checkpointer)"),
+        ("inprocess_memsaver_latency", "in-process ainvoke (InMemorySaver)"),
+        ("bare_temporal_latency", "bare Temporal workflow, 10 no-op activities"),
+    ):
+        s = r[key]
+        L.append(f"{label:<48}{ms(s['median_ms']):>12}{ms(s['p90_ms']):>12}{ms(s['min_ms']):>12}")
+    d = r["derived"]
+    L.append("")
+    L.append(f"{'Evergraph / in-process (no checkpointer)':<48}{d['evergraph_over_inprocess']:>10.1f} x")
+    L.append(f"{'Evergraph / in-process (InMemorySaver)':<48}{d['evergraph_over_inprocess_memsaver']:>10.1f} x")
+    L.append(f"{'per-node overhead, Evergraph':<48}{ms(d['per_node_overhead_evergraph_ms']):>12}")
+    L.append(f"{'per-node overhead, bare Temporal':<48}{ms(d['per_node_overhead_bare_temporal_ms']):>12}")
+    L.append(f"{'throughput runs/s (rounds)':<48}{', '.join(f'{x:.1f}' for x in r['throughput']['runs_per_s']):>12}")
+    L.append(f"{'throughput runs/s best / median':<48}{r['throughput']['best']:>8.1f} / {r['throughput']['median']:.1f}")
+    cpu = r["throughput"].get("cpu_ms_per_run", {})
+    util = r["throughput"].get("cpu_utilisation", {})
+    if cpu:
+        L.append(f"{'CPU ms per run under load (cores busy)':<48}"
+                 + ", ".join(f"{k} {v:.0f} ({util.get(k, 0):.2f})" for k, v in cpu.items()))
+    L.append(f"{'peak RSS (VmHWM) evergraph dev process':<48}{r['rss']['evergraph_vmhwm_mb']:>9.0f} MB")
+    L.append(f"{'peak RSS (VmHWM) benchmark process':<48}{r['rss']['benchmark_vmhwm_mb']:>9.0f} MB")
+    L.append("")
+    L.append(f"{'target':<34}{'value':>12}{'goal':>12}{'value/goal':>12}  result")
+    for key, label, fmt in (
+        ("latency_median_ms", "latency median (ms)", "{:.1f}"),
+        ("per_node_overhead_ratio", "per-node overhead vs bare", "{:.2f}x"),
+        ("throughput_best_runs_per_s", "throughput best (runs/s)", "{:.1f}"),
+    ):
+        t = r["targets"][key]
+        L.append(f"{label:<34}{fmt.format(t['value']):>12}{t['target']:>12}{t['ratio_to_target']:>12.2f}  "
+                 f"{'PASS' if t['pass'] else 'MISS'}")
+    for key, title in (("timeline_evergraph", "Evergraph run"), ("timeline_bare", "bare Temporal workflow")):
+        if key in r:
+            L.append("")
+            L.append(f"Timeline of one {title} ({r[key]['workflow_id']}):")
+            for k, v in r[key].items():
+                if k != "workflow_id":
+                    L.append(f"  {k:<46}{v}")
+    return "\n".join(L)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=30, help="sequential runs per latency measurement (default 30)")
+    p.add_argument("--warmup", type=int, default=5, help="warm-up runs before each latency measurement (default 5)")
+    p.add_argument("--concurrency", type=int, default=50, help="concurrent runs per throughput round (default 50)")
+    p.add_argument("--repeats", type=int, default=3, help="throughput rounds (default 3)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--timeline", action="store_true", help="print where the time of one run goes (Temporal history)")
+    p.add_argument("--bare-no-eager", action="store_true",
+                   help="disable eager activity execution in the bare-Temporal worker")
+    p.add_argument("--bare-unsandboxed", action="store_true",
+                   help="run the bare-Temporal workflow outside Temporal's sandbox (Evergraph's is sandboxed)")
+    p.add_argument("--repo", default=str(_here().parent), help="Evergraph source tree to run (default: this one)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, databases)")
+    args = p.parse_args(argv)
+
+    atexit.register(PROCS.stop)
+
+    def on_term(signum, frame):  # SIGTERM behaves like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        results = asyncio.run(bench(args))
+    except KeyboardInterrupt:
+        log("interrupted; cleaning up")
+        return 130
+    finally:
+        PROCS.stop()
+    print(render(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+        log(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

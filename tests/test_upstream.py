@@ -1,0 +1,63 @@
+"""Guards on the LangGraph internals Evergraph hooks into (pinned in pyproject.toml).
+
+If one of these fails after a LangGraph upgrade, the hook in the named module must be
+revisited before the pin moves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import TimeoutPolicy
+
+
+def _sync_timeout_builder() -> StateGraph:
+    def sync_node(state: dict) -> dict:
+        time.sleep(0)
+        return {}
+
+    b = StateGraph(dict)
+    b.add_node("sync_node", sync_node, timeout=TimeoutPolicy(run_timeout=1.0))
+    b.add_edge(START, "sync_node")
+    b.add_edge("sync_node", END)
+    return b
+
+
+def test_plain_langgraph_refuses_sync_node_timeouts_at_compile():
+    """adapter.graphs.allow_sync_node_timeouts replaces this exact check."""
+    import langgraph.pregel.main as pregel_main
+
+    from adapter import graphs
+
+    if graphs._patched:
+        pytest.skip("the check is already lifted in this process")
+    assert hasattr(pregel_main, "validate_timeout_supported")
+    with pytest.raises(ValueError, match="only supported for async nodes"):
+        _sync_timeout_builder().compile()
+
+
+def test_evergraph_compiles_sync_node_timeouts():
+    from adapter.graphs import allow_sync_node_timeouts
+
+    allow_sync_node_timeouts()
+    graph = _sync_timeout_builder().compile()
+    assert graph.nodes["sync_node"].timeout.run_timeout == 1.0
+
+
+def test_runner_submit_hook_and_progress_scope_exist():
+    """adapter.driver and adapter.node_attempt rely on these."""
+    from langgraph._internal._constants import CONFIG_KEY_RUNNER_SUBMIT
+    from langgraph.pregel import _runner
+    from langgraph.pregel._retry import _TimedAttemptScope
+
+    assert CONFIG_KEY_RUNNER_SUBMIT == "__pregel_runner_submit"
+    assert "get_waiter" in inspect.signature(_runner.PregelRunner.atick).parameters
+    scope = _TimedAttemptScope(refresh_on="heartbeat")
+    before = scope._last_progress
+    scope.touch()
+    assert scope._last_progress >= before
+    for name in ("wrap_config", "close", "touch"):
+        assert callable(getattr(scope, name))
