@@ -20,7 +20,6 @@ import os
 import signal
 import sys
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from pathlib import Path
 
 from adapter.settings import Settings, SettingsError
@@ -28,11 +27,12 @@ from adapter.settings import Settings, SettingsError
 log = logging.getLogger("evergraph")
 
 
-async def open_services(settings: Settings, stack: AsyncExitStack, broker_kind: str):
-    """Load the graphs and open records, checkpointer and broker.
+async def open_services(settings: Settings, registry, stack: AsyncExitStack, broker_kind: str):
+    """Open records, checkpointer and broker around the loaded graphs.
 
     Args:
         settings: validated settings.
+        registry: the loaded :class:`~adapter.graphs.GraphRegistry`.
         stack: closes what is opened here.
         broker_kind: ``"memory"`` (API and worker in this process) or ``"sqlite"``
             (API and worker in different processes on one machine).
@@ -40,13 +40,9 @@ async def open_services(settings: Settings, stack: AsyncExitStack, broker_kind: 
     from adapter.assistants import ensure_system_assistants
     from adapter.broker import MemoryBroker
     from adapter.checkpoint import open_checkpointer
-    from adapter.config import load_config
-    from adapter.graphs import load_registry
     from adapter.services import Services
     from adapter.storage import Records
 
-    lg_config = load_config(settings.config_path)
-    registry = load_registry(lg_config)
     records = await Records(settings.sqlite_path).open()
     stack.push_async_callback(records.close)
     saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
@@ -91,8 +87,8 @@ async def _serve_api(services, settings: Settings, started: asyncio.Event | None
         raise
 
 
-async def _main(command: str, settings: Settings) -> None:
-    from adapter.devserver import start_dev_server
+async def _main(command: str, settings: Settings, registry) -> None:
+    from adapter.devserver import DevServerError, start_dev_server
     from adapter.temporal import build_worker, connect, ensure_search_attributes
 
     stop = asyncio.Event()
@@ -107,9 +103,15 @@ async def _main(command: str, settings: Settings) -> None:
             dev_server = await start_dev_server(settings.data_dir / "temporal", host="127.0.0.1")
             stack.callback(dev_server.stop)
             address = dev_server.address
-        client = await connect(settings, address)
-        await ensure_search_attributes(client)
-        services = await open_services(settings, stack, "memory" if command == "dev" else "sqlite")
+        try:
+            client = await connect(settings, address)
+            await ensure_search_attributes(client)
+        except Exception as exc:
+            raise DevServerError(
+                f"cannot use Temporal at {address or '127.0.0.1:7233'} (TEMPORAL_ADDRESS, namespace "
+                f"{settings.temporal_namespace!r}): {exc}"
+            ) from None
+        services = await open_services(settings, registry, stack, "memory" if command == "dev" else "sqlite")
         services.temporal = client
 
         tasks = []
@@ -165,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``evergraph`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
-    from adapter.config import ConfigError
+    from adapter.config import ConfigError, load_config
     from adapter.devserver import DevServerError
-    from adapter.graphs import GraphLoadError
+    from adapter.graphs import GraphLoadError, load_registry
 
     try:
         env = dict(os.environ)
@@ -185,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(env)
         if not settings.config_path.is_file():
             raise ConfigError(f"langgraph.json not found: {settings.config_path.resolve()} (use --config)")
+        # import every graph before starting anything: a broken graph stops here
+        registry = load_registry(load_config(settings.config_path))
         if args.command in ("dev", "serve"):
             from adapter.devserver import port_is_free
 
             if not port_is_free(settings.port, settings.host):
                 raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")
-        asyncio.run(_main(args.command, settings))
+        asyncio.run(_main(args.command, settings, registry))
     except (SettingsError, ConfigError, GraphLoadError, DevServerError) as exc:
         print(f"evergraph: {exc}", file=sys.stderr)
         return 2
