@@ -11,7 +11,7 @@ import asyncio
 import copy
 import logging
 import warnings
-from typing import Any
+from typing import Any, Iterable
 
 from langgraph.pregel import Pregel
 from pydantic import create_model
@@ -179,9 +179,11 @@ def _safe(label: str, fn, *fallbacks) -> Any:
     return None
 
 
-def _state_jsonschema(graph: Pregel) -> dict[str, Any]:
+def _channels_jsonschema(graph: Pregel, keys: Iterable[str], title: str) -> dict[str, Any]:
+    """A JSON schema with one optional property per channel in ``keys``, typed by the
+    channel's update type (``Any`` where pydantic cannot express that type)."""
     fields: dict[str, Any] = {}
-    for key in graph.stream_channels_list:
+    for key in keys:
         channel = graph.channels.get(key)
         typ = getattr(channel, "UpdateType", Any)
         try:
@@ -189,7 +191,35 @@ def _state_jsonschema(graph: Pregel) -> dict[str, Any]:
         except Exception:
             typ = Any
         fields[key] = (typ, None)
-    return create_model(graph.get_name("State"), **fields).model_json_schema()
+    return create_model(title, **fields).model_json_schema()
+
+
+def _state_jsonschema(graph: Pregel) -> dict[str, Any]:
+    return _channels_jsonschema(graph, graph.stream_channels_list, graph.get_name("State"))
+
+
+def _input_keys(graph: Pregel) -> list[str]:
+    """The state keys the graph's input accepts: the fields of its input type (a
+    ``TypedDict``, dataclass or model) when the input is one channel, else the input
+    channels."""
+    channels = graph.input_channels
+    if not isinstance(channels, str):
+        return list(channels)
+    input_type = getattr(graph.channels.get(channels), "ValueType", None)
+    keys: dict[str, None] = {}
+    for cls in reversed(getattr(input_type, "__mro__", ())):
+        keys.update(dict.fromkeys(getattr(cls, "__annotations__", {})))
+    keys.update(dict.fromkeys(getattr(input_type, "__annotations__", {})))
+    found = [k for k in keys if k in graph.channels]
+    if not found:
+        raise ValueError(f"no state keys in the input type {input_type!r}")
+    return found
+
+
+def _input_jsonschema_from_channels(graph: Pregel) -> dict[str, Any]:
+    """The input schema built from the state channels, for input types pydantic
+    cannot express (``typing.TypedDict`` on Python < 3.12)."""
+    return _channels_jsonschema(graph, _input_keys(graph), graph.get_name("Input"))
 
 
 def _config_jsonschema(graph: Pregel) -> dict[str, Any]:
@@ -208,7 +238,10 @@ def graph_schemas(graph: Pregel) -> dict[str, Any]:
     """
     return {
         "input_schema": _safe(
-            "input", graph.get_input_jsonschema, lambda: Pregel.get_input_jsonschema(graph)
+            "input",
+            graph.get_input_jsonschema,
+            lambda: Pregel.get_input_jsonschema(graph),
+            lambda: _input_jsonschema_from_channels(graph),
         ),
         "output_schema": _safe(
             "output", graph.get_output_jsonschema, lambda: Pregel.get_output_jsonschema(graph)

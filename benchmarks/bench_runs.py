@@ -166,6 +166,13 @@ def cpu_seconds(pid: int | str = "self") -> float | None:
         return None
 
 
+def system_busy_seconds() -> float:
+    """CPU seconds spent busy (all cores, all processes) since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -400,6 +407,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
 
+    pids = {"evergraph": eg_pid, "temporal": PROCS.dev_server.process.pid, "benchmark": "self"}
+    noise0 = (time.monotonic(), system_busy_seconds(), sum(cpu_seconds(v) or 0 for v in pids.values()))
+
     # ---- a. Evergraph sequential latency
     sdk = get_client(url=url, api_key=None, timeout=120)
 
@@ -472,7 +482,6 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
     # ---- c. throughput
     tp_runs = []
-    pids = {"evergraph": eg_pid, "temporal": PROCS.dev_server.process.pid, "benchmark": "self"}
     cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
     wall_total = 0.0
     for i in range(args.repeats):
@@ -506,6 +515,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         wid = await _one_evergraph_run_id(sdk, tclient, eg_queue)
         results["timeline_evergraph"] = await timeline(tclient, wid)
         results["timeline_bare"] = await timeline(tclient, bare_ids[-1])
+
+    # ---- other processes on this machine while we measured (they skew the numbers)
+    t1, busy1, ours1 = time.monotonic(), system_busy_seconds(), sum(cpu_seconds(v) or 0 for v in pids.values())
+    results["machine"]["other_processes_cpu_cores"] = round(
+        max(0.0, (busy1 - noise0[1]) - (ours1 - noise0[2])) / (t1 - noise0[0]), 2
+    )
+    results["machine"]["loadavg_end"] = os.getloadavg()
 
     # ---- d. memory
     results["rss"] = {
@@ -561,6 +577,10 @@ def render(r: dict[str, Any]) -> str:
     L = []
     m = r["machine"]
     L.append(f"Evergraph benchmark — chain10 (10 trivial async nodes), {m['cpus']} CPUs, Python {m['python']}")
+    other = m.get("other_processes_cpu_cores")
+    if other is not None:
+        warn = "  <-- WARNING: the machine was busy, numbers are pessimistic" if other > 0.2 else ""
+        L.append(f"CPU used by other processes during the measurements: {other:.2f} cores{warn}")
     L.append(f"N={r['params']['n']} sequential (after {r['params']['warmup']} warm-up), "
              f"{r['params']['concurrency']} concurrent x {r['params']['repeats']}")
     L.append("")

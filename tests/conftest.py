@@ -8,6 +8,7 @@ Temporal with the official ``temporalio`` client. Nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -95,15 +96,15 @@ def evergraph_env(temporal_address: str, data_dir: Path, **extra: str) -> dict[s
     return env
 
 
-@pytest.fixture(scope="session")
-def server(temporal_server: DevServer, data_root: Path):
-    """Base URL of the session's ``evergraph dev`` (API + worker) on a free port."""
+@contextlib.contextmanager
+def running_evergraph(command: str, config: Path, temporal_address: str, data_dir: Path, name: str):
+    """Run ``evergraph <command> --config <config>`` on a free port with its own task
+    queue and data folder; yields its base URL."""
     port = free_port()
-    task_queue = f"evergraph-tests-{port}"
     proc = EvergraphProcess(
-        ["dev", "--config", str(GRAPHS_CONFIG), "--port", str(port)],
-        evergraph_env(temporal_server.address, data_root / "dev", EVERGRAPH_TASK_QUEUE=task_queue),
-        data_root / "dev.log",
+        [command, "--config", str(config), "--port", str(port)],
+        evergraph_env(temporal_address, data_dir / name, EVERGRAPH_TASK_QUEUE=f"evergraph-tests-{port}"),
+        data_dir / f"{name}.log",
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -111,6 +112,13 @@ def server(temporal_server: DevServer, data_root: Path):
         yield url
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def server(temporal_server: DevServer, data_root: Path):
+    """Base URL of the session's ``evergraph dev`` (API + worker) on a free port."""
+    with running_evergraph("dev", GRAPHS_CONFIG, temporal_server.address, data_root, "dev") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

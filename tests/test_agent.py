@@ -8,24 +8,13 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
-from adapter.devserver import free_port
-from tests.conftest import ROOT, EvergraphProcess, evergraph_env
+from tests.conftest import ROOT, running_evergraph
 
 
 @pytest.fixture(scope="module")
 def examples_server(temporal_server, data_root: Path):
-    port = free_port()
-    proc = EvergraphProcess(
-        ["dev", "--config", str(ROOT / "examples" / "langgraph.json"), "--port", str(port)],
-        evergraph_env(temporal_server.address, data_root / "examples", EVERGRAPH_TASK_QUEUE=f"examples-{port}"),
-        data_root / "examples.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        proc.wait_ready(url)
+    with running_evergraph("dev", ROOT / "examples" / "langgraph.json", temporal_server.address, data_root, "examples") as url:
         yield url
-    finally:
-        proc.stop()
 
 
 async def test_agent_streams_tokens_and_calls_tools(examples_server):
