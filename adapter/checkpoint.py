@@ -99,6 +99,10 @@ class SharedSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        # langgraph-api's checkpoints name their thread (LangGraph drops the key)
+        thread_id = config.get("configurable", {}).get("thread_id")
+        if thread_id is not None and "thread_id" not in metadata:
+            metadata = {**metadata, "thread_id": str(thread_id)}
         return await self._on_home(self.inner.aput(config, checkpoint, metadata, new_versions))
 
     async def aput_writes(

@@ -19,6 +19,9 @@ from langgraph.types import Command, Send
 
 import langgraph.version
 
+#: langgraph-api version whose behaviour Evergraph reproduces (shared/reference/API.md)
+COMPAT_API_VERSION = "0.16.7"
+
 #: run stream modes that LangGraph's ``astream`` produces in the driver
 DRIVER_MODES = {"values", "updates", "checkpoints", "tasks", "debug"}
 #: modes produced inside node attempts
@@ -83,6 +86,8 @@ def run_params(run: dict[str, Any]) -> RunParams:
     metadata = config.setdefault("metadata", {})
     metadata.setdefault("run_attempt", 1)
     metadata.setdefault("langgraph_version", langgraph.version.__version__)
+    metadata.setdefault("langgraph_api_version", COMPAT_API_VERSION)
+    metadata.setdefault("langgraph_host", "self-hosted")
     config.setdefault("recursion_limit", 25)
     modes = kwargs.get("stream_mode") or ["values"]
     if isinstance(modes, str):

@@ -25,6 +25,8 @@ def create_app(services: Services) -> FastAPI:
         description="LangGraph Agent Server API, executed on Temporal",
         version="0.1.0",
         default_response_class=ORJSONResponse,
+        # the SDK always sends application/json; raw clients may not (langgraph-api parses anyway)
+        strict_content_type=False,
     )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, validation_handler)

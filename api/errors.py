@@ -47,7 +47,10 @@ def _location(loc: tuple[Any, ...]) -> str:
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 for bodies that are not JSON or do not fit the schema, naming the field."""
     errors = exc.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
+    if any(
+        e.get("type") == "json_invalid" or (e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",))
+        for e in errors
+    ):
         return JSONResponse({"detail": "Invalid JSON in request body"}, status_code=422)
     messages = []
     for e in errors:

@@ -216,10 +216,9 @@ async def test_search_and_count(client, http):
     assert await client.threads.count(metadata={"t": tag}) == 3
     assert await client.threads.count(metadata={"t": tag}, status="idle") == 3
     assert await client.threads.count(metadata={"t": tag}, status="error") == 0
-    total = await client.threads.count()
-    assert total >= 3
-    await client.threads.create()
-    assert await client.threads.count() == total + 1
+    await client.threads.create(metadata={"t": tag, "i": 3})
+    assert await client.threads.count(metadata={"t": tag}) == 4
+    assert await client.threads.count() >= 4
 
 
 async def test_search_by_values(client):
@@ -286,7 +285,7 @@ async def test_state_of_a_fresh_thread(client):
     assert await client.threads.get_history(tid) == []
 
 
-async def test_state_and_history_after_a_run(client):
+async def test_state_and_history_after_a_run(client, http):
     """s09 [3], [8]–[21]: the final state, then the history newest first."""
     tid = (await client.threads.create())["thread_id"]
     run = await _run_chain(client, tid)
@@ -340,6 +339,11 @@ async def test_state_and_history_after_a_run(client):
 
     limited = await client.threads.get_history(tid, limit=2)
     assert [h["checkpoint_id"] for h in limited] == [h["checkpoint_id"] for h in history[:2]]
+
+    # s09 [21]: the GET form
+    r = http.get(f"/threads/{tid}/history", params={"limit": 2})
+    assert r.status_code == 200
+    assert [h["checkpoint_id"] for h in r.json()] == [h["checkpoint_id"] for h in history[:2]]
 
     inputs = await client.threads.get_history(tid, metadata={"source": "input"})
     assert [h["checkpoint_id"] for h in inputs] == [history[-1]["checkpoint_id"]]

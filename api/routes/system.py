@@ -5,10 +5,10 @@ from __future__ import annotations
 import langgraph.version
 from fastapi import APIRouter
 
+from adapter.runconfig import COMPAT_API_VERSION
+
 router = APIRouter(tags=["system"])
 
-#: langgraph-api version whose behaviour Evergraph reproduces (reference/API.md)
-COMPAT_API_VERSION = "0.16.7"
 
 
 @router.get("/ok")
