@@ -68,9 +68,9 @@ TARGET_THROUGHPUT = 22.0
 
 NODES = 10
 
-CHAIN10 = textwrap.dedent(
+CHAIN = textwrap.dedent(
     '''
-    """Benchmark graph: 10 trivial async nodes in a row."""
+    """Benchmark graph: NODES trivial async nodes in a row."""
     from typing import TypedDict
 
     from langgraph.graph import END, START, StateGraph
@@ -87,7 +87,7 @@ CHAIN10 = textwrap.dedent(
     def build() -> StateGraph:
         builder = StateGraph(State)
         prev = START
-        for i in range(10):
+        for i in range(NODES):
             name = f"n{i}"
             builder.add_node(name, n)
             builder.add_edge(prev, name)
@@ -101,6 +101,14 @@ CHAIN10 = textwrap.dedent(
 )
 
 
+def chain_source(nodes: int) -> str:
+    """Source of the ``chain<nodes>`` graph module."""
+    return CHAIN.replace("NODES trivial", f"{nodes} trivial").replace("range(NODES)", f"range({nodes})")
+
+
+CHAIN10 = chain_source(NODES)
+
+
 # --------------------------------------------------------------------------- bare Temporal
 
 
@@ -112,11 +120,12 @@ async def bench_noop(i: int) -> int:
 
 @workflow.defn(name="BenchChain10")
 class BenchChain10:
-    """10 sequential no-op activities: the bare-Temporal baseline for chain10."""
+    """``count`` (default 10) sequential no-op activities: the bare-Temporal baseline
+    for chain10."""
 
     @workflow.run
-    async def run(self, n: int) -> int:
-        for i in range(NODES):
+    async def run(self, n: int, count: int = NODES) -> int:
+        for i in range(count):
             n = await workflow.execute_activity(
                 "bench_noop", n + 1, start_to_close_timeout=timedelta(seconds=10), result_type=int
             )
@@ -266,6 +275,54 @@ def _ts(event) -> float:
     return event.event_time.ToDatetime().timestamp()
 
 
+def _proto_time(v: Any) -> float | None:
+    """A timestamp from a local-activity marker (``{"seconds","nanos"}`` or RFC 3339)."""
+    from datetime import datetime
+
+    if isinstance(v, dict) and "seconds" in v:
+        return int(v["seconds"]) + int(v.get("nanos", 0)) / 1e9
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _local_activity(event) -> tuple[str, float] | None:
+    """(activity type, schedule time) of a local-activity marker, from the marker data
+    the Temporal SDK core records (worker wall clock: the same machine here). The
+    marker's ``complete_time`` is workflow time, not wall time, so it is not used."""
+    try:
+        data = json.loads(event.marker_recorded_event_attributes.details["data"].payloads[0].data)
+        start = _proto_time(data.get("original_schedule_time"))
+        if start is None:
+            return None
+        return data.get("activity_type", "?"), start
+    except Exception:
+        return None
+
+
+def _la_split(wfts: list[dict[str, Any]], med, tot) -> dict[str, Any]:
+    """For workflow tasks that ran exactly one ``advance`` local activity: time from the
+    task's start to scheduling ``advance`` (activation, sandbox) and from there to the
+    task's completion (``advance`` itself, the follow-up activation, the completion
+    RPC)."""
+    pre, post = [], []
+    for w in wfts:
+        la = w.get("la") or []
+        if len(la) == 1 and la[0][0] == "advance":
+            pre.append(la[0][1] - w["started"])
+            post.append(w["completed"] - la[0][1])
+    if not pre:
+        return {}
+    return {
+        "WFT started->advance scheduled median_ms": med(pre),
+        "advance scheduled->WFT completed median_ms": med(post),
+        "advance scheduled->WFT completed total_ms": tot(post),
+    }
+
+
 async def timeline(client, workflow_id: str) -> dict[str, Any]:
     """Where the time of one workflow went, from its Temporal history (ms)."""
     from temporalio.api.enums.v1 import EventType as E
@@ -275,9 +332,7 @@ async def timeline(client, workflow_id: str) -> dict[str, Any]:
     t0 = _ts(events[0])
     acts: dict[int, dict[str, float]] = {}
     wfts: list[dict[str, float]] = []
-    markers_per_wft: list[int] = []
-    cur_wft: dict[str, float] | None = None
-    markers = 0
+    cur_wft: dict[str, Any] | None = None
     end = None
     for ev in events:
         t = _ts(ev) - t0
@@ -290,9 +345,11 @@ async def timeline(client, workflow_id: str) -> dict[str, Any]:
             cur_wft["completed"] = t
             wfts.append(cur_wft)
             cur_wft = None
-            markers = 0
         elif et == E.EVENT_TYPE_MARKER_RECORDED:
-            markers += 1
+            la = _local_activity(ev)
+            if la is not None and wfts:
+                # markers follow the WorkflowTaskCompleted of the task that ran them
+                wfts[-1].setdefault("la", []).append((la[0], la[1] - t0))
             if wfts:
                 wfts[-1]["markers"] = wfts[-1].get("markers", 0) + 1
         elif et == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -311,7 +368,6 @@ async def timeline(client, workflow_id: str) -> dict[str, Any]:
             E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
         ):
             end = t
-    del markers_per_wft
     a_list = [acts[k] for k in sorted(acts)]
 
     def med(xs: list[float]) -> float | None:
@@ -351,6 +407,7 @@ async def timeline(client, workflow_id: str) -> dict[str, Any]:
         "WFT sched->started total_ms": tot(wft_queue),
         "WFT started->completed total_ms": tot(wft_proc),
         "WFT started->completed per WFT ms": [round(x * 1000, 1) for x in wft_proc],
+        **_la_split(wfts, med, tot),
         "start -> first activity scheduled ms": round(first_act * 1000, 2) if first_act is not None else None,
         "last activity completed -> end ms": round((end - last_act) * 1000, 2)
         if end is not None and last_act is not None
@@ -375,8 +432,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     PROCS.tmp, PROCS.keep_tmp = tmp, args.keep
     (tmp / "graphs").mkdir()
     (tmp / "graphs" / "chain10.py").write_text(CHAIN10)
+    (tmp / "graphs" / "chain20.py").write_text(chain_source(2 * NODES))
     config = tmp / "graphs" / "langgraph.json"
-    config.write_text(json.dumps({"dependencies": ["."], "graphs": {"chain10": "./chain10.py:graph"}, "env": {}}))
+    graphs = {"chain10": "./chain10.py:graph", "chain20": "./chain20.py:graph"}
+    config.write_text(json.dumps({"dependencies": ["."], "graphs": graphs, "env": {}}))
 
     log(f"starting Temporal dev server (data in {tmp})")
     t = time.monotonic()
@@ -404,6 +463,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "nodes": NODES,
             "bare_sandboxed": not args.bare_unsandboxed,
             "bare_eager_activities": not args.bare_no_eager,
+            "marginal": args.marginal,
         },
     }
 
@@ -413,15 +473,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     # ---- a. Evergraph sequential latency
     sdk = get_client(url=url, api_key=None, timeout=120)
 
-    async def eg_run() -> None:
-        out = await sdk.runs.wait(None, "chain10", input={"n": 0})
-        if not isinstance(out, dict) or out.get("n") != NODES:
+    async def eg_run(nodes: int = NODES) -> None:
+        out = await sdk.runs.wait(None, f"chain{nodes}", input={"n": 0})
+        if not isinstance(out, dict) or out.get("n") != nodes:
             raise RuntimeError(f"unexpected run result: {out!r}")
 
     log(f"evergraph: {args.warmup} warm-up runs, then {args.n} sequential runs")
     await timed(eg_run, args.warmup)
     eg_lat = await timed(eg_run, args.n)
     results["evergraph_latency"] = summary(eg_lat)
+    if args.marginal:
+        log(f"evergraph chain20: {args.warmup} warm-up runs, then {args.n} sequential runs")
+        await timed(lambda: eg_run(2 * NODES), args.warmup)
+        results["evergraph_chain20_latency"] = summary(await timed(lambda: eg_run(2 * NODES), args.n))
 
     # ---- in-process reference
     ns: dict[str, Any] = {}
@@ -468,17 +532,35 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     bare_ids: list[str] = []
     async with worker:
 
-        async def bare_run() -> None:
+        async def bare_run(count: int = NODES) -> None:
             wid = f"bench-bare-{uuid.uuid4().hex}"
             bare_ids.append(wid)
-            out = await tclient.execute_workflow("BenchChain10", 0, id=wid, task_queue=bare_queue, result_type=int)
-            if out != NODES:
+            out = await tclient.execute_workflow(
+                "BenchChain10", args=[0, count], id=wid, task_queue=bare_queue, result_type=int
+            )
+            if out != count:
                 raise RuntimeError(f"bare workflow returned {out!r}")
 
         log(f"bare Temporal: {args.warmup} warm-up, then {args.n} sequential workflows")
         await timed(bare_run, args.warmup)
         bare_lat = await timed(bare_run, args.n)
+        last_bare_id = bare_ids[-1]
+        if args.marginal:
+            await timed(lambda: bare_run(2 * NODES), args.warmup)
+            results["bare_temporal_chain20_latency"] = summary(await timed(lambda: bare_run(2 * NODES), args.n))
+        # reference ceiling: the same concurrency against bare Temporal on this machine
+        bare_tp = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            await asyncio.gather(*(bare_run() for _ in range(args.concurrency)))
+            bare_tp.append(args.concurrency / (time.perf_counter() - t0))
+        log(f"bare Temporal throughput: {', '.join(f'{x:.1f}' for x in bare_tp)} workflows/s")
     results["bare_temporal_latency"] = summary(bare_lat)
+    results["bare_temporal_throughput"] = {
+        "runs_per_s": [round(x, 2) for x in bare_tp],
+        "best": max(bare_tp),
+        "median": statistics.median(bare_tp),
+    }
 
     # ---- c. throughput
     tp_runs = []
@@ -514,7 +596,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     if args.timeline:
         wid = await _one_evergraph_run_id(sdk, tclient, eg_queue)
         results["timeline_evergraph"] = await timeline(tclient, wid)
-        results["timeline_bare"] = await timeline(tclient, bare_ids[-1])
+        results["timeline_bare"] = await timeline(tclient, last_bare_id)
 
     # ---- other processes on this machine while we measured (they skew the numbers)
     t1, busy1, ours1 = time.monotonic(), system_busy_seconds(), sum(cpu_seconds(v) or 0 for v in pids.values())
@@ -535,6 +617,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     bare_med = results["bare_temporal_latency"]["median_ms"]
     eg_node = (eg_med - ip_med) / NODES
     bare_node = bare_med / NODES
+    if args.marginal:
+        eg_marg = (results["evergraph_chain20_latency"]["median_ms"] - eg_med) / NODES
+        bare_marg = (results["bare_temporal_chain20_latency"]["median_ms"] - bare_med) / NODES
+        results["marginal"] = {
+            "per_node_evergraph_ms": eg_marg,
+            "per_node_bare_temporal_ms": bare_marg,
+            "ratio": eg_marg / bare_marg if bare_marg > 0 else None,
+        }
     results["derived"] = {
         "evergraph_over_inprocess": eg_med / ip_med,
         "evergraph_over_inprocess_memsaver": eg_med / results["inprocess_memsaver_latency"]["median_ms"],
@@ -590,7 +680,11 @@ def render(r: dict[str, Any]) -> str:
         ("inprocess_latency", "in-process ainvoke (no checkpointer)"),
         ("inprocess_memsaver_latency", "in-process ainvoke (InMemorySaver)"),
         ("bare_temporal_latency", "bare Temporal workflow, 10 no-op activities"),
+        ("evergraph_chain20_latency", "Evergraph runs.wait, chain20"),
+        ("bare_temporal_chain20_latency", "bare Temporal workflow, 20 no-op activities"),
     ):
+        if key not in r:
+            continue
         s = r[key]
         L.append(f"{label:<48}{ms(s['median_ms']):>12}{ms(s['p90_ms']):>12}{ms(s['min_ms']):>12}")
     d = r["derived"]
@@ -599,8 +693,17 @@ def render(r: dict[str, Any]) -> str:
     L.append(f"{'Evergraph / in-process (InMemorySaver)':<48}{d['evergraph_over_inprocess_memsaver']:>10.1f} x")
     L.append(f"{'per-node overhead, Evergraph':<48}{ms(d['per_node_overhead_evergraph_ms']):>12}")
     L.append(f"{'per-node overhead, bare Temporal':<48}{ms(d['per_node_overhead_bare_temporal_ms']):>12}")
+    if "marginal" in r:
+        mg = r["marginal"]
+        ratio = f"{mg['ratio']:.2f}x" if mg["ratio"] else "n/a"
+        L.append(f"{'marginal per-node (chain20-chain10)/10, Evergraph':<48}{ms(mg['per_node_evergraph_ms']):>12}")
+        L.append(f"{'marginal per-node (chain20-chain10)/10, bare':<48}{ms(mg['per_node_bare_temporal_ms']):>12}"
+                 f"   ratio {ratio}")
     L.append(f"{'throughput runs/s (rounds)':<48}{', '.join(f'{x:.1f}' for x in r['throughput']['runs_per_s']):>12}")
     L.append(f"{'throughput runs/s best / median':<48}{r['throughput']['best']:>8.1f} / {r['throughput']['median']:.1f}")
+    bt = r["bare_temporal_throughput"]
+    L.append(f"{'bare Temporal workflows/s, same concurrency':<48}{bt['best']:>8.1f} / {bt['median']:.1f}"
+             "   (best / median; this machine's ceiling for 10 activities)")
     cpu = r["throughput"].get("cpu_ms_per_run", {})
     util = r["throughput"].get("cpu_utilisation", {})
     if cpu:
@@ -636,6 +739,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="throughput rounds (default 3)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--timeline", action="store_true", help="print where the time of one run goes (Temporal history)")
+    p.add_argument("--marginal", action="store_true",
+                   help="also measure 20-node chains: marginal per-node cost without the fixed per-run costs")
     p.add_argument("--bare-no-eager", action="store_true",
                    help="disable eager activity execution in the bare-Temporal worker")
     p.add_argument("--bare-unsandboxed", action="store_true",
