@@ -187,37 +187,25 @@ async def create_run(
             ``if_not_exists`` is not ``create``), 503 (Temporal unreachable; nothing
             is kept).
     """
-    from adapter.ids import iso, new_id, now
+    from adapter.ids import new_id
+    from adapter.storage import new_thread
 
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):
         raise RunRejected(400, CONTEXT_AND_CONFIGURABLE)
     temporary = thread_id is None
     created_thread = False
-    ts = iso(now())
+    owner = {"graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"]}
     if temporary:
         thread_id = new_id()
-        await records.put_thread(
-            {
-                "thread_id": thread_id, "created_at": ts, "updated_at": ts, "state_updated_at": ts,
-                "metadata": {"graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"]},
-                "status": "busy", "config": {}, "values": None,
-            }
-        )
+        await records.put_thread(new_thread(thread_id, owner, status="busy"))
         created_thread = True
     else:
         thread = await records.get_thread(thread_id)
         if thread is None:
             if body.get("if_not_exists") != "create":
                 raise RunRejected(404, "Thread or assistant not found.")
-            await records.put_thread(
-                {
-                    "thread_id": thread_id, "created_at": ts, "updated_at": ts, "state_updated_at": ts,
-                    "metadata": {"graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"]},
-                    "status": "busy", "config": {}, "values": None,
-                },
-                if_exists="do_nothing",
-            )
+            await records.put_thread(new_thread(thread_id, owner, status="busy"), if_exists="do_nothing")
             created_thread = True
     run = build_run(run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary)
     await records.put_run(run)

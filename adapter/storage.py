@@ -431,6 +431,16 @@ class Records:
         return await self._tx(lambda conn: conn.execute("DELETE FROM runs WHERE run_id=?", (run_id,)).rowcount > 0)
 
 
+def new_thread(thread_id: str, metadata: dict[str, Any], *, status: str = "idle", **fields: Any) -> dict[str, Any]:
+    """A thread record as :meth:`Records.put_thread` takes it, stamped now; ``fields``
+    (``config``, ``values``, ``ttl``…) override the empty defaults."""
+    ts = iso(now())
+    return {
+        "thread_id": thread_id, "created_at": ts, "updated_at": ts, "state_updated_at": ts,
+        "metadata": metadata, "status": status, "config": {}, "values": None, **fields,
+    }
+
+
 def public_run(r: dict[str, Any]) -> dict[str, Any]:
     """The Run object as the API returns it (API.md §3.5.3), without internal columns."""
     return {

@@ -27,7 +27,7 @@ from adapter.ids import iso, new_id, now, parse_uuid
 from adapter.runconfig import _command as command_from_json
 from adapter.services import Services
 from adapter.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
-from adapter.storage import matches, public_thread
+from adapter.storage import matches, new_thread, public_thread
 from api.deps import services as get_services
 from api.errors import ApiError, require_uuid
 from api.models import (
@@ -326,18 +326,7 @@ async def create_thread(body: ThreadCreate | None = None, services: Services = D
             updates = _superstep_updates(body.supersteps)
         except (TypeError, ValueError) as exc:
             raise ApiError(422, f"supersteps: invalid command: {exc}") from None
-    ts = iso(now())
-    record = {
-        "thread_id": thread_id,
-        "created_at": ts,
-        "updated_at": ts,
-        "state_updated_at": ts,
-        "metadata": metadata,
-        "status": "idle",
-        "config": {},
-        "values": None,
-        "ttl": ttl,
-    }
+    record = new_thread(thread_id, metadata, ttl=ttl)
     try:
         thread, created = await services.records.put_thread(record, if_exists=body.if_exists or "raise")
     except KeyError:
