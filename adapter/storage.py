@@ -126,7 +126,6 @@ class Records:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
-        self._lock = asyncio.Lock()
         self._executor = None
 
     async def open(self) -> Records:

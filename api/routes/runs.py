@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator, Literal, Union
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapter import serde
 from adapter.assistants import resolve_assistant
-from adapter.broker import END, StreamEvent
 from adapter.finish import RESULT
 from adapter.runs import TERMINAL, RunRejected, cancel_run, create_run
 from adapter.services import Services
