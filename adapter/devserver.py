@@ -116,6 +116,13 @@ async def start_dev_server(
         "--db-filename", str(data_dir / "temporal.db"),
         "--namespace", namespace,
         "--log-level", "error",
+        # The dev server polls its transfer queue 20 times a second by default, so
+        # every workflow task waits up to 50 ms (a bare 10-activity workflow: 550 ms);
+        # its SQLite database without WAL serialises all writes (about 6 workflows/s).
+        # Measured with benchmarks/bench_runs.py: see README "Performance".
+        "--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+        "--sqlite-pragma", "journal_mode=WAL",
+        "--sqlite-pragma", "synchronous=NORMAL",
     ]
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}=Keyword"]
