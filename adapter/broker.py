@@ -65,9 +65,6 @@ class StreamBroker(ABC):
         """Events of ``run_id`` strictly after id ``after`` (or all with
         ``from_start``), then live ones, until the run's stream ends."""
 
-    @abstractmethod
-    def is_ended(self, run_id: str) -> bool:
-        """True once :meth:`end` was called for ``run_id`` (and not yet forgotten)."""
 
 
 @dataclass
@@ -143,10 +140,6 @@ class MemoryBroker(StreamBroker):
             s.ended_at = time.monotonic()
             self._gc()
         self._call_on_loop(self._notify, run_id)
-
-    def is_ended(self, run_id: str) -> bool:
-        s = self._runs.get(run_id)
-        return bool(s and s.ended)
 
     def _gc(self) -> None:
         cutoff = time.monotonic() - self.retention

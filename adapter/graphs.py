@@ -14,14 +14,12 @@ Evergraph processes. ``tests/test_upstream.py`` fails if LangGraph moves the che
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import inspect
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -197,26 +195,7 @@ class GraphRegistry:
             )
         return result
 
-    def get_static(self, graph_id: str) -> Pregel:
-        """The compiled graph, calling a factory with an empty config if needed.
-
-        Used for graph-shape endpoints (``/assistants/{id}/graph``, ``/schemas``).
-        """
-        entry = self._entries[graph_id]
-        if entry.compiled is not None:
-            return entry.compiled
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.get(graph_id, {}))
-        raise RuntimeError("get_static() of a factory must not run inside an event loop; use get()")
-
 
 def load_registry(config: LangGraphConfig) -> GraphRegistry:
     """Import all graphs of ``config``; see :class:`GraphRegistry`."""
     return GraphRegistry(config).load()
-
-
-def graph_file_for_errors(spec: GraphSpec) -> Path | str:
-    """Human-readable location of a graph, for error messages."""
-    return spec.file_path if spec.is_file else spec.target

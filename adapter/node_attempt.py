@@ -57,8 +57,6 @@ from workflows.types import NodeInput, NodeOutput, TaskError
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 LIVENESS_INTERVAL = 5.0
-#: heartbeat timeout of node attempts without ``idle_timeout`` (worker-loss detection)
-LIVENESS_TIMEOUT = 30.0
 
 
 class NodeAttemptError(Exception):

@@ -111,10 +111,6 @@ class SqliteBroker(StreamBroker):
                 conn.execute("DELETE FROM stream_ends WHERE run_id=?", (rid,))
         self._poke()
 
-    def is_ended(self, run_id: str) -> bool:
-        with self._lock:
-            return bool(self._conn and self._conn.execute("SELECT 1 FROM stream_ends WHERE run_id=?", (run_id,)).fetchone())
-
     def _fetch(self, run_id: str, after_seq: int) -> tuple[list[tuple[int, StreamEvent]], bool]:
         with self._lock:
             assert self._conn is not None

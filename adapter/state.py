@@ -25,16 +25,14 @@ def _checkpoint_ref(config: dict[str, Any] | None) -> dict[str, Any] | None:
     if not config:
         return None
     conf = config.get("configurable", {})
-    return {
-        "thread_id": conf.get("thread_id"),
-        "checkpoint_ns": conf.get("checkpoint_ns", ""),
-        "checkpoint_id": conf.get("checkpoint_id"),
-        "checkpoint_map": conf.get("checkpoint_map"),
-    } if conf.get("checkpoint_map") else {
+    ref = {
         "thread_id": conf.get("thread_id"),
         "checkpoint_ns": conf.get("checkpoint_ns", ""),
         "checkpoint_id": conf.get("checkpoint_id"),
     }
+    if conf.get("checkpoint_map"):
+        ref["checkpoint_map"] = conf["checkpoint_map"]
+    return ref
 
 
 def interrupt_json(interrupt: Any, *, stream: bool = False) -> dict[str, Any]:
