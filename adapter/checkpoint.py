@@ -16,6 +16,7 @@ adds two things Evergraph needs, delegating everything else:
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, AsyncIterator, Sequence
@@ -29,6 +30,8 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+logger = logging.getLogger(__name__)
 
 
 class SharedSaver(BaseCheckpointSaver):
@@ -116,6 +119,57 @@ class SharedSaver(BaseCheckpointSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         return await self._on_home(self.inner.adelete_thread(thread_id))
+
+    async def acollapse_run(self, thread_id: str, run_id: str) -> None:
+        """Keep only the last root checkpoint ``run_id`` made on ``thread_id``, re-parented
+        onto the checkpoint the run started from: LangGraph's ``durability="exit"``
+        outcome (API.md §4.7: history holds only the final checkpoint). Evergraph runs
+        such a run with per-step checkpoints, because each node attempt rebuilds its
+        task from the checkpoint it reads, then collapses them when the run ends.
+
+        Nothing is deleted when the final checkpoint still rebuilds a ``DeltaChannel``
+        from the writes stored on its ancestors (its metadata counts updates since
+        the channel's last snapshot): those writes are the state. Nor when the saver
+        cannot delete single checkpoints. Idempotent."""
+        own = [t async for t in self.alist({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}},
+                                           filter={"run_id": run_id})]
+        if len(own) < 2:
+            return
+        keep, drop = own[0], own[1:]
+        if (keep.metadata or {}).get("counters_since_delta_snapshot"):
+            logger.info("run %s: durability=exit keeps its checkpoints (delta channels need them)", run_id)
+            return
+        parent = (drop[-1].parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        rows = [(thread_id, "", t.config["configurable"]["checkpoint_id"]) for t in drop]
+        try:
+            await self._on_home(
+                self._delete_rows(rows, reparent=(thread_id, keep.config["configurable"]["checkpoint_id"], parent))
+            )
+        except NotImplementedError as exc:
+            logger.warning("run %s: durability=exit keeps every checkpoint: %s", run_id, exc)
+
+    async def _delete_rows(self, rows: list[tuple[str, str, str]], reparent: tuple | None = None) -> None:
+        conn = getattr(self.inner, "conn", None)
+        if conn is None:
+            raise NotImplementedError(f"{type(self.inner).__name__} cannot delete single checkpoints")
+        async with self.inner.lock:
+            for thread_id, ns, checkpoint_id in rows:
+                await conn.execute(
+                    "DELETE FROM checkpoints WHERE thread_id=? AND checkpoint_ns=? AND checkpoint_id=?",
+                    (thread_id, ns, checkpoint_id),
+                )
+                await conn.execute(
+                    "DELETE FROM writes WHERE thread_id=? AND checkpoint_ns=? AND checkpoint_id=?",
+                    (thread_id, ns, checkpoint_id),
+                )
+            if reparent is not None:
+                thread_id, checkpoint_id, parent = reparent
+                await conn.execute(
+                    "UPDATE checkpoints SET parent_checkpoint_id=? WHERE thread_id=? AND checkpoint_ns='' "
+                    "AND checkpoint_id=?",
+                    (parent, thread_id, checkpoint_id),
+                )
+            await conn.commit()
 
     async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
         return await self._on_home(self.inner.aget_delta_channel_history(*args, **kwargs))

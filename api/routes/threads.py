@@ -154,6 +154,27 @@ def _select_state(state: dict[str, Any], select: Iterable[str] | None) -> dict[s
     return out
 
 
+def _checkpoint_fields(checkpoint: dict[str, Any] | None, field: str) -> dict[str, Any]:
+    """The ``configurable`` keys that address ``checkpoint`` (``checkpoint_id``,
+    ``checkpoint_ns``, ``checkpoint_map``…); its ``thread_id`` is ignored, the path
+    names the thread.
+
+    Raises:
+        ApiError: 422 naming ``<field>.<key>`` when an id or namespace is not a
+            string, or the map not an object.
+    """
+    out: dict[str, Any] = {}
+    for key, value in (checkpoint or {}).items():
+        if key == "thread_id" or value is None:
+            continue
+        if key in ("checkpoint_id", "checkpoint_ns") and not isinstance(value, str):
+            raise ApiError(422, f"{field}.{key}: must be a string (got {value!r})")
+        if key == "checkpoint_map" and not isinstance(value, dict):
+            raise ApiError(422, f"{field}.{key}: must be an object (got {value!r})")
+        out[key] = value
+    return out
+
+
 def _is_empty(snapshot: Any) -> bool:
     """True for the snapshot LangGraph gives a thread without any checkpoint."""
     return snapshot.metadata is None and snapshot.created_at is None and not snapshot.values
@@ -497,7 +518,7 @@ async def _state(
     graph, config = found
     conf = config["configurable"]
     if checkpoint:
-        conf.update({k: v for k, v in checkpoint.items() if k != "thread_id" and v is not None})
+        conf.update(_checkpoint_fields(checkpoint, "checkpoint"))
     snapshot = await graph.aget_state(config, subgraphs=subgraphs)
     if not checkpoint and _is_empty(snapshot):
         return _select_state(copy.deepcopy(EMPTY_STATE), select)
@@ -544,6 +565,9 @@ async def update_state(thread_id: str, body: StateUpdateBody, services: Services
     nothing written.
     """
     thread = await _get_thread(services, thread_id)
+    fork = _checkpoint_fields(body.checkpoint, "checkpoint")
+    if body.checkpoint_id:
+        fork["checkpoint_id"] = body.checkpoint_id
     found = await _state_graph(services, thread)
     if found is None:
         raise ApiError(
@@ -553,14 +577,19 @@ async def update_state(thread_id: str, body: StateUpdateBody, services: Services
         )
     graph, config = found
     conf = config["configurable"]
-    if body.checkpoint:
-        conf.update({k: v for k, v in body.checkpoint.items() if k != "thread_id" and v is not None})
-    if body.checkpoint_id:
-        conf["checkpoint_id"] = body.checkpoint_id
+    conf.update(fork)
+    if "checkpoint_id" in fork and await services.saver.aget_tuple(config) is None:
+        # LangGraph would write a checkpoint whose parent does not exist
+        raise ApiError(
+            404, f"Checkpoint {fork['checkpoint_id']} not found in thread {thread['thread_id']}"
+        )
     try:
         new_config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
     except InvalidUpdateError as exc:
         raise ApiError(400, str(exc)) from None
+    except (TypeError, ValueError) as exc:  # a reducer refused the values; nothing was written
+        node = f"node {body.as_node}" if body.as_node else "the last node"
+        raise ApiError(400, f"values could not be applied as {node}: {type(exc).__name__}: {exc}") from None
     latest = {"configurable": {"thread_id": thread["thread_id"], "checkpoint_ns": "", "graph_id": conf["graph_id"]}}
     await _refresh_thread(services, thread, graph, latest)
     return _update_response(new_config)
@@ -584,12 +613,12 @@ async def _history(
     if found is None:
         return []
     graph, config = found
-    if checkpoint:
-        config["configurable"].update(
-            {k: v for k, v in checkpoint.items() if k != "thread_id" and v is not None}
-        )
-    if before is not None and "configurable" not in before:
-        before = {"configurable": before}
+    config["configurable"].update(_checkpoint_fields(checkpoint, "checkpoint"))
+    if before is not None:
+        inner = before.get("configurable", before)
+        if not isinstance(inner, dict):
+            raise ApiError(422, f"before.configurable: must be an object (got {inner!r})")
+        before = {"configurable": _checkpoint_fields(inner, "before.configurable")}
     return [
         _select_state(snapshot_json(s), select)
         async for s in graph.aget_state_history(config, filter=metadata or None, before=before, limit=limit)
