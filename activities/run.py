@@ -8,7 +8,7 @@ from temporalio import activity
 from adapter.driver import DriverRegistry
 from adapter.finish import finish_run
 from adapter.services import Services
-from workflows.types import AdvanceRequest, AdvanceResponse, FinishInput
+from workflows.types import AdvanceRequest, AdvanceResponse, FinishInput, RunOutcome
 
 
 class RunActivities:
@@ -29,7 +29,8 @@ class RunActivities:
         return await self.drivers.advance(req)
 
     @activity.defn(name="finish_run")
-    async def finish_run(self, inp: FinishInput) -> None:
-        """Record the run's outcome (see :func:`adapter.finish.finish_run`)."""
+    async def finish_run(self, inp: FinishInput) -> RunOutcome:
+        """Record the run's outcome (see :func:`adapter.finish.finish_run`); returns it
+        with the thread's resulting status and interrupts."""
         self.drivers.cancel(inp.run.run_id)
-        await finish_run(self.services, inp.run, inp.outcome)
+        return await finish_run(self.services, inp.run, inp.outcome)

@@ -120,6 +120,23 @@ class SharedSaver(BaseCheckpointSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         return await self._on_home(self.inner.adelete_thread(thread_id))
 
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete every checkpoint (all namespaces) and pending write made by ``run_ids``
+        (found through LangGraph's own metadata filter on ``run_id``). Mirrors
+        langgraph-api's ``multitask_strategy=rollback`` / ``cancel(action=rollback)``.
+        Uses the saver's own ``adelete_for_runs`` where it has one."""
+        try:
+            await self._on_home(self.inner.adelete_for_runs(run_ids))
+            return
+        except NotImplementedError:
+            pass
+        rows = []
+        for run_id in run_ids:
+            async for t in self.alist(None, filter={"run_id": run_id}):
+                c = t.config["configurable"]
+                rows.append((c["thread_id"], c.get("checkpoint_ns", ""), c["checkpoint_id"]))
+        await self._on_home(self._delete_rows(rows))
+
     async def acollapse_run(self, thread_id: str, run_id: str) -> None:
         """Keep only the last root checkpoint ``run_id`` made on ``thread_id``, re-parented
         onto the checkpoint the run started from: LangGraph's ``durability="exit"``

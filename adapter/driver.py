@@ -32,6 +32,8 @@ from typing import Any
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINT_MAP,
+    CONFIG_KEY_REPLAY_STATE,
+    CONFIG_KEY_RESUMING,
     CONFIG_KEY_RUNNER_SUBMIT,
     CONFIG_KEY_SCRATCHPAD,
     PULL,
@@ -243,6 +245,8 @@ class RunDriver:
             idle_timeout=idle_timeout,
             refresh_on=refresh_on,
             retry=retry_spec(task.retry_policy),
+            resuming=bool(conf.get(CONFIG_KEY_RESUMING)),
+            replay_checkpoint_id=getattr(conf.get(CONFIG_KEY_REPLAY_STATE), "checkpoint_id", None),
         )
 
     def _resolve(self, task: PregelExecutableTask, fut: asyncio.Future, result: TaskResult) -> None:

@@ -22,14 +22,26 @@ RESULT = "__result__"
 """Internal stream event carrying the ``/wait`` body; never sent to SSE clients."""
 
 
-async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> None:
-    """Record ``outcome`` for ``run`` (idempotent: safe to retry)."""
+async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> RunOutcome:
+    """Record ``outcome`` for ``run`` (idempotent: safe to retry).
+
+    A ``rollback`` outcome deletes the run record and every checkpoint the run made
+    (langgraph-api's ``action=rollback``); a ``durability="exit"`` run keeps only its
+    final checkpoint. Returns ``outcome`` with ``thread_status`` and ``interrupts``
+    filled in, for the thread's workflow.
+    """
     records, broker = services.records, services.broker
     record = await records.get_run(run.run_id)
-    if record is None:  # deleted (rollback) meanwhile
+    if record is None:  # deleted meanwhile
         broker.end(run.run_id)
-        return
-    await records.set_run_status(run.run_id, outcome.status)
+        return outcome
+    if outcome.rollback:
+        await services.saver.adelete_for_runs([run.run_id])
+        await records.delete_run(run.run_id)
+    else:
+        await records.set_run_status(run.run_id, outcome.status)
+        if (record["kwargs"].get("durability") or "async") == "exit":
+            await services.saver.acollapse_run(run.thread_id, run.run_id)
     thread = await records.get_thread(run.thread_id)
     graph = await bound_graph(services, run.graph_id, record["kwargs"].get("config"))
     try:
@@ -46,7 +58,7 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         error = None
         if outcome.status == "error":
             status, error = "error", {"error": outcome.error, "message": outcome.message}
-        elif outcome.status == "interrupted":
+        elif outcome.status == "interrupted" and not outcome.rollback:
             status = "interrupted"
             error = {
                 "error": "UserInterrupt",
@@ -59,11 +71,13 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         if active:
             status = "busy"
         ts = iso(now())
+        outcome.thread_status = status
+        outcome.interrupts = thread_interrupts(snapshot) if snapshot is not None else {}
         await records.update_thread(
             run.thread_id,
             status=status,
             values=serde.to_jsonable(snapshot.values) if snapshot is not None else thread["values"],
-            interrupts=thread_interrupts(snapshot) if snapshot is not None else {},
+            interrupts=outcome.interrupts,
             error=error,
             metadata={"graph_id": run.graph_id, "assistant_id": run.assistant_id},
             state_updated_at=ts,
@@ -74,3 +88,4 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         await records.delete_thread(run.thread_id)
         await services.saver.adelete_thread(run.thread_id)
     broker.end(run.run_id)
+    return outcome

@@ -34,14 +34,21 @@ from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINTER,
     CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_REPLAY_STATE,
+    CONFIG_KEY_RESUME_MAP,
+    CONFIG_KEY_RESUMING,
     CONFIG_KEY_RUNTIME,
     CONFIG_KEY_STREAM,
+    INPUT,
     NS_SEP,
+    NULL_TASK_ID,
 )
 from langgraph._internal._config import ensure_config
+from langgraph._internal._replay import ReplayState
 from langgraph.config import get_config
 from langgraph.errors import GraphInterrupt, NodeTimeoutError
-from langgraph.pregel._algo import checkpoint_null_version, prepare_single_task
+from langgraph.pregel._algo import PregelTaskWrites, apply_writes, checkpoint_null_version, prepare_single_task
+from langgraph.pregel._utils import is_xxh3_128_hexdigest
 from langgraph.pregel._checkpoint import achannels_from_checkpoint
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._retry import _TimedAttemptScope, arun_with_retry
@@ -56,7 +63,8 @@ from adapter.services import Services
 from workflows.types import NodeInput, NodeOutput, TaskError
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
-LIVENESS_INTERVAL = 5.0
+#: (their answers also deliver Temporal's cancellation to the attempt)
+LIVENESS_INTERVAL = 1.0
 
 
 class NodeAttemptError(Exception):
@@ -129,6 +137,14 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         graph._migrate_checkpoint(checkpoint)
     channels, managed = await achannels_from_checkpoint(graph.channels, checkpoint, saver=saver, config=saved.config)
     pending = [(str(t), c, v) for t, c, v in (saved.pending_writes or [])]
+    # a run's Command(update/goto) is stored as NULL_TASK_ID writes on the checkpoint
+    # it starts from; LangGraph's loop (and its state readers) apply them in memory
+    # before preparing that superstep's tasks, so the task must see them too
+    if null_writes := [(c, v) for t, c, v in pending if t == NULL_TASK_ID]:
+        apply_writes(
+            checkpoint, channels, [PregelTaskWrites((), INPUT, null_writes, [])], saver.get_next_version,
+            graph.trigger_to_nodes,
+        )
 
     lg_modes = {"messages" if m == "messages-tuple" else m for m in p.stream_modes}
     config = ensure_config(graph.config, p.config)
@@ -152,6 +168,15 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         CONFIG_KEY_RUNTIME: runtime,
         CONFIG_KEY_CHECKPOINT_NS: "",
     }
+    resume = p.command.resume if p.command is not None else None
+    if isinstance(resume, dict) and all(isinstance(k, str) and is_xxh3_128_hexdigest(k) for k in resume):
+        # LangGraph keeps a resume map (interrupt id -> value) in the loop's config,
+        # not in a checkpoint write: give the task the same config (pregel/_loop.py)
+        configurable[CONFIG_KEY_RESUME_MAP] = resume
+    # the loop flags LangGraph's root loop puts in every task's config (pregel/_loop.py)
+    configurable[CONFIG_KEY_RESUMING] = spec.resuming
+    if spec.replay_checkpoint_id:
+        configurable[CONFIG_KEY_REPLAY_STATE] = ReplayState(spec.replay_checkpoint_id)
     if p.subgraphs:
         configurable[CONFIG_KEY_STREAM] = StreamProtocol(publish, lg_modes)
     config["configurable"] = configurable

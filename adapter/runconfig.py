@@ -99,10 +99,15 @@ def run_params(run: dict[str, Any]) -> RunParams:
         context=kwargs.get("context"),
         stream_modes=tuple(modes),
         subgraphs=bool(kwargs.get("subgraphs")),
-        interrupt_before=kwargs.get("interrupt_before"),
-        interrupt_after=kwargs.get("interrupt_after"),
+        # a run's own breakpoints win; else those in the (assistant-merged) config
+        interrupt_before=_first_set(kwargs.get("interrupt_before"), config.pop("interrupt_before", None)),
+        interrupt_after=_first_set(kwargs.get("interrupt_after"), config.pop("interrupt_after", None)),
         durability=kwargs.get("durability"),
     )
+
+
+def _first_set(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
 
 
 def event_name(mode: str, namespace: tuple[str, ...] = ()) -> str:

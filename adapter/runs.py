@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapter.ids import run_workflow_id, thread_workflow_id
 from adapter.services import Services
 from workflows import search
-from workflows.thread import ThreadWorkflow
-from workflows.types import CancelRun, RunInput, SubmitRun
+from workflows.thread import BUSY, ThreadWorkflow
+from workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
 
 
-def run_input(services: Services, run: dict[str, Any], graph_id: str) -> RunInput:
+def run_input(services: Services, run: dict[str, Any], graph_id: str, after_seconds: float | None = None) -> RunInput:
     """The workflow's view of a run record."""
     return RunInput(
         run_id=run["run_id"],
@@ -28,42 +29,115 @@ def run_input(services: Services, run: dict[str, Any], graph_id: str) -> RunInpu
         assistant_id=run["assistant_id"],
         graph_id=graph_id,
         run_timeout=services.settings.run_timeout,
+        after_seconds=after_seconds,
     )
 
 
-async def submit_run(services: Services, run: dict[str, Any], graph_id: str) -> None:
-    """Queue ``run`` on its thread's workflow (starting that workflow if needed)."""
+async def submit_run(
+    services: Services, run: dict[str, Any], graph_id: str, strategy: str = "enqueue", after_seconds: float | None = None
+) -> None:
+    """Hand ``run`` to its thread's workflow with update-with-start (starting the
+    workflow if the thread has none running). The workflow stores the record once it
+    accepts the run.
+
+    Raises:
+        RunRejected: 409 when ``strategy="reject"`` and the thread is busy.
+        RPCError / WorkflowUpdateFailedError: Temporal could not take the run.
+    """
     client: Client = services.temporal
-    inp = run_input(services, run, graph_id)
-    await client.start_workflow(
+    start = WithStartWorkflowOperation(
         ThreadWorkflow.run,
-        args=[run["thread_id"], None],
+        ThreadInput(run["thread_id"]),
         id=thread_workflow_id(run["thread_id"]),
         task_queue=services.settings.task_queue,
-        start_signal="submit_run",
-        start_signal_args=[SubmitRun(run=inp)],
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=TypedSearchAttributes([SearchAttributePair(search.THREAD_ID, run["thread_id"])]),
     )
+    msg = SubmitRun(run=run_input(services, run, graph_id, after_seconds), record=run, multitask_strategy=strategy)
+    try:
+        await client.execute_update_with_start_workflow(ThreadWorkflow.submit_run, msg, start_workflow_operation=start)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == "ThreadBusy":
+            raise RunRejected(409, BUSY) from None
+        raise
+
+
+class RunNotActive(Exception):
+    """The run is neither queued nor running on its thread (nothing to cancel)."""
 
 
 async def cancel_run(services: Services, run: dict[str, Any], action: str = "interrupt") -> None:
-    """Cancel ``run``: drop it from its thread's queue if it has not started, and
-    request cancellation of its ``RunWorkflow`` (which cancels the node attempts in
-    flight) if it has. Missing workflows are ignored."""
+    """Ask ``run``'s thread workflow to cancel it (Temporal update ``cancel_run``): a
+    queued run ends ``interrupted`` (or is deleted, ``action="rollback"``) before this
+    returns; a running run is signalled to stop and ends shortly after.
+
+    Raises:
+        RunNotActive: the thread's workflow does not hold this run (finished already,
+            or the thread has no workflow).
+    """
+    client: Client = services.temporal
+    handle = client.get_workflow_handle(thread_workflow_id(run["thread_id"]))
+    try:
+        await handle.execute_update(ThreadWorkflow.cancel_run, CancelRun(run_id=run["run_id"], action=action))
+    except WorkflowUpdateFailedError as err:
+        raise RunNotActive(str(err.cause or err)) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise RunNotActive(err.message) from None
+        raise
+
+
+async def close_thread(services: Services, thread_id: str) -> None:
+    """Stop everything Temporal does for a thread that is being deleted: terminate its
+    workflow (queued runs never start) and cancel the workflows of its running runs.
+    Missing workflows are ignored."""
     client: Client = services.temporal
     try:
-        await client.get_workflow_handle(thread_workflow_id(run["thread_id"])).signal(
-            "cancel_run", CancelRun(run_id=run["run_id"], action=action)
-        )
+        await client.get_workflow_handle(thread_workflow_id(thread_id)).terminate("thread deleted")
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-    try:
-        await client.get_workflow_handle(run_workflow_id(run["run_id"])).cancel()
-    except RPCError as err:
-        if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise
+    for run in await services.records.active_runs(thread_id):
+        try:
+            await client.get_workflow_handle(run_workflow_id(run["run_id"])).cancel()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+
+
+async def accept_run(services: Services, msg: SubmitRun) -> None:
+    """Store an accepted run's record and mark its thread ``busy`` (local activity of
+    the thread workflow; idempotent)."""
+    await services.records.put_run(msg.record)
+
+
+async def resume_thread(services: Services, thread_id: str, command: dict[str, Any]) -> RunInput:
+    """Create the run a ``resume`` signal asks for: a run on ``thread_id`` with
+    ``command`` and no input, on the assistant of the thread's last run (its
+    metadata), exactly as ``POST /threads/{id}/runs`` with ``command`` would.
+
+    Raises:
+        LookupError: the thread or its assistant no longer exists.
+    """
+    from adapter.ids import new_id
+
+    thread = await services.records.get_thread(thread_id)
+    if thread is None:
+        raise LookupError(f"thread {thread_id} not found")
+    assistant_id = (thread.get("metadata") or {}).get("assistant_id")
+    assistant = await services.records.get_assistant(assistant_id) if assistant_id else None
+    if assistant is None:
+        raise LookupError(f"thread {thread_id}: assistant {assistant_id!r} not found")
+    run = build_run(
+        run_id=new_id(),
+        thread_id=thread_id,
+        assistant=assistant,
+        body={"assistant_id": assistant["assistant_id"], "command": command, "metadata": {"source": "signal"}},
+        temporary=False,
+    )
+    await services.records.put_run(run)
+    return run_input(services, run, assistant["graph_id"])
 
 
 TERMINAL = ("success", "error", "interrupted", "timeout")
@@ -171,6 +245,50 @@ def build_run(
     }
 
 
+async def _check_checkpoint(services: Services, thread_id: str, body: dict[str, Any]) -> None:
+    """Refuse a run from a checkpoint (``checkpoint_id`` or ``checkpoint``) the thread
+    does not have; LangGraph would otherwise start from empty state under a parent
+    that does not exist.
+
+    Raises:
+        RunRejected: 422 when the id is not a string, 404 when it is unknown.
+    """
+    checkpoint = body.get("checkpoint") or {}
+    checkpoint_id = body.get("checkpoint_id") or checkpoint.get("checkpoint_id")
+    if checkpoint_id is None:
+        return
+    if not isinstance(checkpoint_id, str):
+        raise RunRejected(422, f"checkpoint_id must be a string, got {type(checkpoint_id).__name__}")
+    ref = {"thread_id": thread_id, "checkpoint_ns": checkpoint.get("checkpoint_ns") or "", "checkpoint_id": checkpoint_id}
+    if await services.saver.aget_tuple({"configurable": ref}) is None:
+        raise RunRejected(404, f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
+
+
+def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
+    """Refuse a ``command.resume`` map (interrupt id → value, recognised by LangGraph's
+    own rule) that names an interrupt the thread is not waiting on. Skipped while a
+    run is in flight, since that run may change the pending interrupts.
+
+    Raises:
+        RunRejected: 400 naming the unknown ids and the pending ones.
+    """
+    from langgraph.pregel._utils import is_xxh3_128_hexdigest
+
+    resume = command.get("resume") if isinstance(command, dict) else None
+    if not isinstance(resume, dict) or not resume or not all(is_xxh3_128_hexdigest(k) for k in resume):
+        return
+    if thread.get("status") == "busy":
+        return
+    pending = {i["id"] for items in (thread.get("interrupts") or {}).values() for i in items if "id" in i}
+    unknown = sorted(set(resume) - pending)
+    if unknown:
+        raise RunRejected(
+            400,
+            f"command.resume names interrupt id(s) {unknown} that thread {thread['thread_id']} is not waiting on; "
+            f"pending interrupt ids: {sorted(pending)}",
+        )
+
+
 async def create_run(
     services: Services, thread_id: str | None, assistant: dict[str, Any], body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -184,8 +302,9 @@ async def create_run(
 
     Raises:
         RunRejected: 400 (context with configurable), 404 (thread missing and
-            ``if_not_exists`` is not ``create``), 503 (Temporal unreachable; nothing
-            is kept).
+            ``if_not_exists`` is not ``create``), 409 (``multitask_strategy="reject"``
+            on a busy thread, decided by the thread's workflow), 503 (Temporal
+            unreachable). Nothing is kept for a rejected run.
     """
     from adapter.ids import new_id
     from adapter.storage import new_thread
@@ -207,19 +326,18 @@ async def create_run(
                 raise RunRejected(404, "Thread or assistant not found.")
             await records.put_thread(new_thread(thread_id, owner, status="busy"), if_exists="do_nothing")
             created_thread = True
-    run = build_run(run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary)
-    await records.put_run(run)
-    previous_status = None
     if not created_thread:
-        previous_status = thread["status"]
-        await records.update_thread(thread_id, status="busy")
+        _check_resume_ids(thread, body.get("command"))
+        await _check_checkpoint(services, thread_id, body)
+    run = build_run(run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary)
     try:
-        await submit_run(services, run, assistant["graph_id"])
+        await submit_run(
+            services, run, assistant["graph_id"], body.get("multitask_strategy") or "enqueue", body.get("after_seconds")
+        )
     except Exception as exc:
-        await records.delete_run(run["run_id"])
         if created_thread:
             await records.delete_thread(thread_id)
-        else:
-            await records.update_thread(thread_id, status=previous_status)
+        if isinstance(exc, RunRejected):
+            raise
         raise RunRejected(503, f"Could not submit the run to Temporal: {exc}") from exc
     return run

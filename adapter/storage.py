@@ -379,15 +379,21 @@ class Records:
     # ------------------------------------------------------------------------ runs
 
     async def put_run(self, r: dict[str, Any]) -> dict[str, Any]:
-        """Insert run ``r`` (all Run fields plus ``temporary`` and ``on_completion``)."""
+        """Insert run ``r`` (all Run fields plus ``temporary`` and ``on_completion``) and
+        mark its thread ``busy``, in one transaction. Idempotent: a run already stored
+        is left as it is (a retried local activity)."""
 
         def fn(conn: sqlite3.Connection):
-            conn.execute(
-                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (r["run_id"], r["thread_id"], r["assistant_id"], r["created_at"], r["updated_at"], r["status"],
                  _j(r["metadata"]), r.get("multitask_strategy"), _j(r["kwargs"]), int(bool(r.get("temporary"))),
                  r.get("on_completion")),
-            )
+            ).rowcount
+            if inserted:
+                conn.execute(
+                    "UPDATE threads SET status='busy', updated_at=? WHERE thread_id=?", (iso(now()), r["thread_id"])
+                )
             return r
 
         return await self._tx(fn)

@@ -3,6 +3,8 @@ worker that hosts ``ThreadWorkflow``, ``RunWorkflow`` and the activities."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
@@ -11,12 +13,18 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.node import NodeActivities
 from activities.run import RunActivities
+from activities.thread import ThreadActivities
 from adapter.driver import DriverRegistry
 from adapter.services import Services
 from adapter.settings import Settings
 from workflows import search
 from workflows.run import RunWorkflow
 from workflows.thread import ThreadWorkflow
+
+
+#: longest time a node attempt's heartbeat waits before it is sent to Temporal, which
+#: bounds how long a cancelled attempt runs on before it learns of the cancellation
+HEARTBEAT_THROTTLE = timedelta(seconds=2)
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
@@ -59,14 +67,20 @@ def build_worker(client: Client, services: Services) -> Worker:
     drivers = DriverRegistry(services)
     run_acts = RunActivities(services, drivers)
     node_acts = NodeActivities(services)
+    thread_acts = ThreadActivities(services)
     restrictions = SandboxRestrictions.default.with_passthrough_modules("workflows")
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ThreadWorkflow, RunWorkflow],
-        activities=[run_acts.advance, run_acts.finish_run, node_acts.node_attempt],
+        activities=[
+            run_acts.advance, run_acts.finish_run, thread_acts.accept_run, thread_acts.resume_thread, node_acts.node_attempt
+        ],
         max_concurrent_activities=settings.max_concurrent_nodes,
         max_concurrent_local_activities=max(100, settings.max_concurrent_workflow_tasks),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        # node attempts learn of cancellation from heartbeat answers: send them often
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
     )

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         AdvanceRequest,
         AdvanceResponse,
+        CancelRun,
         FinishInput,
         NodeInput,
         NodeOutput,
@@ -56,16 +57,27 @@ def _retry_policy(spec: TaskSpec) -> RetryPolicy:
 
 @workflow.defn(name="RunWorkflow")
 class RunWorkflow:
-    """Drives one run; see the module docstring. Cancelling the workflow cancels the
-    node attempts in flight and ends the run ``interrupted``."""
+    """Drives one run; see the module docstring. Cancelling the workflow (Temporal
+    cancellation, or the ``cancel`` signal with an action) cancels the node attempts
+    in flight and ends the run ``interrupted``; ``action="rollback"`` also deletes it."""
 
     def __init__(self) -> None:
         self._status = "pending"
+        self._cancel_action = "interrupt"
+        self._main: asyncio.Task | None = None
 
     @workflow.query(name="status")
     def status(self) -> str:
         """The run's status as this workflow knows it."""
         return self._status
+
+    @workflow.signal(name="cancel")
+    def cancel(self, msg: CancelRun) -> None:
+        """Stop the run: ``msg.action`` is ``interrupt`` or ``rollback`` (API.md §4.4).
+        Sent by the thread's workflow, which decides cancellations."""
+        self._cancel_action = msg.action
+        if self._main is not None and not self._main.done():
+            self._main.cancel()
 
     def _start(self, run: RunInput, spec: TaskSpec) -> Any:
         return workflow.start_activity(
@@ -80,6 +92,7 @@ class RunWorkflow:
 
     @workflow.run
     async def run(self, run: RunInput) -> RunOutcome:
+        self._main = asyncio.current_task()
         self._status = "running"
         self._dispatches = 0
         workflow.upsert_search_attributes([search.STATUS.value_set("running")])
@@ -126,11 +139,18 @@ class RunWorkflow:
         except asyncio.CancelledError:
             for handle in running.values():
                 handle.cancel()
-            outcome = RunOutcome(status="interrupted")
+            outcome = RunOutcome(status="interrupted", rollback=self._cancel_action == "rollback")
         self._status = outcome.status
+        self._main = None
         workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
-        await workflow.execute_local_activity("finish_run", FinishInput(run=run, outcome=outcome), **_LOCAL)
-        return outcome
+        parent = workflow.info().parent
+        if parent is not None:
+            # before the outcome is published: a client that sees the run end and
+            # double-texts at once must find the thread no longer busy
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal("run_ended", run.run_id)
+        return await workflow.execute_local_activity(
+            "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
+        )
 
     @staticmethod
     def _result(spec: TaskSpec, handle: Any) -> TaskResult | None:

@@ -46,6 +46,10 @@ class TaskSpec:
         idle_timeout: ``TimeoutPolicy.idle_timeout`` → heartbeat timeout, seconds or None.
         refresh_on: ``"auto"`` or ``"heartbeat"`` (what refreshes ``idle_timeout``).
         retry: the node's retry policy, or None for a single attempt.
+        resuming: LangGraph's loop flag telling subgraphs to resume from their own
+            checkpoint (set on the first superstep of a resumed run).
+        replay_checkpoint_id: the checkpoint a time-travel run replays from, which
+            subgraphs restore their pre-replay checkpoint against; None otherwise.
     """
 
     task_id: str
@@ -59,6 +63,8 @@ class TaskSpec:
     idle_timeout: Optional[float] = None
     refresh_on: str = "auto"
     retry: Optional[RetrySpec] = None
+    resuming: bool = False
+    replay_checkpoint_id: Optional[str] = None
 
 
 @dataclass
@@ -102,6 +108,7 @@ class RunInput:
     assistant_id: str
     graph_id: str
     run_timeout: Optional[float] = None
+    after_seconds: Optional[float] = None
 
 
 @dataclass
@@ -121,11 +128,25 @@ class AdvanceRequest:
 
 @dataclass
 class RunOutcome:
-    """How a run ended: ``status`` is a run status (``success``/``error``/``interrupted``)."""
+    """How a run ended.
+
+    Attributes:
+        status: run status, ``success``/``error``/``interrupted``.
+        error, message: the exception class name and message of an ``error`` run.
+        rollback: the run was cancelled with ``action="rollback"`` (its record and
+            checkpoints are deleted).
+        thread_status: the thread's status after the run (``idle``/``busy``/
+            ``interrupted``/``error``), filled in by ``finish_run``.
+        interrupts: the thread's pending interrupts after the run,
+            ``{task_id: [{"id", "value"}]}`` (API.md §4.2), filled in by ``finish_run``.
+    """
 
     status: str
     error: Optional[str] = None
     message: Optional[str] = None
+    rollback: bool = False
+    thread_status: Optional[str] = None
+    interrupts: Optional[dict[str, Any]] = None
 
 
 @dataclass
@@ -164,14 +185,45 @@ class FinishInput:
 
 @dataclass
 class SubmitRun:
-    """Signal payload telling a thread's workflow to run ``run`` when its turn comes."""
+    """Argument of the thread workflow's ``submit_run`` update.
+
+    Attributes:
+        run: the run's ids.
+        record: the run record to store once the thread accepts the run (API.md
+            §3.5.3 fields plus ``temporary``/``on_completion``); nothing is stored
+            for a rejected run.
+        multitask_strategy: ``reject``/``enqueue``/``interrupt``/``rollback``
+            (API.md §4.3).
+    """
 
     run: RunInput
+    record: dict[str, Any]
+    multitask_strategy: str = "enqueue"
 
 
 @dataclass
 class CancelRun:
-    """Signal payload: cancel ``run_id`` (``action`` is ``interrupt`` or ``rollback``)."""
+    """Argument of the ``cancel_run`` update (thread workflow) and the ``cancel``
+    signal (run workflow): cancel ``run_id``; ``action`` is ``interrupt`` (the run
+    ends ``interrupted``) or ``rollback`` (the run and its checkpoints are deleted)."""
 
     run_id: str
     action: str = "interrupt"
+
+
+@dataclass
+class ThreadInput:
+    """Start argument of ``ThreadWorkflow`` (also carried over continue-as-new).
+
+    Attributes:
+        thread_id: the thread.
+        queue: runs accepted but not started yet, in order.
+        thread_status: the thread's status as of the last run (``idle``,
+            ``interrupted``, ``error``); ``interrupted`` keeps the workflow waiting.
+        interrupts: the pending interrupts as of the last run.
+    """
+
+    thread_id: str
+    queue: list[RunInput] = field(default_factory=list)
+    thread_status: str = "idle"
+    interrupts: dict[str, Any] = field(default_factory=dict)

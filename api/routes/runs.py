@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapter import serde
 from adapter.assistants import resolve_assistant
 from adapter.finish import RESULT
-from adapter.runs import TERMINAL, RunRejected, cancel_run, create_run
+from adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create_run
 from adapter.services import Services
 from adapter.state import bound_graph, wait_body
 from adapter.storage import public_run
@@ -128,7 +128,10 @@ def _cancel_on_disconnect(services: Services, run: dict[str, Any], enabled: bool
     async def cancel() -> None:
         record = await services.records.get_run(run["run_id"])
         if record is not None and record["status"] not in TERMINAL:
-            await cancel_run(services, record)
+            try:
+                await cancel_run(services, record)
+            except RunNotActive:
+                pass
 
     return cancel
 
@@ -254,7 +257,10 @@ async def delete_run(thread_id: str, run_id: str, services: Services = Depends(g
     """Delete a run record (a running run is cancelled first)."""
     run = await _thread_run(services, thread_id, run_id)
     if run["status"] not in TERMINAL:
-        await cancel_run(services, run)
+        try:
+            await cancel_run(services, run)
+        except RunNotActive:
+            pass
     await services.records.delete_run(run["run_id"])
     return Response(status_code=204)
 
@@ -333,7 +339,10 @@ async def cancel(
         raise not_found("No runs found to cancel.")
     if run["status"] in TERMINAL:
         raise not_found(NO_MATCHING)
-    await cancel_run(services, run, action)
+    try:
+        await cancel_run(services, run, action)
+    except RunNotActive:
+        raise not_found(NO_MATCHING) from None
     if wait.lower() not in ("1", "true", "yes"):
         return Response(status_code=202)
 
@@ -368,6 +377,13 @@ async def cancel_many(
     runs = [r for r in runs if r["status"] in wanted]
     if not runs:
         raise not_found(NO_MATCHING)
+    cancelled = 0
     for r in runs:
-        await cancel_run(services, r, action)
+        try:
+            await cancel_run(services, r, action)
+            cancelled += 1
+        except RunNotActive:
+            pass
+    if not cancelled:
+        raise not_found(NO_MATCHING)
     return Response(status_code=204)

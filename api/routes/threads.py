@@ -82,17 +82,15 @@ def _ttl(value: ThreadTTL | float | None) -> dict[str, Any] | None:
 
 
 async def _cancel_active_runs(services: Services, thread_id: str) -> None:
-    """Cancel the thread's pending/running runs before the thread goes away."""
-    runs = await services.records.active_runs(thread_id)
-    if not runs or services.temporal is None:
+    """Stop the thread's workflow and running runs before the thread goes away."""
+    if services.temporal is None:
         return
-    from adapter.runs import cancel_run
+    from adapter.runs import close_thread
 
-    for run in runs:
-        try:
-            await cancel_run(services, run)
-        except Exception as exc:  # the thread is deleted anyway; the run ends on its own
-            log.warning("could not cancel run %s of deleted thread %s: %s", run["run_id"], thread_id, exc)
+    try:
+        await close_thread(services, thread_id)
+    except Exception as exc:  # the thread is deleted anyway; its runs end on their own
+        log.warning("could not stop the workflows of deleted thread %s: %s", thread_id, exc)
 
 
 async def delete_thread_everywhere(services: Services, thread_id: str) -> bool:

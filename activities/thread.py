@@ -1,0 +1,42 @@
+"""Local activities of ``ThreadWorkflow``: ``accept_run`` (store an accepted run's
+record) and ``resume_thread`` (create the run a ``resume`` signal asks for)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+
+from adapter.runs import accept_run, resume_thread
+from adapter.services import Services
+from workflows.types import RunInput, SubmitRun
+
+
+class ThreadActivities:
+    """Activities bound to this worker's services.
+
+    Args:
+        services: process services (records).
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @activity.defn(name="accept_run")
+    async def accept_run(self, msg: SubmitRun) -> None:
+        """Store the record of a run the thread accepted; mark the thread busy."""
+        await accept_run(self.services, msg)
+
+    @activity.defn(name="resume_thread")
+    async def resume_thread(self, thread_id: str, command: dict[str, Any]) -> RunInput:
+        """Create and store a run on ``thread_id`` carrying ``command``; returns its ids.
+
+        Raises:
+            ApplicationError (non-retryable): the thread or its assistant is gone.
+        """
+        from temporalio.exceptions import ApplicationError
+
+        try:
+            return await resume_thread(self.services, thread_id, command)
+        except LookupError as err:
+            raise ApplicationError(str(err), type="NotFound", non_retryable=True) from None
