@@ -639,3 +639,19 @@ async def test_durability_exit_with_a_delta_channel_keeps_the_state(client):
     history = await _history(client, tid)
     assert history[0] == state
     assert [h["values"] for h in history if h["metadata"].get("step") == 3] == [{"log": ["a", *DONE]}]
+
+
+async def test_run_from_unknown_checkpoint_is_refused(client):
+    """A run from a checkpoint the thread does not have: 404 naming it, nothing recorded."""
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "steps", input={"log": []})
+    before = await client.threads.get_history(tid, limit=100)
+    unknown = str(uuid.uuid4())
+    for kwargs in ({"checkpoint_id": unknown}, {"checkpoint": {"checkpoint_id": unknown}}):
+        with pytest.raises(Exception) as err:
+            await client.runs.create(tid, "steps", input=None, **kwargs)
+        assert err.value.response.status_code == 404
+        assert unknown in err.value.response.json()["detail"]
+    assert len(await client.runs.list(tid)) == 1
+    assert await client.threads.get_history(tid, limit=100) == before
+    assert (await client.threads.get(tid))["status"] == "idle"

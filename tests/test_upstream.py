@@ -61,3 +61,17 @@ def test_runner_submit_hook_and_progress_scope_exist():
     assert scope._last_progress >= before
     for name in ("wrap_config", "close", "touch"):
         assert callable(getattr(scope, name))
+
+
+def test_resume_map_lives_in_the_loop_config():
+    """adapter.node_attempt gives a task the resume map (interrupt id -> value) through
+    this config key, as LangGraph's loop does, and adapter.runs recognises the map
+    with LangGraph's own rule."""
+    from langgraph._internal._constants import CONFIG_KEY_RESUME_MAP
+    from langgraph.pregel import _loop
+    from langgraph.pregel._utils import is_xxh3_128_hexdigest
+
+    assert CONFIG_KEY_RESUME_MAP == "__pregel_resume_map"
+    assert "self.config[CONF][CONFIG_KEY_RESUME_MAP] = resume" in inspect.getsource(_loop)
+    assert is_xxh3_128_hexdigest("0123456789abcdef0123456789abcdef")
+    assert not is_xxh3_128_hexdigest("approved")
