@@ -164,7 +164,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``evergraph`` command; returns the exit code."""
+    """Entry point of the ``evergraph`` command; returns the exit code (0). Start-up
+    errors print a message and end the process with exit code 2."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
     from adapter.config import ConfigError, load_config
@@ -197,7 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_main(args.command, settings, registry))
     except (SettingsError, ConfigError, GraphLoadError, DevServerError) as exc:
         print(f"evergraph: {exc}", file=sys.stderr)
-        return 2
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # the Temporal SDK's runtime threads may still be writing when the interpreter
+        # shuts down, which can abort it (SIGABRT) instead of exiting with our code
+        os._exit(2)
     except KeyboardInterrupt:
         return 0
     return 0

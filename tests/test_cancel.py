@@ -179,3 +179,21 @@ async def test_cancel_errors(client, http):
     assert resp.status_code == 422
     assert await _status(client, tid, run["run_id"]) == "success"
     assert await client.threads.get_history(tid) == before
+
+
+async def test_after_seconds_keeps_a_run_pending_and_can_be_cancelled(client):
+    tid = (await client.threads.create())["thread_id"]
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    run = await client.runs.create(tid, "chat", input=_human("later"), after_seconds=1)
+    await asyncio.sleep(0.5)
+    assert await _status(client, tid, run["run_id"]) == "pending"
+    await client.runs.join(tid, run["run_id"])
+    assert loop.time() - t0 >= 1.0
+    assert await _status(client, tid, run["run_id"]) == "success"
+
+    delayed = await client.runs.create(tid, "chat", input=_human("never"), after_seconds=30)
+    await client.runs.cancel(tid, delayed["run_id"])
+    await wait_for(lambda: _is(client, tid, delayed["run_id"], "interrupted"), timeout=10)
+    contents = [m["content"] for m in (await client.threads.get_state(tid))["values"]["messages"]]
+    assert "never" not in contents
