@@ -42,6 +42,15 @@ def _float(env: dict[str, str], name: str, default: float | None) -> float | Non
     return value
 
 
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, got {env[name]!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process settings.
@@ -71,6 +80,9 @@ class Settings:
             ``None`` (default) means no cap.
         heartbeat_interval: seconds between ``: heartbeat`` SSE comments and long-poll
             padding newlines (``EVERGRAPH_SSE_HEARTBEAT``, default 5, as langgraph-api).
+        workflow_sandbox: run workflows in Temporal's workflow sandbox
+            (``EVERGRAPH_WORKFLOW_SANDBOX=1``); default off, which costs less CPU per
+            workflow activation (the test-suite replays real histories in the sandbox).
     """
 
     config_path: Path = Path("langgraph.json")
@@ -87,6 +99,7 @@ class Settings:
     max_concurrent_workflow_tasks: int = 100
     run_timeout: float | None = None
     heartbeat_interval: float = 5.0
+    workflow_sandbox: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -122,6 +135,7 @@ class Settings:
                 None,
             ),
             heartbeat_interval=_float(env, "EVERGRAPH_SSE_HEARTBEAT", 5.0) or 5.0,
+            workflow_sandbox=_bool(env, "EVERGRAPH_WORKFLOW_SANDBOX"),
         )
         return settings.validated()
 

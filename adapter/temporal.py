@@ -3,12 +3,16 @@ worker that hosts ``ThreadWorkflow``, ``RunWorkflow`` and the activities."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import timedelta
+from typing import Any, ClassVar
 
+import temporalio.converter
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.node import NodeActivities
@@ -27,6 +31,68 @@ from workflows.thread import ThreadWorkflow
 HEARTBEAT_THROTTLE = timedelta(seconds=2)
 
 
+class _DataclassFields(temporalio.converter.JSONTypeConverter):
+    """Decodes JSON objects into dataclasses as Temporal's default converter does
+    (unknown keys ignored, missing ones left to the class's defaults, each field
+    converted by its type hint), but resolves each class's type hints once.
+
+    The default calls :func:`typing.get_type_hints` on every payload, which evaluates
+    the string annotations of ``from __future__ import annotations`` modules such as
+    :mod:`workflows.types` again each time: measured at about 12 % of the worker's
+    main-thread CPU under load (see README "Performance").
+    """
+
+    #: class -> [(field name, resolved type hint, is an __init__ argument)];
+    #: shared by every instance (Temporal builds converters per serialization context)
+    _plans: ClassVar[dict[type, list[tuple[str, Any, bool]]]] = {}
+
+    def to_typed_value(self, hint: Any, value: Any) -> Any:
+        """``value`` (from :func:`json.loads`) as an instance of dataclass ``hint``, or
+        ``Unhandled`` for any other hint, which the default conversion then handles."""
+        if not isinstance(hint, type) or not dataclasses.is_dataclass(hint) or not isinstance(value, dict):
+            return temporalio.converter.JSONTypeConverter.Unhandled
+        plan = self._plans.get(hint)
+        if plan is None:
+            hints = typing.get_type_hints(hint)
+            plan = [(f.name, hints[f.name], f.init) for f in dataclasses.fields(hint)]
+            self._plans[hint] = plan
+        converters = [self]
+        init: dict[str, Any] = {}
+        late: dict[str, Any] = {}
+        for name, field_hint, in_init in plan:
+            raw = value.get(name, dataclasses.MISSING)
+            if raw is dataclasses.MISSING:
+                continue
+            try:
+                converted = temporalio.converter.value_to_type(field_hint, raw, converters)
+            except Exception as err:
+                raise TypeError(f"Failed converting field {name} on dataclass {hint}") from err
+            (init if in_init else late)[name] = converted
+        obj = hint(**init)
+        for name, converted in late.items():
+            object.__setattr__(obj, name, converted)
+        return obj
+
+
+class PayloadConverter(temporalio.converter.CompositePayloadConverter):
+    """Temporal's default payload converter with :class:`_DataclassFields` decoding
+    dataclasses; the same encodings and the same JSON on the wire."""
+
+    _converters: ClassVar[tuple[temporalio.converter.EncodingPayloadConverter, ...]] = tuple(
+        temporalio.converter.JSONPlainPayloadConverter(custom_type_converters=[_DataclassFields()])
+        if isinstance(c, temporalio.converter.JSONPlainPayloadConverter)
+        else c
+        for c in temporalio.converter.DefaultPayloadConverter.default_encoding_payload_converters
+    )
+
+    def __init__(self) -> None:
+        super().__init__(*self._converters)
+
+
+#: the data converter of Evergraph's clients and workers
+DATA_CONVERTER = temporalio.converter.DataConverter(payload_converter_class=PayloadConverter)
+
+
 async def connect(settings: Settings, address: str | None = None) -> Client:
     """A Temporal client for ``address`` (default ``settings.temporal_address``), with
     TLS/API key as configured."""
@@ -36,6 +102,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=bool(settings.temporal_tls or settings.temporal_api_key),
+        data_converter=DATA_CONVERTER,
     )
 
 
@@ -56,19 +123,33 @@ async def ensure_search_attributes(client: Client) -> None:
         )
 
 
+def sandboxed_runner() -> SandboxedWorkflowRunner:
+    """Temporal's workflow sandbox with Evergraph's ``workflows`` package passed
+    through: what ``EVERGRAPH_WORKFLOW_SANDBOX=1`` runs workflows in, and what the
+    tests replay real histories with to catch nondeterminism and sandbox violations."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """The runner of the worker's workflows: unsandboxed by default (each
+    run of the 10-node benchmark chain costs about 24 ms less worker CPU, measured with
+    ``benchmarks/bench_runs.py --compare``), Temporal's sandbox with
+    ``EVERGRAPH_WORKFLOW_SANDBOX=1``."""
+    return sandboxed_runner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+
+
 def build_worker(client: Client, services: Services) -> Worker:
     """The Evergraph worker on ``settings.task_queue``.
 
     Node attempts run as async activities whose nodes execute on their own threads
-    (see :mod:`adapter.node_attempt`); workflows run in Temporal's sandbox with
-    Evergraph's own modules passed through.
+    (see :mod:`adapter.node_attempt`); workflows run outside Temporal's sandbox unless
+    ``EVERGRAPH_WORKFLOW_SANDBOX=1`` (see :func:`workflow_runner`).
     """
     settings = services.settings
     drivers = DriverRegistry(services)
     run_acts = RunActivities(services, drivers)
     node_acts = NodeActivities(services)
     thread_acts = ThreadActivities(services)
-    restrictions = SandboxRestrictions.default.with_passthrough_modules("workflows")
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -82,5 +163,5 @@ def build_worker(client: Client, services: Services) -> Worker:
         # node attempts learn of cancellation from heartbeat answers: send them often
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
-        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        workflow_runner=workflow_runner(settings),
     )

@@ -191,6 +191,8 @@ class Processes:
 
     def __init__(self) -> None:
         self.evergraph: subprocess.Popen | None = None
+        #: further ``evergraph dev`` processes (``--compare``)
+        self.others: list[subprocess.Popen] = []
         self.dev_server = None
         self.tmp: Path | None = None
         self.keep_tmp = False
@@ -200,8 +202,9 @@ class Processes:
         if self._stopped:
             return
         self._stopped = True
-        p = self.evergraph
-        if p is not None and p.poll() is None:
+        for p in [self.evergraph, *self.others]:
+            if p is None or p.poll() is not None:
+                continue
             try:
                 os.killpg(p.pid, signal.SIGTERM)
                 p.wait(15)
@@ -219,7 +222,10 @@ class Processes:
 PROCS = Processes()
 
 
-def start_evergraph(repo: Path, config: Path, data_dir: Path, address: str, task_queue: str, port: int) -> subprocess.Popen:
+def start_evergraph(
+    repo: Path, config: Path, data_dir: Path, address: str, task_queue: str, port: int,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(repo) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
@@ -228,7 +234,8 @@ def start_evergraph(repo: Path, config: Path, data_dir: Path, address: str, task
         EVERGRAPH_TASK_QUEUE=task_queue,
         EVERGRAPH_LOG_LEVEL=env.get("EVERGRAPH_LOG_LEVEL", "WARNING"),
     )
-    log_file = open(data_dir.parent / "evergraph.log", "wb")
+    env.update(extra_env or {})
+    log_file = open(data_dir.parent / f"{data_dir.name}.log", "wb")
     return subprocess.Popen(
         [sys.executable, "-m", "adapter.cli", "dev", "--config", str(config), "--port", str(port)],
         env=env,
@@ -511,7 +518,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     tclient = await Client.connect(address)
     bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
     # Temporal's sandbox re-imports a workflow's module, which cannot be __main__:
-    # use this file under its module name (like Evergraph, the workflow is sandboxed).
+    # use this file under its module name (the bare workflow is sandboxed unless
+    # --bare-unsandboxed; Evergraph's are not unless EVERGRAPH_WORKFLOW_SANDBOX=1).
     if str(_here()) not in sys.path:
         sys.path.insert(0, str(_here()))
     import bench_runs as bare_mod
@@ -731,6 +739,155 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
+# --------------------------------------------------------------------------- --compare
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """``NAME`` or ``NAME:VAR=VALUE,VAR=VALUE`` -> (name, extra environment)."""
+    name, _, rest = text.partition(":")
+    env = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--compare {text!r}: expected NAME:VAR=VALUE[,VAR=VALUE]")
+        env[key] = value
+    return name, env
+
+
+async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Several ``evergraph dev`` configurations and the bare-Temporal baseline on one
+    dev server, measured interleaved (one run of each in turn for latency, one round
+    of each in turn for throughput), so that load from other processes affects all of
+    them alike. Returns per-variant latency (ms), per-node overhead (ms) and its ratio
+    to bare Temporal, throughput (runs/s) and CPU per run (ms)."""
+    repo = Path(args.repo).resolve()
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from adapter.devserver import free_port, start_dev_server
+    from langgraph_sdk import get_client
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    variants = [parse_variant(v) for v in args.compare]
+    tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-"))
+    PROCS.tmp, PROCS.keep_tmp = tmp, args.keep
+    (tmp / "graphs").mkdir()
+    (tmp / "graphs" / "chain10.py").write_text(CHAIN10)
+    config = tmp / "graphs" / "langgraph.json"
+    config.write_text(json.dumps({"dependencies": ["."], "graphs": {"chain10": "./chain10.py:graph"}, "env": {}}))
+    PROCS.dev_server = await start_dev_server(tmp / "temporal", port=free_port(), ui_port=free_port())
+    address = PROCS.dev_server.address
+    log(f"Temporal at {address}")
+
+    clients, pids = {}, {}
+    for i, (name, env) in enumerate(variants):
+        port = free_port()
+        data = tmp / f"evergraph{i}"
+        data.mkdir()
+        proc = start_evergraph(repo, config, data, address, f"bench-{i}-{uuid.uuid4().hex[:8]}", port, env)
+        PROCS.others.append(proc)
+        await wait_ready(proc, f"http://127.0.0.1:{port}", tmp / f"evergraph{i}.log")
+        clients[name] = get_client(url=f"http://127.0.0.1:{port}", api_key=None, timeout=120)
+        pids[name] = proc.pid
+        log(f"variant {name} {env} ready, pid {proc.pid}")
+
+    ns: dict[str, Any] = {}
+    exec(compile(CHAIN10, "chain10.py", "exec"), ns)
+    plain = ns["graph"]
+    for _ in range(20):
+        await plain.ainvoke({"n": 0})
+    ip = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        await plain.ainvoke({"n": 0})
+        ip.append(time.perf_counter() - t0)
+    ip_med = statistics.median(ip) * 1000
+
+    tclient = await Client.connect(address)
+    bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    if str(_here()) not in sys.path:
+        sys.path.insert(0, str(_here()))
+    import bench_runs as bare_mod
+
+    async def bare_run() -> None:
+        out = await tclient.execute_workflow(
+            "BenchChain10", args=[0, NODES], id=f"bench-bare-{uuid.uuid4().hex}", task_queue=bare_queue,
+            result_type=int,
+        )
+        if out != NODES:
+            raise RuntimeError(f"bare workflow returned {out!r}")
+
+    def eg(name: str):
+        async def run() -> None:
+            out = await clients[name].runs.wait(None, "chain10", input={"n": 0})
+            if not isinstance(out, dict) or out.get("n") != NODES:
+                raise RuntimeError(f"unexpected run result from {name}: {out!r}")
+        return run
+
+    runners = {name: eg(name) for name, _ in variants}
+    runners["bare"] = bare_run
+    names = list(runners)
+    lat: dict[str, list[float]] = {k: [] for k in names}
+    tp: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, float] = {k: 0.0 for k in pids}
+    runner = {}
+    if args.bare_unsandboxed:
+        from temporalio.worker import UnsandboxedWorkflowRunner
+
+        runner = {"workflow_runner": UnsandboxedWorkflowRunner()}
+    worker = Worker(
+        tclient, task_queue=bare_queue, workflows=[bare_mod.BenchChain10], activities=[bare_mod.bench_noop],
+        disable_eager_activity_execution=args.bare_no_eager, **runner,
+    )
+    async with worker:
+        for k in names:
+            await timed(runners[k], args.warmup)
+        log(f"latency: {args.n} interleaved runs of each of {names}")
+        for i in range(args.n):
+            for k in names[i % len(names):] + names[: i % len(names)]:
+                lat[k] += await timed(runners[k], 1)
+        for r in range(args.repeats):
+            for k in names:
+                c0 = cpu_seconds(pids[k]) if k in pids else None
+                t0 = time.perf_counter()
+                await asyncio.gather(*(runners[k]() for _ in range(args.concurrency)))
+                tp[k].append(args.concurrency / (time.perf_counter() - t0))
+                if c0 is not None:
+                    cpu[k] += (cpu_seconds(pids[k]) or 0) - c0
+            log(f"throughput round {r + 1}: " + ", ".join(f"{k} {tp[k][-1]:.1f}" for k in names))
+    bare_med = statistics.median(lat["bare"]) * 1000
+    out: dict[str, Any] = {"inprocess_median_ms": ip_med, "variants": {}}
+    for k in names:
+        med = statistics.median(lat[k]) * 1000
+        node = (med - ip_med) / NODES if k != "bare" else med / NODES
+        out["variants"][k] = {
+            "env": dict(variants)[k] if k in pids else {},
+            "latency_median_ms": med,
+            "latency_p90_ms": pct([x * 1000 for x in lat[k]], 90),
+            "per_node_ms": node,
+            "ratio_vs_bare": node / (bare_med / NODES),
+            "runs_per_s": [round(x, 2) for x in tp[k]],
+            "runs_per_s_best": max(tp[k]),
+            "runs_per_s_median": statistics.median(tp[k]),
+            "cpu_ms_per_run": cpu[k] * 1000 / (args.concurrency * args.repeats) if k in pids else None,
+        }
+    return out
+
+
+def render_compare(r: dict[str, Any]) -> str:
+    """The ``--compare`` results as a table."""
+    L = [f"{'variant':<16}{'median ms':>10}{'p90 ms':>9}{'node ms':>9}{'vs bare':>9}{'runs/s best':>13}"
+         f"{'median':>8}{'CPU ms/run':>12}  env"]
+    for k, v in r["variants"].items():
+        c = f"{v['cpu_ms_per_run']:.0f}" if v["cpu_ms_per_run"] is not None else "-"
+        L.append(f"{k:<16}{v['latency_median_ms']:>10.1f}{v['latency_p90_ms']:>9.1f}{v['per_node_ms']:>9.2f}"
+                 f"{v['ratio_vs_bare']:>8.2f}x{v['runs_per_s_best']:>13.1f}{v['runs_per_s_median']:>8.1f}{c:>12}"
+                 f"  {v['env']}")
+    L.append(f"in-process ainvoke median {r['inprocess_median_ms']:.1f} ms; per-node = (median - in-process) / {NODES}"
+             f" (bare: median / {NODES})")
+    return "\n".join(L)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=30, help="sequential runs per latency measurement (default 30)")
@@ -744,8 +901,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bare-no-eager", action="store_true",
                    help="disable eager activity execution in the bare-Temporal worker")
     p.add_argument("--bare-unsandboxed", action="store_true",
-                   help="run the bare-Temporal workflow outside Temporal's sandbox (Evergraph's is sandboxed)")
+                   help="run the bare-Temporal workflow outside Temporal's sandbox (as Evergraph's by default)")
     p.add_argument("--repo", default=str(_here().parent), help="Evergraph source tree to run (default: this one)")
+    p.add_argument("--compare", nargs="+", metavar="NAME[:VAR=VALUE,...]",
+                   help="instead of the full benchmark, compare evergraph configurations (extra environment "
+                        "variables per variant) with each other and bare Temporal, measured interleaved")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, databases)")
     args = p.parse_args(argv)
 
@@ -756,13 +916,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        results = asyncio.run(bench(args))
+        results = asyncio.run(bench_compare(args) if args.compare else bench(args))
     except KeyboardInterrupt:
         log("interrupted; cleaning up")
         return 130
     finally:
         PROCS.stop()
-    print(render(results))
+    print(render_compare(results) if args.compare else render(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
         log(f"results written to {args.json}")

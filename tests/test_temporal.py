@@ -74,3 +74,34 @@ async def test_history_carries_descriptors_not_state(client, temporal_client):
     handle = temporal_client.get_workflow_handle(f"run-{run['run_id']}")
     sizes = [e.ByteSize() async for e in handle.fetch_history_events()]
     assert max(sizes) < 20_000, max(sizes)
+
+
+async def test_real_histories_replay_in_the_workflow_sandbox(client, temporal_client):
+    """Workers run workflows unsandboxed by default (less CPU per activation), so the
+    sandbox's checks run here instead: real histories of a thread and of its run
+    replay in Temporal's sandbox without nondeterminism or sandbox violations."""
+    from temporalio.worker import Replayer
+
+    from adapter.temporal import DATA_CONVERTER, sandboxed_runner
+    from workflows.run import RunWorkflow
+    from workflows.thread import ThreadWorkflow
+
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    run = await client.runs.create(tid, "parallel", input={"log": []})
+    await client.runs.join(tid, run["run_id"])
+    run_handle = temporal_client.get_workflow_handle(f"run-{run['run_id']}")
+    assert (await run_handle.result())["status"] == "success"
+
+    async def thread_saw_run_end():
+        events = [e async for e in temporal_client.get_workflow_handle(f"thread-{tid}").fetch_history_events()]
+        return any(e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED for e in events)
+
+    await wait_for(thread_saw_run_end, timeout=30, interval=0.1)
+    replayer = Replayer(
+        workflows=[ThreadWorkflow, RunWorkflow], workflow_runner=sandboxed_runner(), data_converter=DATA_CONVERTER
+    )
+    for workflow_id in (f"run-{run['run_id']}", f"thread-{tid}"):
+        history = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, (workflow_id, result.replay_failure)
