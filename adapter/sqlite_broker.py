@@ -1,10 +1,12 @@
 """A stream broker on a SQLite file, for ``evergraph serve`` and ``evergraph worker``
 running as separate processes on one machine.
 
-Events are rows ordered by an autoincrement key; readers in other processes poll
-(every ``poll_interval`` seconds), readers in the publishing process are woken at
-once. Several machines need a networked broker (Redis Streams, planned with the
-scale-out setup).
+Events are rows ordered by an autoincrement key; each is given its id in the same
+write transaction as the id of the row before it, so ids increase across all runs
+and processes (see :mod:`adapter.broker`). Readers in other processes poll (every
+``poll_interval`` seconds), readers in the publishing process are woken at once, and
+readers fetch bounded batches, so a long run's events stay in the file. Several
+machines need a networked broker (Redis Streams, planned with the scale-out setup).
 """
 
 from __future__ import annotations
@@ -17,20 +19,45 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from adapter import serde
-from adapter.broker import StreamBroker, StreamEvent, parse_event_id
+from adapter.broker import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS stream_events (
+CREATE TABLE IF NOT EXISTS stream_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL,
-    id TEXT NOT NULL,
+    ms INTEGER NOT NULL,
+    n INTEGER NOT NULL,
     event TEXT NOT NULL,
-    data BLOB NOT NULL,
-    created REAL NOT NULL
+    data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS stream_events_run ON stream_events(run_id, seq);
-CREATE TABLE IF NOT EXISTS stream_ends (run_id TEXT PRIMARY KEY, ended REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS stream_log_run ON stream_log(run_id, seq);
+CREATE TABLE IF NOT EXISTS stream_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    ended REAL
+);
 """
+
+_BATCH = 256
+
+
+class _SqliteStartWatch(StartWatch):
+    def __init__(self, broker: SqliteBroker, seq: int) -> None:
+        self.broker = broker
+        self.seq = seq
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        while not self.closed:
+            rows = self.broker._q("SELECT seq, run_id FROM stream_runs WHERE seq>? ORDER BY seq", (self.seq,))
+            for seq, run_id in rows:
+                self.seq = seq
+                yield run_id
+            if not rows:
+                await self.broker._sleep()
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class SqliteBroker(StreamBroker):
@@ -51,7 +78,6 @@ class SqliteBroker(StreamBroker):
         self.retention = retention
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._last = (0, 0)
         self._wake = asyncio.Event()
 
     async def open(self) -> SqliteBroker:
@@ -70,14 +96,18 @@ class SqliteBroker(StreamBroker):
             self._conn.close()
             self._conn = None
 
-    def _next_id(self, conn: sqlite3.Connection, run_id: str) -> str:
-        row = conn.execute(
-            "SELECT id FROM stream_events WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
-        ).fetchone()
-        last = parse_event_id(row[0]) if row else (0, 0)
-        ms = int(time.time() * 1000)
-        new = (ms, 0) if ms > last[0] else (last[0], last[1] + 1)
-        return f"{new[0]}-{new[1]}"
+    def _q(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            if self._conn is None:
+                return []
+            return self._conn.execute(sql, params).fetchall()
+
+    async def _sleep(self) -> None:
+        wake = self._wake
+        try:
+            await asyncio.wait_for(wake.wait(), self.poll_interval)
+        except asyncio.TimeoutError:
+            pass
 
     def _poke(self) -> None:
         def wake() -> None:
@@ -86,16 +116,33 @@ class SqliteBroker(StreamBroker):
 
         self.loop.call_soon_threadsafe(wake)
 
+    def _append(self, conn: sqlite3.Connection, run_id: str, event: str, payload: bytes) -> None:
+        """Insert one event with the next id; inside a write transaction."""
+        row = conn.execute("SELECT ms, n FROM stream_log ORDER BY seq DESC LIMIT 1").fetchone()
+        ms, n = next_event_id(tuple(row) if row else (0, 0))
+        conn.execute(
+            "INSERT INTO stream_log (run_id, ms, n, event, data) VALUES (?,?,?,?,?)", (run_id, ms, n, event, payload)
+        )
+
     def publish(self, run_id: str, event: str, data: Any) -> None:
         payload = serde.dumps(data)
         with self._lock:
             conn = self._conn
-            if conn is None or conn.execute("SELECT 1 FROM stream_ends WHERE run_id=?", (run_id,)).fetchone():
+            if conn is None:
                 return
-            conn.execute(
-                "INSERT INTO stream_events (run_id, id, event, data, created) VALUES (?,?,?,?,?)",
-                (run_id, self._next_id(conn, run_id), event, payload, time.time()),
-            )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT ended FROM stream_runs WHERE run_id=?", (run_id,)).fetchone()
+                if row is not None and row[0] is not None:
+                    conn.execute("ROLLBACK")
+                    return
+                if row is None:
+                    conn.execute("INSERT INTO stream_runs (run_id) VALUES (?)", (run_id,))
+                self._append(conn, run_id, event, payload)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         self._poke()
 
     def end(self, run_id: str) -> None:
@@ -104,46 +151,76 @@ class SqliteBroker(StreamBroker):
             if conn is None:
                 return
             now = time.time()
-            conn.execute("INSERT OR IGNORE INTO stream_ends VALUES (?,?)", (run_id, now))
-            old = [r[0] for r in conn.execute("SELECT run_id FROM stream_ends WHERE ended<?", (now - self.retention,))]
-            for rid in old:
-                conn.execute("DELETE FROM stream_events WHERE run_id=?", (rid,))
-                conn.execute("DELETE FROM stream_ends WHERE run_id=?", (rid,))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT ended FROM stream_runs WHERE run_id=?", (run_id,)).fetchone()
+                if row is not None and row[0] is not None:
+                    conn.execute("ROLLBACK")
+                    return
+                if row is None:
+                    conn.execute("INSERT INTO stream_runs (run_id, ended) VALUES (?,?)", (run_id, now))
+                else:
+                    conn.execute("UPDATE stream_runs SET ended=? WHERE run_id=?", (now, run_id))
+                self._append(conn, run_id, END, b"null")
+                old = [r[0] for r in conn.execute("SELECT run_id FROM stream_runs WHERE ended<?", (now - self.retention,))]
+                for rid in old:
+                    conn.execute("DELETE FROM stream_log WHERE run_id=?", (rid,))
+                    conn.execute("DELETE FROM stream_runs WHERE run_id=?", (rid,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         self._poke()
 
-    def _fetch(self, run_id: str, after_seq: int) -> tuple[list[tuple[int, StreamEvent]], bool]:
-        with self._lock:
-            assert self._conn is not None
-            rows = self._conn.execute(
-                "SELECT seq, id, event, data FROM stream_events WHERE run_id=? AND seq>? ORDER BY seq",
-                (run_id, after_seq),
-            ).fetchall()
-            ended = bool(self._conn.execute("SELECT 1 FROM stream_ends WHERE run_id=?", (run_id,)).fetchone())
-        return [(seq, StreamEvent(id_, event, bytes(data))) for seq, id_, event, data in rows], ended
+    async def has_stream(self, run_id: str) -> bool:
+        return bool(self._q("SELECT 1 FROM stream_runs WHERE run_id=?", (run_id,)))
+
+    def watch_starts(self) -> StartWatch:
+        rows = self._q("SELECT MAX(seq) FROM stream_runs")
+        return _SqliteStartWatch(self, (rows[0][0] if rows else None) or 0)
+
+    def _ended(self, run_id: str) -> bool:
+        rows = self._q("SELECT ended FROM stream_runs WHERE run_id=?", (run_id,))
+        return bool(rows) and rows[0][0] is not None
 
     async def subscribe(
         self, run_id: str, after: str | None = None, *, from_start: bool = False
     ) -> AsyncIterator[StreamEvent]:
         cursor = (-1, -1) if from_start else parse_event_id(after)
-        events, ended = self._fetch(run_id, 0)
         if cursor is None:
-            seq = events[-1][0] if events else 0
-            events = []
-        else:
-            seq = 0
-            events = [(s, e) for s, e in events if parse_event_id(e.id) > cursor] or []
-            if not events:
-                seq = max([0] + [s for s, _ in self._fetch(run_id, 0)[0]])
-        while True:
-            for s, event in events:
-                seq = max(seq, s)
-                yield event
-            if ended and not events:
+            if self._ended(run_id):
                 return
-            if not events:
-                wake = self._wake
-                try:
-                    await asyncio.wait_for(wake.wait(), self.poll_interval)
-                except asyncio.TimeoutError:
-                    pass
-            events, ended = self._fetch(run_id, seq)
+            rows = self._q("SELECT MAX(seq) FROM stream_log WHERE run_id=?", (run_id,))
+            seq = (rows[0][0] if rows else None) or 0
+        else:
+            ms, n = cursor
+            rows = self._q(
+                "SELECT MIN(seq) FROM stream_log WHERE run_id=? AND (ms>? OR (ms=? AND n>?))", (run_id, ms, ms, n)
+            )
+            first = rows[0][0] if rows else None
+            if first is not None:
+                seq = first - 1
+            else:
+                rows = self._q("SELECT MAX(seq) FROM stream_log WHERE run_id=?", (run_id,))
+                seq = (rows[0][0] if rows else None) or 0
+        while True:
+            rows = self._q(
+                "SELECT seq, ms, n, event, data FROM stream_log WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+                (run_id, seq, _BATCH),
+            )
+            if not rows:
+                if not self._ended(run_id):
+                    await self._sleep()
+                    continue
+                # ended after the fetch above: its END row is newer, fetch once more
+                rows = self._q(
+                    "SELECT seq, ms, n, event, data FROM stream_log WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+                    (run_id, seq, _BATCH),
+                )
+                if not rows:
+                    return
+            for s, ms, n, event, data in rows:
+                seq = s
+                yield StreamEvent(f"{ms}-{n}", event, bytes(data))
+                if event == END:
+                    return

@@ -53,7 +53,10 @@ async def with_heartbeats(events: AsyncIterator[bytes], interval: float) -> Asyn
             yield item
     finally:
         if pending is not None:
+            # let the cancelled step finish before closing the generator it runs
+            # (``aclose`` on a running async generator raises RuntimeError)
             pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()

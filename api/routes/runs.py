@@ -91,13 +91,18 @@ def _event_stream(
     from_start: bool,
     modes: set[str] | None = None,
 ) -> AsyncIterator[bytes]:
+    """SSE frames of ``run``'s events after ``after`` (or all, ``from_start``; or only
+    new ones), ending when the run's stream ends. ``id:`` lines only for resumable
+    runs (API.md §2.3). ``modes`` (wire names, ``messages`` for ``messages-tuple``)
+    filters every event but ``error``, replay included, as the reference's
+    ``stream_mode`` filter on join does (s06: a ``custom`` filter drops ``metadata``)."""
     with_id = bool(run["kwargs"].get("resumable"))
 
     async def gen() -> AsyncIterator[bytes]:
         async for event in services.broker.subscribe(run["run_id"], after, from_start=from_start):
             if event.event.startswith("__"):
                 continue
-            if modes and event.event.split("|")[0] not in modes and event.event != "metadata":
+            if modes and event.event != "error" and event.event.split("|")[0].split("/")[0] not in modes:
                 continue
             yield frame(event, with_id=with_id)
 

@@ -13,7 +13,7 @@ import copy
 import logging
 import re
 import uuid
-from typing import Any, Iterable
+from typing import Any, AsyncIterator, Iterable
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from langgraph.channels.delta import DeltaChannel
@@ -645,4 +645,116 @@ async def get_history(
     before_config = {"configurable": {"checkpoint_id": before}} if before else None
     return await _history(
         services, thread_id, limit=limit, before=before_config, metadata=None, checkpoint=None, select=None
+    )
+
+
+# ------------------------------------------------------------------------------ thread stream
+
+THREAD_STREAM_MODES = ("run_modes", "lifecycle", "state_update")
+"""Values of ``stream_modes`` on ``GET /threads/{id}/stream`` (API.md §3.5.4)."""
+
+
+def _thread_stream_modes(values: list[str] | None) -> set[str]:
+    """``stream_modes`` (comma-separated and/or repeated) as a set; default ``run_modes``.
+
+    Raises:
+        ApiError: 422 naming an unknown mode.
+    """
+    modes = {part.strip() for item in values or [] for part in item.split(",") if part.strip()}
+    for mode in sorted(modes):
+        if mode not in THREAD_STREAM_MODES:
+            raise ApiError(422, f"Invalid stream mode: {mode!r}. Expected one of: {', '.join(THREAD_STREAM_MODES)}")
+    return modes or {"run_modes"}
+
+
+async def thread_events(
+    services: Services, thread_id: str, modes: set[str], cursor: tuple[int, int]
+) -> AsyncIterator[bytes]:
+    """SSE frames of every run of ``thread_id`` whose events have ids after ``cursor``
+    (``(-1, -1)``: from the start), run after run in creation order, then of each run
+    that starts later; never ends by itself.
+
+    Each run's events are bracketed by its own first event ``metadata {run_id,
+    attempt}`` and, from the broker's end-of-stream event (same id),
+    ``metadata {status: "run_done", run_id}``. Events carry ``id:`` whether or not
+    the run is resumable. ``lifecycle`` keeps only the two brackets; ``run_modes``
+    adds the run's own events; ``state_update`` adds nothing (the reference server
+    sent nothing for it during runs, transcript s06).
+    """
+    from collections import deque
+
+    from adapter.broker import END, StreamEvent
+    from api.sse import frame
+
+    broker, records = services.broker, services.records
+    with_runs = "run_modes" in modes
+    with_lifecycle = with_runs or "lifecycle" in modes
+    after = f"{cursor[0]}-{cursor[1]}" if cursor != (-1, -1) else None
+    watch = broker.watch_starts()
+    try:
+        queue: deque[str] = deque()
+        seen: set[str] = set()
+        for run in reversed(await records.list_runs(thread_id, limit=100_000)):
+            if await broker.has_stream(run["run_id"]):
+                queue.append(run["run_id"])
+                seen.add(run["run_id"])
+        starts = watch.__aiter__()
+        while True:
+            while queue:
+                run_id = queue.popleft()
+                async for event in broker.subscribe(run_id, after, from_start=after is None):
+                    if event.event == END:
+                        if with_lifecycle:
+                            done = serde.dumps({"status": "run_done", "run_id": run_id})
+                            yield frame(StreamEvent(event.id, "metadata", done), with_id=True)
+                    elif event.event.startswith("__"):
+                        continue
+                    elif with_runs or (event.event == "metadata" and with_lifecycle):
+                        yield frame(event, with_id=True)
+            run_id = await starts.__anext__()
+            if run_id in seen:
+                continue
+            run = await records.get_run(run_id)
+            if run is not None and run["thread_id"] == thread_id:
+                seen.add(run_id)
+                queue.append(run_id)
+    finally:
+        watch.close()
+
+
+@router.get("/threads/{thread_id}/stream")
+async def join_thread_stream(
+    thread_id: str,
+    stream_modes: list[str] | None = Query(None),
+    last_event_id: str | None = Header(None),
+    services: Services = Depends(get_services),
+):
+    """The thread's event stream across runs (SSE, API.md §3.5.4). It stays open
+    (heartbeats) until the client leaves. Without ``Last-Event-ID`` it carries events
+    published from now on; with one, every retained event strictly after it (``-1``:
+    from the start). Reads ``stream_modes`` as the reference server does (the SDK
+    sends ``stream_mode``, which is ignored, so it gets ``run_modes``).
+
+    Raises:
+        ApiError: 404 unknown thread; 422 invalid mode or an id that is not
+            ``<ms>-<n>`` (or ``-1``).
+    """
+    import time
+
+    from adapter.broker import parse_event_id
+    from api.sse import sse_response
+
+    thread = await _get_thread(services, thread_id)
+    modes = _thread_stream_modes(stream_modes)
+    if last_event_id is not None and last_event_id.strip():
+        cursor = parse_event_id(last_event_id)
+        if cursor is None:
+            raise ApiError(422, "Invalid last-event-id: must be a valid Redis stream ID")
+    else:
+        # "from now on": everything with an id from this millisecond on
+        cursor = (int(time.time() * 1000) - 1, 2**62)
+    return sse_response(
+        thread_events(services, thread["thread_id"], modes, cursor),
+        headers={},
+        interval=services.settings.heartbeat_interval,
     )
