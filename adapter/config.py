@@ -2,7 +2,8 @@
 
 Honoured keys: ``graphs`` (``"./file.py:attr"`` or ``"package.module:attr"``, or an
 object with ``path`` and optional ``description``), ``env`` (a ``.env`` file path or a
-mapping), ``dependencies`` (local paths put on ``sys.path``). Other keys (``auth``,
+mapping), ``dependencies`` (local paths put on ``sys.path``), ``webhooks.url`` (the
+webhook URL policy, :class:`WebhookUrlPolicy`). Other keys (``auth``,
 ``store``, ``checkpointer``, ``http``, ``webhooks``…) are kept in
 :attr:`LangGraphConfig.raw` for the components that honour them.
 """
@@ -50,6 +51,64 @@ class GraphSpec:
 
 
 @dataclass(frozen=True)
+class WebhookUrlPolicy:
+    """``langgraph.json`` ``"webhooks": {"url": {...}}``: which webhook URLs a run may
+    name (checked when the run is created, API.md §4.6). Defaults are the reference
+    server's: https only, no loopback hosts.
+
+    Attributes:
+        require_https: refuse ``http://`` URLs (``Webhook must use https``).
+        disable_loopback: refuse hosts that are or resolve to loopback addresses.
+        disable_private_ips: refuse hosts that are or resolve to private, link-local,
+            reserved or unspecified addresses (default on, like the loopback check).
+        allowed_domains: host allowlist; ``"*.example.com"`` matches subdomains only.
+            Empty: any host.
+        allowed_ports: port allowlist (the scheme's default port when the URL has
+            none). Empty: any port.
+        max_url_length: longest accepted URL, in characters.
+    """
+
+    require_https: bool = True
+    disable_loopback: bool = True
+    disable_private_ips: bool = True
+    allowed_domains: tuple[str, ...] = ()
+    allowed_ports: tuple[int, ...] = ()
+    max_url_length: int = 4096
+
+
+def _parse_webhooks(path: Path, raw: Any) -> WebhookUrlPolicy:
+    if raw is None:
+        return WebhookUrlPolicy()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'webhooks' must be an object")
+    url = raw.get("url") or {}
+    if not isinstance(url, dict):
+        raise ConfigError(f"{path}: 'webhooks.url' must be an object")
+    values: dict[str, Any] = {}
+    for key in ("require_https", "disable_loopback", "disable_private_ips"):
+        if key in url:
+            if not isinstance(url[key], bool):
+                raise ConfigError(f"{path}: 'webhooks.url.{key}' must be true or false, got {url[key]!r}")
+            values[key] = url[key]
+    if url.get("allowed_domains") is not None:
+        domains = url["allowed_domains"]
+        if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+            raise ConfigError(f"{path}: 'webhooks.url.allowed_domains' must be a list of host names")
+        values["allowed_domains"] = tuple(d.lower() for d in domains)
+    if url.get("allowed_ports") is not None:
+        ports = url["allowed_ports"]
+        if not isinstance(ports, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
+            raise ConfigError(f"{path}: 'webhooks.url.allowed_ports' must be a list of port numbers")
+        values["allowed_ports"] = tuple(ports)
+    if url.get("max_url_length") is not None:
+        length = url["max_url_length"]
+        if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+            raise ConfigError(f"{path}: 'webhooks.url.max_url_length' must be a positive integer, got {length!r}")
+        values["max_url_length"] = length
+    return WebhookUrlPolicy(**values)
+
+
+@dataclass(frozen=True)
 class LangGraphConfig:
     """A parsed ``langgraph.json``."""
 
@@ -58,6 +117,7 @@ class LangGraphConfig:
     env: dict[str, str]
     dependencies: list[Path]
     raw: dict[str, Any] = field(default_factory=dict)
+    webhooks: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
 
     @property
     def base_dir(self) -> Path:
@@ -145,7 +205,8 @@ def load_config(path: str | Path) -> LangGraphConfig:
         if isinstance(dep, str) and (dep.startswith(".") or dep.startswith("/")):
             dependencies.append((base / dep).resolve())
         # Package names (e.g. "langchain_openai") are installed by the user's environment.
-    return LangGraphConfig(path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw)
+    webhooks = _parse_webhooks(path, raw.get("webhooks"))
+    return LangGraphConfig(path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks)
 
 
 def apply_env(config: LangGraphConfig) -> None:

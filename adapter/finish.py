@@ -14,6 +14,7 @@ from adapter import serde
 from adapter.ids import iso, now
 from adapter.services import Services
 from adapter.state import bound_graph, thread_interrupts, wait_body
+from adapter.webhooks import run_finished
 from workflows.types import RunInput, RunOutcome
 
 logger = logging.getLogger(__name__)
@@ -88,4 +89,5 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         await records.delete_thread(run.thread_id)
         await services.saver.adelete_thread(run.thread_id)
     broker.end(run.run_id)
+    run_finished(services, record, outcome, body)
     return outcome

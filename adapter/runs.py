@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapter.ids import run_workflow_id, thread_workflow_id
 from adapter.services import Services
+from adapter.webhooks import check_webhook
 from workflows import search
 from workflows.thread import BUSY, ThreadWorkflow
 from workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
@@ -312,6 +313,7 @@ async def create_run(
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):
         raise RunRejected(400, CONTEXT_AND_CONFIGURABLE)
+    await check_webhook(services, body)
     temporary = thread_id is None
     created_thread = False
     owner = {"graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"]}

@@ -1,0 +1,206 @@
+"""Run webhooks (API.md §4.6, transcript s10).
+
+* :func:`check_webhook` validates a run's ``webhook`` URL when the run is created,
+  against the ``langgraph.json`` ``webhooks.url`` policy
+  (:class:`adapter.config.WebhookUrlPolicy`); a refused URL is a 422 with the
+  reference server's messages (``Webhook must use https``, ``Webhook host blocked:
+  loopback IP range``).
+* :func:`run_finished` is called as the last step of recording a run's end
+  (:func:`adapter.finish.finish_run`); it POSTs, in the background, the Run object plus
+  ``run_started_at``, ``run_ended_at``, ``webhook_sent_at`` and ``values`` (the final
+  state) with ``Content-Type: application/json`` and httpx's own user agent. Query
+  strings in the URL are kept. Delivery is tried up to :data:`ATTEMPTS` times on
+  transport errors and 5xx answers; it is at-least-once when ``finish_run`` is retried,
+  and lost if the worker process dies before it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import ipaddress
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from adapter import serde
+from adapter.config import WebhookUrlPolicy
+from adapter.ids import iso, now
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+"""Delivery attempts per webhook (1 s, then 2 s apart)."""
+
+TIMEOUT = 10.0
+"""Seconds one delivery attempt may take."""
+
+_tasks: set[asyncio.Task] = set()
+
+
+class WebhookRejected(ValueError):
+    """A webhook URL the policy refuses; the message is the 422 ``detail``."""
+
+
+def _host_allowed(host: str, domains: tuple[str, ...]) -> bool:
+    for pattern in domains:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif fnmatch.fnmatchcase(host, pattern):
+            return True
+    return False
+
+
+def _blocked(address: str, policy: WebhookUrlPolicy) -> str | None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "Webhook host blocked: loopback IP range" if policy.disable_loopback else None
+    if policy.disable_private_ips and (
+        ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_unspecified or ip.is_multicast
+    ):
+        return "Webhook host blocked: private IP range"
+    return None
+
+
+async def _addresses(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise WebhookRejected(f"Webhook host could not be resolved: {host}") from exc
+    return sorted({info[4][0] for info in infos})
+
+
+async def validate_webhook_url(url: str, policy: WebhookUrlPolicy) -> None:
+    """Check ``url`` against ``policy``: length, absolute http(s) URL, https,
+    host allowlist, port allowlist, then every address the host resolves to
+    (loopback, private ranges; a host that does not resolve is refused unless both
+    address checks are off).
+
+    Raises:
+        WebhookRejected: the message says why (the 422 ``detail``).
+    """
+    if len(url) > policy.max_url_length:
+        raise WebhookRejected(f"Webhook URL too long: {len(url)} characters (max {policy.max_url_length})")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRejected(f"Webhook must be an absolute http(s) URL, got {url!r}")
+    if policy.require_https and scheme != "https":
+        raise WebhookRejected("Webhook must use https")
+    host = parts.hostname.lower()
+    if policy.allowed_domains and not _host_allowed(host, policy.allowed_domains):
+        raise WebhookRejected(f"Webhook host not allowed: {host}")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise WebhookRejected(f"Webhook URL has an invalid port: {url!r}") from None
+    if policy.allowed_ports and port not in policy.allowed_ports:
+        raise WebhookRejected(f"Webhook port not allowed: {port}")
+    if not (policy.disable_loopback or policy.disable_private_ips):
+        return  # no address checks: the host need not resolve now
+    for address in await _addresses(host, port):
+        reason = _blocked(address, policy)
+        if reason:
+            raise WebhookRejected(reason)
+
+
+async def check_webhook(services: Any, body: dict[str, Any]) -> None:
+    """Validate a run-create body's ``webhook`` (if any) against the ``langgraph.json``
+    policy of ``services.registry.config``.
+
+    Raises:
+        adapter.runs.RunRejected: 422 with the reason.
+    """
+    url = body.get("webhook")
+    if url is None:
+        return
+    from adapter.runs import RunRejected
+
+    if not isinstance(url, str):
+        raise RunRejected(422, f"webhook must be a URL string, got {type(url).__name__}")
+    try:
+        await validate_webhook_url(url, services.registry.config.webhooks)
+    except WebhookRejected as err:
+        raise RunRejected(422, str(err)) from None
+
+
+def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> dict[str, Any]:
+    """The webhook body: the Run object (with its final ``status``) plus
+    ``run_started_at`` (when the run went ``running``: the record's ``updated_at``
+    then, else ``created_at``), ``run_ended_at``, ``webhook_sent_at`` and ``values``."""
+    from adapter.storage import public_run
+
+    run = public_run(record)
+    started = record["updated_at"] if record.get("status") == "running" else record["created_at"]
+    return {
+        **run,
+        "status": status,
+        "updated_at": ended_at,
+        "run_started_at": started,
+        "run_ended_at": ended_at,
+        "webhook_sent_at": None,
+        "values": values,
+    }
+
+
+async def deliver(url: str, body: dict[str, Any]) -> httpx.Response | None:
+    """POST ``body`` (``webhook_sent_at`` stamped per attempt) to ``url``; retries
+    transport errors and 5xx. Returns the last response, or ``None`` if none came."""
+    response = None
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(2 ** (attempt - 1))
+            body["webhook_sent_at"] = iso(now())
+            try:
+                response = await client.post(
+                    url, content=serde.dumps(body), headers={"Content-Type": "application/json"}
+                )
+            except httpx.HTTPError as exc:
+                logger.warning("webhook %s attempt %d failed: %r", url, attempt + 1, exc)
+                continue
+            if response.status_code < 500:
+                return response
+            logger.warning("webhook %s attempt %d answered %d", url, attempt + 1, response.status_code)
+    return response
+
+
+def run_finished(services: Any, record: dict[str, Any], outcome: Any, result: Any) -> None:
+    """Send ``record``'s webhook, if it has one, in the background.
+
+    Args:
+        record: the run record as it was before the run's end was recorded.
+        outcome: the ``RunOutcome`` (``status``, ``rollback``); rolled-back runs send
+            nothing (their record is gone).
+        result: the ``/wait`` body; its value is the webhook's ``values`` unless it is
+            an ``__error__`` body, in which case the thread's stored values are sent.
+    """
+    url = (record.get("kwargs") or {}).get("webhook")
+    if not url or getattr(outcome, "rollback", False):
+        return
+
+    async def send() -> None:
+        values = result
+        if isinstance(result, dict) and "__error__" in result:
+            thread = await services.records.get_thread(record["thread_id"])
+            values = (thread or {}).get("values")
+        body = payload(record, outcome.status, serde.to_jsonable(values), iso(now()))
+        try:
+            await deliver(url, body)
+        except Exception:  # noqa: BLE001 - a webhook never fails the run
+            logger.exception("webhook %s for run %s failed", url, record["run_id"])
+
+    task = asyncio.ensure_future(send())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
