@@ -45,8 +45,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True if ``port`` can be bound on ``host``."""
+    """True if ``port`` can be bound on ``host`` by a server that sets SO_REUSEADDR
+    (uvicorn and the Temporal dev server do), so connections of a process that just
+    died (TIME_WAIT) do not count as a listener."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         FinishInput,
         NodeInput,
         NodeOutput,
+        RunCarry,
         RunInput,
         RunOutcome,
         TaskError,
@@ -36,9 +37,13 @@ with workflow.unsafe.imports_passed_through():
 #: start-to-close of a node attempt whose node has no ``run_timeout`` (no cap)
 UNBOUNDED = timedelta(days=3650)
 #: heartbeat timeout of node attempts without ``idle_timeout``: detects a lost worker
-LIVENESS_TIMEOUT = timedelta(seconds=30)
+#: (attempts heartbeat every second, see adapter.node_attempt.LIVENESS_INTERVAL)
+LIVENESS_TIMEOUT = timedelta(seconds=10)
 #: workflow-side re-dispatches of a task whose worker was lost (not a node failure)
 LOST_WORKER_RETRIES = 100
+#: history length (events) past which a run continues-as-new between supersteps,
+#: well before Temporal's limits (a superstep of one node takes about 8 events)
+MAX_HISTORY_EVENTS = 10_000
 
 _LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
 
@@ -91,18 +96,22 @@ class RunWorkflow:
         )
 
     @workflow.run
-    async def run(self, run: RunInput) -> RunOutcome:
+    async def run(self, run: RunInput, carry: RunCarry | None = None) -> RunOutcome:
+        """Drive ``run`` to its end; ``carry`` continues a run after continue-as-new."""
         self._main = asyncio.current_task()
         self._status = "running"
         self._dispatches = 0
-        workflow.upsert_search_attributes([search.STATUS.value_set("running")])
+        if carry is None:
+            workflow.upsert_search_attributes([search.STATUS.value_set("running")])
         running: dict[str, Any] = {}
         specs: dict[str, TaskSpec] = {}
         lost: dict[str, int] = {}
-        results: list[TaskResult] = []
-        seq = 0
+        results: list[TaskResult] = list(carry.results) if carry else []
+        seq = carry.seq if carry else 0
         try:
             while True:
+                if not running and self._history_is_long():
+                    workflow.continue_as_new(args=[run, RunCarry(seq=seq, results=results)])
                 response: AdvanceResponse = await workflow.execute_local_activity(
                     "advance", AdvanceRequest(run=run, seq=seq, results=results), result_type=AdvanceResponse, **_LOCAL
                 )
@@ -151,6 +160,11 @@ class RunWorkflow:
         return await workflow.execute_local_activity(
             "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
         )
+
+    @staticmethod
+    def _history_is_long() -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > MAX_HISTORY_EVENTS
 
     @staticmethod
     def _result(spec: TaskSpec, handle: Any) -> TaskResult | None:

@@ -198,7 +198,8 @@ class ThreadWorkflow:
             return await self._finish_unstarted(run, self._cancel_current)
         handle = await workflow.start_child_workflow(
             RunWorkflow.run,
-            run,
+            # every parameter, so Temporal decodes them with their type hints
+            args=[run, None],
             id=f"run-{run.run_id}",
             parent_close_policy=ParentClosePolicy.ABANDON,
             run_timeout=timedelta(seconds=run.run_timeout) if run.run_timeout else None,

@@ -112,6 +112,16 @@ class RunInput:
 
 
 @dataclass
+class RunCarry:
+    """What ``RunWorkflow`` carries over continue-as-new (taken only when no node
+    attempt is in flight): the next ``advance`` sequence number and the task results
+    not yet delivered to the driver."""
+
+    seq: int
+    results: list[TaskResult] = field(default_factory=list)
+
+
+@dataclass
 class AdvanceRequest:
     """Argument of the ``advance`` local activity.
 

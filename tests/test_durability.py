@@ -1,0 +1,159 @@
+"""Runs outlive processes (DESIGN.md §5): ``kill -9`` of the worker or of the API
+process mid-run, a restart of the Temporal dev server, and a run long enough to
+continue-as-new. Real processes, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+
+from adapter.devserver import free_port, start_dev_server
+from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, wait_for
+
+
+def _count(folder: Path, name: str) -> int:
+    path = folder / name
+    return len(path.read_text()) if path.exists() else 0
+
+
+def _kill9(proc: EvergraphProcess) -> None:
+    os.killpg(proc.process.pid, signal.SIGKILL)
+    proc.process.wait()
+
+
+async def test_two_thousand_supersteps_continue_as_new(client, temporal_client):
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(
+        tid, "loop", input={"n": 0, "target": 2000}, config={"recursion_limit": 2100}, durability="exit"
+    )
+    result = await client.runs.join(tid, run["run_id"])
+    assert result == {"n": 2000, "target": 2000}
+    assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
+    executions = [w async for w in temporal_client.list_workflows(f"WorkflowId = 'run-{run['run_id']}'")]
+    statuses = sorted(w.status.name for w in executions)
+    assert "CONTINUED_AS_NEW" in statuses and statuses.count("COMPLETED") == 1, statuses
+
+
+@pytest.fixture
+def split_processes(temporal_server, data_root: Path, tmp_path: Path):
+    """A factory for ``evergraph serve`` / ``evergraph worker`` processes sharing one
+    data folder and task queue (stopped at the end)."""
+    port = free_port()
+    env = evergraph_env(
+        temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"durable-{port}",
+        EVERGRAPH_CONFIG=str(GRAPHS_CONFIG),
+    )
+    started: list[EvergraphProcess] = []
+
+    def start(kind: str) -> EvergraphProcess:
+        args = ["worker"] if kind == "worker" else ["serve", "--port", str(port)]
+        proc = EvergraphProcess(args, env, tmp_path / f"{kind}-{len(started)}.log")
+        started.append(proc)
+        if kind == "serve":
+            proc.wait_ready(f"http://127.0.0.1:{port}")
+        return proc
+
+    start.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+async def test_worker_kill_9_mid_node_loses_nothing_and_reruns_no_completed_node(split_processes, tmp_path):
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    split_processes("serve")
+    worker = split_processes("worker")
+    client = get_client(url=split_processes.url)
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, "counting", input={"dir": str(counts), "sleep": 3})
+    await wait_for(lambda: (counts / "slow.running").exists(), timeout=60)
+    _kill9(worker)
+    split_processes("worker")
+    result = await client.runs.join(tid, run["run_id"])
+    assert result["done"] == ["first", "second", "slow", "last"]
+    assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
+    # completed nodes never ran again; the node that was running when its worker died
+    # ran again on the new worker (its first attempt never finished)
+    assert _count(counts, "first.started") == 1 and _count(counts, "second.started") == 1
+    assert _count(counts, "slow.started") == 2 and _count(counts, "slow.finished") == 1
+    assert _count(counts, "last.started") == 1
+
+
+async def _sse_events(url: str, path: str, last_event_id: str | None, limit: int | None = None) -> list[tuple]:
+    """(event, id, data) of an SSE stream, up to ``limit`` events."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    events, current = [], {}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        async with http.stream("GET", path, headers=headers) as resp:
+            assert resp.status_code == 200
+            async for line in resp.aiter_lines():
+                if line.startswith("event: "):
+                    current["event"] = line[7:]
+                elif line.startswith("data: "):
+                    current["data"] = line[6:]
+                elif line.startswith("id: "):
+                    current["id"] = line[4:]
+                elif line == "" and current:
+                    events.append((current.get("event"), current.get("id"), current.get("data")))
+                    current = {}
+                    if limit is not None and len(events) >= limit:
+                        break
+    return events
+
+
+async def test_api_kill_9_then_rejoin_with_last_event_id(split_processes, tmp_path):
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    api = split_processes("serve")
+    split_processes("worker")
+    client = get_client(url=split_processes.url)
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(
+        tid, "counting", input={"dir": str(counts), "sleep": 3}, stream_mode=["values", "updates"], stream_resumable=True
+    )
+    path = f"/threads/{tid}/runs/{run['run_id']}/stream"
+    first = await _sse_events(split_processes.url, path, "-1", limit=3)
+    assert all(eid for _, eid, _ in first)
+    _kill9(api)
+    await wait_for(lambda: (counts / "slow.running").exists(), timeout=60)
+    split_processes("serve")  # a new API process on the same port
+    rest = await _sse_events(split_processes.url, path, first[-1][1])
+    assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
+    everything = await _sse_events(split_processes.url, path, "-1")
+    assert first + rest == everything  # every event exactly once, in order
+    assert [e for e, _, _ in everything].count("updates") == 4
+
+
+async def test_temporal_dev_server_restart_mid_run(data_root: Path, tmp_path: Path):
+    port, ui_port = free_port(), free_port()
+    folder = tmp_path / "temporal"
+    server = await start_dev_server(folder, port=port, ui_port=ui_port)
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    api_port = free_port()
+    env = evergraph_env(server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"restart-{api_port}")
+    proc = EvergraphProcess(["dev", "--config", str(GRAPHS_CONFIG), "--port", str(api_port)], env, tmp_path / "dev.log")
+    url = f"http://127.0.0.1:{api_port}"
+    try:
+        proc.wait_ready(url)
+        client = get_client(url=url)
+        tid = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(tid, "counting", input={"dir": str(counts), "sleep": 3})
+        await wait_for(lambda: (counts / "slow.running").exists(), timeout=60)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        server = await start_dev_server(folder, port=port, ui_port=ui_port)
+        result = await asyncio.wait_for(client.runs.join(tid, run["run_id"]), timeout=120)
+        assert result["done"] == ["first", "second", "slow", "last"]
+        assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
+        assert _count(counts, "first.started") == 1 and _count(counts, "last.started") == 1
+    finally:
+        proc.stop()
+        server.stop()
