@@ -157,3 +157,61 @@ async def test_temporal_dev_server_restart_mid_run(data_root: Path, tmp_path: Pa
     finally:
         proc.stop()
         server.stop()
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the API that closes every connection ``cut_after``
+    seconds after it opened (a load balancer with a short idle/lifetime limit)."""
+
+    def __init__(self, upstream_port: int, cut_after: float) -> None:
+        self.upstream_port = upstream_port
+        self.cut_after = cut_after
+        self.cuts = 0
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+
+        pipes = asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(pipes), self.cut_after)
+        except asyncio.TimeoutError:
+            self.cuts += 1
+        finally:
+            for w in (writer, up_writer):
+                w.close()
+            pipes.cancel()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.mark.parametrize("cut_after", [float(os.environ.get("EVERGRAPH_TEST_CUT_AFTER", "1.5"))])
+async def test_stream_cut_by_a_proxy_delivers_every_event_through_sdk_reconnects(server, cut_after):
+    proxy = CuttingProxy(int(server.rsplit(":", 1)[1]), cut_after)
+    port = await proxy.start()
+    try:
+        client = get_client(url=f"http://127.0.0.1:{port}")
+        tid = (await client.threads.create())["thread_id"]
+        count = 100
+        parts = [
+            p
+            async for p in client.runs.stream(
+                tid, "ticks", input={"count": count, "every": 0.05}, stream_mode="custom", stream_resumable=True
+            )
+        ]
+        ticks = [p.data["tick"] for p in parts if p.event == "custom"]
+        assert ticks == list(range(count))  # all of them, once each, in order
+        assert proxy.cuts >= 2  # the stream really was cut several times
+    finally:
+        await proxy.stop()

@@ -60,3 +60,27 @@ _counting.add_edge("last", END)
 #: first -> second -> slow (sleeps ``sleep`` s) -> last; each node appends one
 #: character to ``<dir>/<node>.started`` / ``.finished`` every time it runs
 counting = _counting.compile()
+
+
+class TickState(TypedDict, total=False):
+    count: int
+    every: float
+
+
+async def ticker(state: TickState) -> TickState:
+    """Emits ``count`` custom events ``{"tick": i}``, one every ``every`` seconds."""
+    from langgraph.config import get_stream_writer
+
+    write = get_stream_writer()
+    for i in range(state["count"]):
+        write({"tick": i})
+        await asyncio.sleep(state.get("every", 0.05))
+    return {}
+
+
+_ticks = StateGraph(TickState)
+_ticks.add_node("ticker", ticker)
+_ticks.add_edge(START, "ticker")
+_ticks.add_edge("ticker", END)
+#: one node streaming numbered custom events (stream-cut test)
+ticks = _ticks.compile()
