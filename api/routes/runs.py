@@ -4,11 +4,11 @@ batch, get, list, delete, join, join stream, cancel, cancel many."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Literal, Union
+from typing import Any, AsyncIterator, ClassVar, Literal, Union, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import ORJSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapter import serde
 from adapter.assistants import resolve_assistant
@@ -26,6 +26,23 @@ router = APIRouter(tags=["runs"])
 StreamMode = Literal[
     "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
 ]
+"""Run stream modes the server accepts (API.md §2.2); the SDK's ``tools`` and
+``lifecycle`` are refused with 422, as by the reference server (s04)."""
+
+_STREAM_MODES = frozenset(get_args(StreamMode))
+
+
+def _stream_mode_error(schema: str, value: Any) -> ApiError:
+    """The reference server's 422 for a bad ``stream_mode`` (s04 [48], s13 [10]): its
+    JSON-schema ``anyOf`` message, naming ``schema`` (``RunCreateStateful`` or
+    ``RunCreateStateless``) and showing the value as JSON."""
+    shown = serde.dumps(value).decode()
+    return ApiError(
+        422,
+        f"{shown} is not valid under any of the schemas listed in the 'anyOf' keyword\n\n"
+        f'Failed validating "anyOf" in schema["components"]["schemas"]["{schema}"]["properties"]["stream_mode"]\n\n'
+        f'On instance["stream_mode"]:\n    {shown}',
+    )
 
 
 class RunCreate(BaseModel):
@@ -55,6 +72,26 @@ class RunCreate(BaseModel):
     durability: Union[Literal["sync", "async", "exit"], None] = None
     checkpoint_during: Union[bool, None] = None
     feedback_keys: Union[list[str], None] = None
+
+    #: name of this body's schema in the reference's OpenAPI document (error messages)
+    _schema_name: ClassVar[str] = "RunCreateStateful"
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _check_stream_mode(cls, value: Any) -> Any:
+        """A mode or a list of modes of :data:`StreamMode`, else the reference's 422."""
+        if value is None or (isinstance(value, str) and value in _STREAM_MODES):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) and v in _STREAM_MODES for v in value):
+            return value
+        raise _stream_mode_error(cls._schema_name, value)
+
+
+class RunCreateStateless(RunCreate):
+    """Body of the stateless run endpoints (``/runs``, ``/runs/stream``, ``/runs/wait``,
+    ``/runs/batch``); same fields as :class:`RunCreate`."""
+
+    _schema_name: ClassVar[str] = "RunCreateStateless"
 
 
 class CancelMany(BaseModel):
@@ -154,14 +191,14 @@ async def create_thread_run(thread_id: str, body: RunCreate, services: Services 
 
 
 @router.post("/runs")
-async def create_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+async def create_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
     """Create a background run on a temporary thread."""
     run, _ = await _create(services, None, body)
     return ORJSONResponse(public_run(run), headers={"content-location": f"/runs/{run['run_id']}"})
 
 
 @router.post("/runs/batch")
-async def create_batch(body: list[RunCreate], services: Services = Depends(get_services)):
+async def create_batch(body: list[RunCreateStateless], services: Services = Depends(get_services)):
     """Create several stateless background runs."""
     if not body:
         raise ApiError(422, "body must be a non-empty list of run payloads")
@@ -189,7 +226,7 @@ async def stream_thread_run(thread_id: str, body: RunCreate, services: Services 
 
 
 @router.post("/runs/stream")
-async def stream_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+async def stream_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
     """Create a stateless run and stream its events (SSE)."""
     run, _ = await _create(services, None, body)
     return _stream(services, run, body, stateless=True)
@@ -214,7 +251,7 @@ async def wait_thread_run(thread_id: str, body: RunCreate, services: Services = 
 
 
 @router.post("/runs/wait")
-async def wait_stateless_run(body: RunCreate, services: Services = Depends(get_services)):
+async def wait_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
     """Create a stateless run and wait for its final state (long-poll JSON)."""
     run, _ = await _create(services, None, body)
     return _wait(services, run, body.on_disconnect == "cancel")
