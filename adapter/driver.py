@@ -27,6 +27,7 @@ import asyncio
 import contextvars
 import logging
 import time
+import uuid
 from typing import Any
 
 from langgraph._internal._constants import (
@@ -45,8 +46,9 @@ from langgraph.types import PregelExecutableTask, TimeoutPolicy
 
 from adapter import serde
 from adapter.policy import retry_spec, timeout_fields
-from adapter.runconfig import DRIVER_MODES, api_mode, event_name, run_params
+from adapter.runconfig import DRIVER_MODES, run_params
 from adapter.services import Services
+from adapter.streams import EventsTracer, WireEncoder
 from workflows.types import (
     AdvanceRequest,
     AdvanceResponse,
@@ -113,6 +115,7 @@ class RunDriver:
         self._lock = asyncio.Lock()
         self._main_task: asyncio.Task | None = None
         self._params = None
+        self._encoder: WireEncoder | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -146,10 +149,18 @@ class RunDriver:
                 **p.config["configurable"],
                 CONFIG_KEY_RUNNER_SUBMIT: lambda: self._submit,
             }
+            self._encoder = WireEncoder(p.stream_modes, p.subgraphs)
             # LangGraph modes produced in the driver, plus "custom": a waiter on the
             # stream makes the runner submit every task (its single-task fast path
             # would otherwise run the node in-process).
-            modes = {m for m in p.stream_modes if m in DRIVER_MODES} | {"custom"}
+            modes = (self._encoder.langgraph_modes() & DRIVER_MODES) | {"custom"}
+            if "events" in p.stream_modes:
+                # the graph's root run, as astream_events sees it: its id is the
+                # run id (node attempts parent their runs to it), its name the graph id
+                tracer = EventsTracer(self._emit, root_run_id=uuid.UUID(self.run.run_id), skip_root_start=self.resume)
+                config["callbacks"] = [*(config.get("callbacks") or []), tracer]
+                config["run_id"] = uuid.UUID(self.run.run_id)
+                config.setdefault("run_name", self.run.graph_id)
             if self.resume:
                 graph_input: Any = None
             elif p.command is not None:
@@ -184,13 +195,13 @@ class RunDriver:
                     fut.cancel()
 
     def _publish(self, chunk: tuple) -> None:
-        ns, mode, data = chunk
-        name = api_mode(mode, self._params.stream_modes)
-        if name is None:
-            return
-        if ns and not self._params.subgraphs:
-            return
-        self.services.broker.publish(self.run.run_id, event_name(name, tuple(ns)), data)
+        """Send one ``Pregel.astream`` chunk ``(namespace, mode, data)`` as the API
+        events the run asked for (:class:`adapter.streams.WireEncoder`)."""
+        for name, data in self._encoder.encode(chunk):
+            self._emit(name, data)
+
+    def _emit(self, name: str, data: Any) -> None:
+        self.services.broker.publish(self.run.run_id, name, data)
 
     def _finish(self, outcome: RunOutcome) -> None:
         self._outcome = outcome

@@ -28,7 +28,10 @@ import concurrent.futures
 import dataclasses
 import threading
 import time
+import uuid
 from typing import Any, Callable
+
+from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 
 from langgraph._internal._constants import (
     CONF,
@@ -43,7 +46,7 @@ from langgraph._internal._constants import (
     NS_SEP,
     NULL_TASK_ID,
 )
-from langgraph._internal._config import ensure_config
+from langgraph._internal._config import ensure_config, get_async_callback_manager_for_config
 from langgraph._internal._replay import ReplayState
 from langgraph.config import get_config
 from langgraph.errors import GraphInterrupt, NodeTimeoutError
@@ -58,8 +61,9 @@ from langgraph.runtime import Runtime
 
 from adapter import serde
 from adapter.policy import retry_decision
-from adapter.runconfig import RunParams, api_mode, event_name, run_params
+from adapter.runconfig import RunParams, run_params
 from adapter.services import Services
+from adapter.streams import EventsTracer, WireEncoder
 from workflows.types import NodeInput, NodeOutput, TaskError
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
@@ -99,21 +103,28 @@ def task_error(exc: BaseException) -> TaskError:
 
 
 class _Publisher:
-    """Sends LangGraph stream chunks ``(namespace, mode, data)`` of a node attempt to
-    the broker, as API events (``messages-tuple`` → ``messages``, ``mode|ns``)."""
+    """Sends a node attempt's stream output to the broker as API events: LangGraph
+    stream chunks ``(namespace, mode, data)`` (LangGraph's ``StreamMessagesHandler``,
+    the stream writer, subgraph loops) through :class:`adapter.streams.WireEncoder`,
+    and callback ``events`` records through :meth:`emit`. Callable from any thread."""
 
     def __init__(self, services: Services, run_id: str, modes: tuple[str, ...], subgraphs: bool) -> None:
         self.broker = services.broker
         self.run_id = run_id
         self.modes = modes
         self.subgraphs = subgraphs
+        self.encoder = WireEncoder(modes, subgraphs)
+        self._lock = threading.Lock()
 
     def __call__(self, chunk: tuple) -> None:
-        ns, mode, data = chunk
-        name = api_mode(mode, self.modes)
-        if name is None or (ns and not self.subgraphs):
-            return
-        self.broker.publish(self.run_id, event_name(name, tuple(ns)), data)
+        # one lock keeps the message accumulation and the order of its events intact
+        with self._lock:
+            for name, data in self.encoder.encode(chunk):
+                self.emit(name, data)
+
+    def emit(self, name: str, data: Any) -> None:
+        """Publish one wire event ``name`` (already namespaced) with JSON-able ``data``."""
+        self.broker.publish(self.run_id, name, data)
 
     def custom(self, value: Any) -> None:
         try:
@@ -121,6 +132,29 @@ class _Publisher:
         except Exception:
             ns = ()
         self((ns, "custom", value))
+
+
+def _root_run_manager(config: dict[str, Any], run_id: str, handlers: list[Any]) -> AsyncCallbackManagerForChainRun:
+    """The graph's root run as LangGraph's loop holds it (``Pregel.astream``): the
+    config's callbacks, tags and metadata plus ``ls_integration="langgraph"``, with
+    the API run id as run id (the driver's root run has the same id), and
+    ``handlers`` (the stream handlers) inherited by every child run. Passed to
+    ``prepare_single_task`` as ``manager``, it gives the task's run the parent, the
+    ``graph:step:<n>`` tag and the metadata it has in-process."""
+    cm = get_async_callback_manager_for_config(config)
+    if "ls_integration" not in cm.metadata:
+        cm.add_metadata({"ls_integration": "langgraph"})
+    manager = AsyncCallbackManagerForChainRun(
+        run_id=uuid.UUID(run_id),
+        handlers=list(cm.handlers),
+        inheritable_handlers=[*cm.inheritable_handlers, *handlers],
+        parent_run_id=cm.parent_run_id,
+        tags=cm.tags,
+        inheritable_tags=cm.inheritable_tags,
+        metadata=cm.metadata,
+        inheritable_metadata=cm.inheritable_metadata,
+    )
+    return manager
 
 
 async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: RunParams):
@@ -146,17 +180,15 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
             graph.trigger_to_nodes,
         )
 
-    lg_modes = {"messages" if m == "messages-tuple" else m for m in p.stream_modes}
+    lg_modes = publish.encoder.langgraph_modes()
     config = ensure_config(graph.config, p.config)
+    # stream handlers on the root run, as Pregel.astream / astream_events attach them
+    handlers: list[Any] = []
     if "messages" in lg_modes:
-        handler = StreamMessagesHandler(publish, p.subgraphs, parent_ns=())
-        callbacks = config.get("callbacks")
-        if callbacks is None or isinstance(callbacks, list):
-            config["callbacks"] = [*(callbacks or []), handler]
-        else:  # a CallbackManager
-            callbacks = callbacks.copy()
-            callbacks.add_handler(handler, inherit=True)
-            config["callbacks"] = callbacks
+        handlers.append(StreamMessagesHandler(publish, p.subgraphs, parent_ns=()))
+    if "events" in p.stream_modes:
+        handlers.append(EventsTracer(publish.emit))
+    manager = _root_run_manager(config, inp.run.run_id, handlers)
     runtime = Runtime(
         context=_coerce_context(graph.context_schema, p.context),
         store=services.store,
@@ -196,7 +228,7 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         for_execution=True,
         store=services.store,
         checkpointer=saver,
-        manager=None,
+        manager=manager,
         cache_policy=graph.cache_policy,
         retry_policy=graph.retry_policy,
     )
@@ -207,8 +239,10 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     return task
 
 
-def _run_in_thread(task, name: str) -> tuple[concurrent.futures.Future, dict[str, Any]]:
-    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread."""
+def _run_in_thread(task, name: str, stream: bool = False) -> tuple[concurrent.futures.Future, dict[str, Any]]:
+    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread;
+    ``stream`` runs the node with ``astream`` (LangGraph's runner does so when an
+    ``astream_events`` tracer listens, which yields the nodes' ``on_chain_stream``)."""
     result: concurrent.futures.Future = concurrent.futures.Future()
     handle: dict[str, Any] = {}
     started = threading.Event()
@@ -221,7 +255,7 @@ def _run_in_thread(task, name: str) -> tuple[concurrent.futures.Future, dict[str
             handle["task"] = asyncio.current_task()
             handle["loop"] = loop
             started.set()
-            await arun_with_retry(task, None, stream=False, configurable={})
+            await arun_with_retry(task, None, stream=stream, configurable={})
 
         try:
             loop.run_until_complete(body())
@@ -287,7 +321,7 @@ async def run_node_attempt(
     task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])
 
     start = time.monotonic()
-    cfut, handle = _run_in_thread(task, spec.name)
+    cfut, handle = _run_in_thread(task, spec.name, stream="events" in params.stream_modes)
     afut = asyncio.wrap_future(cfut)
     # an abandoned (timed-out) attempt may fail later: nobody awaits it then
     afut.add_done_callback(lambda f: f.cancelled() or f.exception())

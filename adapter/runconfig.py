@@ -22,10 +22,10 @@ import langgraph.version
 #: langgraph-api version whose behaviour Evergraph reproduces (shared/reference/API.md)
 COMPAT_API_VERSION = "0.16.7"
 
-#: run stream modes that LangGraph's ``astream`` produces in the driver
+#: LangGraph stream modes the driver's ``astream`` produces for the run's own graph
+#: (node attempts produce ``messages``, ``custom`` and callback ``events``, and every
+#: mode of subgraphs); see :mod:`adapter.streams` for the wire format
 DRIVER_MODES = {"values", "updates", "checkpoints", "tasks", "debug"}
-#: modes produced inside node attempts
-NODE_MODES = {"messages", "custom", "events"}
 
 
 @dataclass(frozen=True)
@@ -113,14 +113,3 @@ def _first_set(*values: Any) -> Any:
 def event_name(mode: str, namespace: tuple[str, ...] = ()) -> str:
     """SSE event name: the stream mode, ``|``-joined with subgraph namespace segments."""
     return "|".join((mode, *namespace)) if namespace else mode
-
-
-def api_mode(langgraph_mode: str, requested: tuple[str, ...]) -> str | None:
-    """The API mode a LangGraph stream chunk answers, or ``None`` if not requested.
-
-    LangGraph's ``messages`` mode serves the API's ``messages-tuple`` (sent as event
-    ``messages``).
-    """
-    if langgraph_mode == "messages":
-        return "messages" if "messages-tuple" in requested else None
-    return langgraph_mode if langgraph_mode in requested else None
