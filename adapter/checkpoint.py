@@ -166,6 +166,14 @@ class SharedSaver(BaseCheckpointSaver):
             logger.warning("run %s: durability=exit keeps every checkpoint: %s", run_id, exc)
 
     async def _delete_rows(self, rows: list[tuple[str, str, str]], reparent: tuple | None = None) -> None:
+        """Delete the given ``(thread_id, checkpoint_ns, checkpoint_id)`` checkpoints with
+        their writes and optionally re-parent one checkpoint, in one transaction.
+
+        Raises:
+            NotImplementedError: the saver is neither the SQLite nor the Postgres one.
+        """
+        if _is_postgres(self.inner):
+            return await self._delete_rows_pg(rows, reparent)
         conn = getattr(self.inner, "conn", None)
         if conn is None:
             raise NotImplementedError(f"{type(self.inner).__name__} cannot delete single checkpoints")
@@ -187,6 +195,28 @@ class SharedSaver(BaseCheckpointSaver):
                     (parent, thread_id, checkpoint_id),
                 )
             await conn.commit()
+
+    async def _delete_rows_pg(self, rows: list[tuple[str, str, str]], reparent: tuple | None) -> None:
+        """:meth:`_delete_rows` on langgraph-checkpoint-postgres' tables. Channel values
+        (``checkpoint_blobs``) are shared between checkpoints by version and stay: a
+        blob no checkpoint names is never read (new versions carry a random suffix)."""
+        from langgraph.checkpoint.postgres import _ainternal
+
+        async with self.inner.lock, _ainternal.get_connection(self.inner.conn) as conn:
+            async with conn.transaction():
+                for thread_id, ns, checkpoint_id in rows:
+                    for table in ("checkpoints", "checkpoint_writes"):
+                        await conn.execute(
+                            f"DELETE FROM {table} WHERE thread_id=%s AND checkpoint_ns=%s AND checkpoint_id=%s",
+                            (thread_id, ns, checkpoint_id),
+                        )
+                if reparent is not None:
+                    thread_id, checkpoint_id, parent = reparent
+                    await conn.execute(
+                        "UPDATE checkpoints SET parent_checkpoint_id=%s WHERE thread_id=%s AND checkpoint_ns='' "
+                        "AND checkpoint_id=%s",
+                        (parent, thread_id, checkpoint_id),
+                    )
 
     async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
         return await self._on_home(self.inner.aget_delta_channel_history(*args, **kwargs))
@@ -226,4 +256,50 @@ async def open_checkpointer(path: Path, stack: AsyncExitStack) -> SharedSaver:
     await saver.setup()
     await saver.conn.execute("PRAGMA journal_mode=WAL")
     await saver.conn.execute("PRAGMA busy_timeout=30000")
+    return SharedSaver(saver, asyncio.get_running_loop())
+
+
+def _is_postgres(saver: BaseCheckpointSaver) -> bool:
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    except ImportError:  # pragma: no cover - a dependency of Evergraph
+        return False
+    return isinstance(saver, AsyncPostgresSaver)
+
+
+_SETUP_LOCK = 0x4C475350  # pg advisory lock key serialising concurrent setup() calls
+
+
+async def open_postgres_checkpointer(uri: str, stack: AsyncExitStack, max_size: int = 4) -> SharedSaver:
+    """Open LangGraph's ``AsyncPostgresSaver`` on a connection pool to ``uri`` and run
+    its migrations (under an advisory lock, so processes starting together do not race).
+
+    Args:
+        uri: libpq connection URI (``postgresql://user:password@host:port/db``).
+        stack: closes the pool when it closes.
+        max_size: most connections of the pool (the saver serialises its own calls).
+
+    Must be called on the loop that will be the saver's home.
+
+    Raises:
+        psycopg_pool.PoolTimeout: the server is unreachable.
+    """
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(
+        uri, min_size=1, max_size=max_size, open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        check=AsyncConnectionPool.check_connection,
+    )
+    await pool.open(wait=True, timeout=30)
+    stack.push_async_callback(pool.close)
+    saver = AsyncPostgresSaver(conn=pool)
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
     return SharedSaver(saver, asyncio.get_running_loop())

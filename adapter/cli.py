@@ -30,6 +30,10 @@ log = logging.getLogger("evergraph")
 async def open_services(settings: Settings, registry, stack: AsyncExitStack, broker_kind: str):
     """Open records, checkpointer and broker around the loaded graphs.
 
+    Records and checkpoints go to PostgreSQL when ``EVERGRAPH_DATABASE_URI`` is a
+    ``postgresql://`` URI, else to SQLite files; streams go to Redis when
+    ``EVERGRAPH_REDIS_URI`` is set, else to ``broker_kind``.
+
     Args:
         settings: validated settings.
         registry: the loaded :class:`~adapter.graphs.GraphRegistry`.
@@ -39,20 +43,36 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
     """
     from adapter.assistants import ensure_system_assistants
     from adapter.broker import MemoryBroker
-    from adapter.checkpoint import open_checkpointer
     from adapter.services import Services
-    from adapter.storage import Records
 
-    records = await Records(settings.sqlite_path).open()
-    stack.push_async_callback(records.close)
-    saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
     loop = asyncio.get_running_loop()
-    if broker_kind == "memory":
+    if settings.uses_postgres:
+        from adapter.checkpoint import open_postgres_checkpointer
+        from adapter.storage_pg import PostgresRecords
+
+        records = await PostgresRecords(settings.database_uri).open()
+        stack.push_async_callback(records.close)
+        saver = await open_postgres_checkpointer(settings.database_uri, stack)
+        local_dir = settings.data_dir
+    else:
+        from adapter.checkpoint import open_checkpointer
+        from adapter.storage import Records
+
+        records = await Records(settings.sqlite_path).open()
+        stack.push_async_callback(records.close)
+        saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
+        local_dir = settings.sqlite_path.parent
+    if settings.redis_uri:
+        from adapter.redis_broker import RedisBroker
+
+        broker = await RedisBroker(settings.redis_uri, loop).open()
+        stack.push_async_callback(broker.close)
+    elif broker_kind == "memory":
         broker = MemoryBroker(loop)
     else:
         from adapter.sqlite_broker import SqliteBroker
 
-        broker = await SqliteBroker(settings.sqlite_path.with_name("streams.sqlite"), loop).open()
+        broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)
     services = Services(settings=settings, registry=registry, records=records, saver=saver, broker=broker)
     await ensure_system_assistants(services)
@@ -111,7 +131,14 @@ async def _main(command: str, settings: Settings, registry) -> None:
                 f"cannot use Temporal at {address or '127.0.0.1:7233'} (TEMPORAL_ADDRESS, namespace "
                 f"{settings.temporal_namespace!r}): {exc}"
             ) from None
-        services = await open_services(settings, registry, stack, "memory" if command == "dev" else "sqlite")
+        try:
+            services = await open_services(settings, registry, stack, "memory" if command == "dev" else "sqlite")
+        except Exception as exc:
+            if not (settings.uses_postgres or settings.redis_uri):
+                raise
+            raise DevServerError(
+                f"cannot open Postgres/Redis (EVERGRAPH_DATABASE_URI, EVERGRAPH_REDIS_URI): {type(exc).__name__}: {exc}"
+            ) from None
         services.temporal = client
 
         tasks = []

@@ -61,7 +61,8 @@ class Settings:
             databases and the Temporal dev server's database (``EVERGRAPH_DATA_DIR``).
         database_uri: where Evergraph's records and LangGraph checkpoints live
             (``EVERGRAPH_DATABASE_URI``); ``sqlite:///<path>`` (default
-            ``<data_dir>/evergraph.sqlite``).
+            ``<data_dir>/evergraph.sqlite``) or ``postgresql://user:pw@host:port/db``
+            (records and LangGraph's Postgres checkpointer in that database).
         temporal_address: ``host:port`` of the Temporal frontend (``TEMPORAL_ADDRESS``);
             ``None`` lets ``evergraph dev`` start its own dev server.
         temporal_namespace: Temporal namespace (``TEMPORAL_NAMESPACE``, default ``default``).
@@ -83,6 +84,10 @@ class Settings:
         workflow_sandbox: run workflows in Temporal's workflow sandbox
             (``EVERGRAPH_WORKFLOW_SANDBOX=1``); default off, which costs less CPU per
             workflow activation (the test-suite replays real histories in the sandbox).
+        redis_uri: Redis for run streams (``EVERGRAPH_REDIS_URI``,
+            ``redis://host:port/db`` or ``rediss://`` for TLS); ``None`` (default)
+            keeps streams in process (``dev``) or in a SQLite file (``serve`` /
+            ``worker`` on one machine).
     """
 
     config_path: Path = Path("langgraph.json")
@@ -100,6 +105,7 @@ class Settings:
     run_timeout: float | None = None
     heartbeat_interval: float = 5.0
     workflow_sandbox: bool = False
+    redis_uri: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -136,6 +142,7 @@ class Settings:
             ),
             heartbeat_interval=_float(env, "EVERGRAPH_SSE_HEARTBEAT", 5.0) or 5.0,
             workflow_sandbox=_bool(env, "EVERGRAPH_WORKFLOW_SANDBOX"),
+            redis_uri=env.get("EVERGRAPH_REDIS_URI") or None,
         )
         return settings.validated()
 
@@ -146,10 +153,16 @@ class Settings:
             SettingsError: unsupported database URI or malformed Temporal address.
         """
         uri = self.database_uri or f"sqlite:///{(self.data_dir / 'evergraph.sqlite').as_posix()}"
-        if not uri.startswith("sqlite:///"):
+        if uri.startswith("postgres://"):
+            uri = "postgresql://" + uri[len("postgres://") :]
+        if not uri.startswith(("sqlite:///", "postgresql://")):
             raise SettingsError(
-                "EVERGRAPH_DATABASE_URI must be sqlite:///<path> "
-                f"(Postgres arrives with the scale-out setup), got {uri!r}"
+                "EVERGRAPH_DATABASE_URI must be sqlite:///<path> or postgresql://user:password@host:port/db, "
+                f"got {uri!r}"
+            )
+        if self.redis_uri is not None and not self.redis_uri.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(
+                f"EVERGRAPH_REDIS_URI must be redis://host:port/db (or rediss://, unix://), got {self.redis_uri!r}"
             )
         if self.temporal_address is not None:
             host, sep, port = self.temporal_address.rpartition(":")
@@ -158,6 +171,11 @@ class Settings:
                     f"TEMPORAL_ADDRESS must be host:port, got {self.temporal_address!r}"
                 )
         return replace(self, database_uri=uri)
+
+    @property
+    def uses_postgres(self) -> bool:
+        """Whether :attr:`database_uri` names a PostgreSQL database."""
+        return self.database_uri.startswith("postgresql://")
 
     @property
     def sqlite_path(self) -> Path:
