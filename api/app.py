@@ -42,4 +42,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(assistants.router)
     app.include_router(threads.router)
     app.include_router(runs.router)
+    app.include_router(__import__("api.routes.protocol", fromlist=["router"]).router)
     return app

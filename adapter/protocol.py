@@ -1,0 +1,673 @@
+"""The v2 thread-centric protocol (API.md §3.9): commands and the thread's event log.
+
+``client.threads.stream(...)`` of the official SDK sends commands to
+``POST /threads/{id}/commands`` (``run.start``, ``input.respond``) and reads the
+thread's events from ``POST``/``WS /threads/{id}/stream/events``. Each event is
+
+``{"type":"event","event_id","seq","method","params":{"namespace","timestamp","data"}}``
+
+with ``seq`` increasing by one per event across every run of the thread.
+
+Runs started through ``run.start`` are ordinary Evergraph runs (Temporal workflows)
+that stream ``values`` and ``messages-tuple`` with subgraphs into the stream broker;
+:class:`ThreadLog` reads those runs' broker events in creation order and translates
+them (:class:`RunTranslator`):
+
+* the run's first event (``metadata``) → ``lifecycle {event: "running", graph_name}``;
+* ``values`` → ``values`` (messages in the compact form the reference sends), except
+  a root ``values`` carrying ``__interrupt__``, which becomes one ``input.requested
+  {interrupt_id, payload}`` per interrupt;
+* ``messages`` token chunks → ``message-start`` / ``content-block-start`` /
+  ``content-block-delta {delta: {type: "text-delta", text}}`` /
+  ``content-block-finish`` / ``message-finish``;
+* the run's end → ``lifecycle`` ``interrupted`` (waiting on ``interrupt()``),
+  ``completed``, or ``failed`` (an error, or a cancelled or deleted run).
+
+The translation is a pure function of the thread's runs and their broker events, so
+``seq`` numbers and ``event_id`` s are the same in every API process that reads the
+same broker (as long as the broker still retains the thread's runs): a ``since``
+cursor from one process is valid in another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any, AsyncIterator, Callable
+
+from adapter import serde
+from adapter.broker import END, StreamEvent
+from adapter.services import Services
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks", "custom")
+"""Channels a subscription may name (plus ``custom:<name>``)."""
+
+RUN_STREAM_MODES = ["values", "messages-tuple"]
+"""Run stream modes of protocol runs: what the translator reads."""
+
+ERROR_CODES = (
+    "invalid_argument",
+    "unknown_command",
+    "unknown_error",
+    "no_such_run",
+    "no_such_subscription",
+    "no_such_namespace",
+    "no_such_interrupt",
+    "no_such_checkpoint",
+    "permission_denied",
+    "not_supported",
+)
+
+_ROLES = {"ai": "ai", "AIMessageChunk": "ai", "human": "human", "HumanMessageChunk": "human",
+          "system": "system", "SystemMessageChunk": "system"}
+_MESSAGE_TYPES = {"human", "ai", "system", "tool", "function", "chat", "remove"}
+
+
+# ------------------------------------------------------------------------ filtering
+
+
+def channel_of(event: dict[str, Any]) -> str | None:
+    """The subscription channel of a v2 event (``input.requested`` → ``input``,
+    named custom events → ``custom:<name>``), as the SDK infers it."""
+    method = event.get("method")
+    if method == "input.requested":
+        return "input"
+    if method == "custom":
+        data = event["params"].get("data")
+        name = data.get("name") if isinstance(data, dict) else None
+        return f"custom:{name}" if name else "custom"
+    return method if method in CHANNELS else None
+
+
+def _prefix_match(namespace: list[str], prefix: list[str]) -> bool:
+    if len(prefix) > len(namespace):
+        return False
+    for seg, candidate in zip(prefix, namespace):
+        if candidate == seg or (":" not in seg and candidate.partition(":")[0] == seg):
+            continue
+        return False
+    return True
+
+
+def matches(event: dict[str, Any], channels: list[str], namespaces: list[list[str]] | None, depth: int | None) -> bool:
+    """Whether ``event`` passes a subscription filter: its channel is listed
+    (``custom`` covers ``custom:<name>``), and its namespace starts with one of
+    ``namespaces`` (a segment without ``:`` also matches ``<segment>:<task id>``)
+    at most ``depth`` levels below it. No ``namespaces``: every namespace."""
+    channel = channel_of(event)
+    if channel is None:
+        return False
+    if channel not in channels and not (channel.startswith("custom:") and "custom" in channels):
+        return False
+    if not namespaces:
+        return True
+    ns = event["params"]["namespace"]
+    for prefix in namespaces:
+        if _prefix_match(ns, prefix) and (depth is None or len(ns) - len(prefix) <= depth):
+            return True
+    return False
+
+
+def parse_subscription(params: Any) -> dict[str, Any]:
+    """Validate ``{channels, namespaces?, depth?, since?}``; returns it normalised.
+
+    Raises:
+        ValueError: the message for an ``invalid_argument`` error.
+    """
+    if not isinstance(params, dict):
+        raise ValueError("params must be an object")
+    channels = params.get("channels")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise ValueError("channels must be a list of channel names")
+    for c in channels:
+        if c not in CHANNELS and not (c.startswith("custom:") and len(c) > 7):
+            raise ValueError(f"Unknown channel: {c!r}. Expected one of: {', '.join(CHANNELS)} or custom:<name>")
+    namespaces = params.get("namespaces")
+    if namespaces is not None and (
+        not isinstance(namespaces, list)
+        or not all(isinstance(n, list) and all(isinstance(s, str) for s in n) for n in namespaces)
+    ):
+        raise ValueError("namespaces must be a list of namespaces (lists of strings)")
+    depth = params.get("depth")
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 0):
+        raise ValueError("depth must be a non-negative integer")
+    since = params.get("since")
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise ValueError("since must be a non-negative integer seq")
+    return {"channels": channels, "namespaces": namespaces, "depth": depth, "since": since}
+
+
+# ----------------------------------------------------------------------- translation
+
+
+def compact_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A serialised LangChain message as the protocol's ``values`` carry it:
+    ``type``, ``content`` and ``id`` first, fields that are null or empty dropped."""
+    out = {k: message[k] for k in ("type", "content", "id") if k in message}
+    for k, v in message.items():
+        if k not in out and v is not None and v != {} and v != []:
+            out[k] = v
+    return out
+
+
+def compact_values(values: Any) -> Any:
+    """State values with every list of serialised messages compacted."""
+    if not isinstance(values, dict):
+        return values
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, list) and v and all(
+            isinstance(m, dict) and m.get("type") in _MESSAGE_TYPES and "content" in m for m in v
+        ):
+            v = [compact_message(m) for m in v]
+        out[k] = v
+    return out
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+    return ""
+
+
+def _split_name(name: str) -> tuple[str, list[str]]:
+    """Broker event name ``mode|ns1|ns2`` → ``(mode, [ns1, ns2])``."""
+    mode, *ns = name.split("|")
+    return mode, ns
+
+
+def _ms(event_id: str) -> int:
+    ms, _, _ = event_id.partition("-")
+    return int(ms) if ms.isdigit() else int(time.time() * 1000)
+
+
+class RunTranslator:
+    """Translates one run's broker events into v2 events (without ``seq``).
+
+    Args:
+        run_id: the run.
+        graph_name: its graph id (``lifecycle.graph_name``).
+        run_status: coroutine giving the run record's status (``None``: deleted),
+            read when the run ends, to tell a cancelled run from a finished one.
+    """
+
+    def __init__(self, run_id: str, graph_name: str | None, run_status: Callable[[], Any]) -> None:
+        self.run_id = run_id
+        self.graph_name = graph_name
+        self._run_status = run_status
+        self._started = False
+        self._terminal = False
+        self._error: str | None = None
+        self._asked: set[str] = set()
+        self._open: dict[str, dict[str, Any]] = {}  # message id -> {ns, text}
+        self._done_messages: set[str] = set()
+
+    def _lifecycle(self, phase: str, ts: int, **extra: Any) -> tuple[str, int, str, list[str], Any]:
+        data = {"event": phase, "graph_name": self.graph_name, **extra}
+        return (f"synth:{self.run_id}:lc||{phase}", ts, "lifecycle", [], data)
+
+    def _input(self, interrupt: dict[str, Any], ts: int) -> list[tuple]:
+        iid = interrupt.get("id")
+        if not isinstance(iid, str) or iid in self._asked:
+            return []
+        self._asked.add(iid)
+        data = {"interrupt_id": iid, "payload": interrupt.get("value")}
+        return [(f"synth:{self.run_id}:input||{iid}", ts, "input.requested", [], data)]
+
+    def _finish_message(self, mid: str) -> list[tuple[str, list[str], Any]]:
+        state = self._open.pop(mid)
+        self._done_messages.add(mid)
+        return [
+            ("messages", state["ns"], {"event": "content-block-finish", "index": 0,
+                                       "content": {"type": "text", "text": state["text"]}}),
+            ("messages", state["ns"], {"event": "message-finish"}),
+        ]
+
+    def _message(self, ns: list[str], data: Any) -> list[tuple[str, list[str], Any]]:
+        if not isinstance(data, (list, tuple)) or not data or not isinstance(data[0], dict):
+            return []
+        msg = data[0]
+        role = _ROLES.get(msg.get("type"))
+        mid = msg.get("id")
+        if role is None or not isinstance(mid, str) or mid in self._done_messages:
+            return []
+        out: list[tuple[str, list[str], Any]] = []
+        if mid not in self._open:
+            self._open[mid] = {"ns": ns, "text": ""}
+            out.append(("messages", ns, {"event": "message-start", "role": role, "id": mid}))
+            out.append(("messages", ns, {"event": "content-block-start", "index": 0,
+                                         "content": {"type": "text", "text": ""}}))
+        text = _text_of(msg.get("content"))
+        if text:
+            self._open[mid]["text"] += text
+            out.append(("messages", ns, {"event": "content-block-delta", "index": 0,
+                                         "delta": {"type": "text-delta", "text": text}}))
+        whole = not str(msg.get("type", "")).endswith("Chunk")
+        if whole or msg.get("chunk_position") == "last":
+            out.extend(self._finish_message(mid))
+        return out
+
+    def _close_messages(self) -> list[tuple[str, list[str], Any]]:
+        out: list[tuple[str, list[str], Any]] = []
+        for mid in list(self._open):
+            out.extend(self._finish_message(mid))
+        return out
+
+    async def feed(self, event: StreamEvent) -> list[tuple[str, int, str, list[str], Any]]:
+        """v2 events ``(event_id, timestamp_ms, method, namespace, data)`` for one
+        broker event of the run. Events derived from broker event ``X`` get the
+        ids ``X``, ``X.1``, ``X.2`` … (the reference's form); synthetic ones
+        (lifecycle, input) ``synth:<run_id>:…``."""
+        ts = _ms(event.id)
+        synth: list[tuple] = []
+        plain: list[tuple[str, list[str], Any]] = []
+        if event.event == END:
+            if not self._terminal:
+                synth.append(self._lifecycle("failed", ts, error="run ended without a result"))
+                self._terminal = True
+            return synth
+        mode, ns = _split_name(event.event)
+        if mode == "metadata" and not ns:
+            if not self._started:
+                self._started = True
+                synth.append(self._lifecycle("running", ts))
+            return synth
+        if self._terminal:
+            return []
+        if mode == "values":
+            data = serde.loads(event.data)
+            if isinstance(data, dict) and "__interrupt__" in data:
+                if not ns:
+                    plain.extend(self._close_messages())
+                    synth_after = [x for i in data["__interrupt__"] or [] if isinstance(i, dict)
+                                   for x in self._input(i, ts)]
+                    return self._number(event.id, plain) + synth_after
+                return []
+            plain.extend(self._close_messages())
+            plain.append(("values", ns, compact_values(data)))
+        elif mode == "messages":
+            plain.extend(self._message(ns, serde.loads(event.data)))
+        elif mode == "error" and not ns:
+            data = serde.loads(event.data)
+            self._error = data.get("message") if isinstance(data, dict) else str(data)
+        elif mode == "__result__":
+            body = serde.loads(event.data)
+            plain.extend(self._close_messages())
+            out = self._number(event.id, plain)
+            self._terminal = True
+            if isinstance(body, dict) and "__error__" in body:
+                err = body["__error__"] or {}
+                message = self._error or f"{err.get('error')}: {err.get('message')}"
+                return out + [self._lifecycle("failed", ts, error=message)]
+            interrupts = body.get("__interrupt__") if isinstance(body, dict) else None
+            for i in interrupts or []:
+                if isinstance(i, dict):
+                    out.extend(self._input(i, ts))
+            if interrupts:
+                return out + [self._lifecycle("interrupted", ts)]
+            status = await self._run_status()
+            if status == "interrupted":
+                return out + [self._lifecycle("failed", ts, error="UserInterrupt: the run was cancelled")]
+            if status is None:
+                return out + [self._lifecycle("failed", ts, error="the run was deleted")]
+            return out + [self._lifecycle("completed", ts)]
+        return self._number(event.id, plain)
+
+    @staticmethod
+    def _number(event_id: str, plain: list[tuple[str, list[str], Any]]) -> list[tuple]:
+        ts = _ms(event_id)
+        return [
+            (event_id if i == 0 else f"{event_id}.{i}", ts, method, ns, data)
+            for i, (method, ns, data) in enumerate(plain)
+        ]
+
+
+# ---------------------------------------------------------------------------- the log
+
+
+class ThreadLog:
+    """A thread's v2 events in this process: ``events[i]`` has ``seq == i + 1``.
+
+    A follower task reads every run of the thread that has a stream in the broker,
+    oldest first, then each run that starts later. Subscribers iterate with
+    :meth:`iterate`; the :class:`ProtocolHub` drops a log nobody used for a while
+    (rebuilding it later gives the same ``seq`` numbers).
+    """
+
+    def __init__(self, services: Services, thread_id: str) -> None:
+        self.services = services
+        self.thread_id = thread_id
+        self.events: list[dict[str, Any]] = []
+        self.run_ids: list[str] = []  # run of events[i]
+        self.ended: set[str] = set()
+        self.delivered: set[str] = set()  # runs a subscriber without ``since`` was sent
+        self.subscribers = 0
+        self.last_used = time.monotonic()
+        self._changed = asyncio.Event()
+        self.task = asyncio.ensure_future(self._follow())
+
+    def _append(self, run_id: str, items: list[tuple]) -> None:
+        for event_id, ts, method, ns, data in items:
+            self.events.append({
+                "type": "event",
+                "event_id": event_id,
+                "seq": len(self.events) + 1,
+                "method": method,
+                "params": {"namespace": ns, "timestamp": ts, "data": data},
+            })
+            self.run_ids.append(run_id)
+        if items:
+            self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _follow(self) -> None:
+        broker, records = self.services.broker, self.services.records
+        watch = broker.watch_starts()
+        try:
+            queue: deque[str] = deque()
+            seen: set[str] = set()
+            for run in reversed(await records.list_runs(self.thread_id, limit=100_000)):
+                if await broker.has_stream(run["run_id"]):
+                    queue.append(run["run_id"])
+                    seen.add(run["run_id"])
+            starts = watch.__aiter__()
+            while True:
+                while queue:
+                    await self._drain(queue.popleft())
+                run_id = await starts.__anext__()
+                if run_id in seen:
+                    continue
+                run = await records.get_run(run_id)
+                if run is not None and run["thread_id"] == self.thread_id:
+                    seen.add(run_id)
+                    queue.append(run_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # pragma: no cover - logged; subscribers see no more events
+            logger.exception("protocol log of thread %s stopped", self.thread_id)
+        finally:
+            watch.close()
+
+    async def _drain(self, run_id: str) -> None:
+        records = self.services.records
+        record = await records.get_run(run_id)
+        graph_name = (record or {}).get("metadata", {}).get("graph_id") if record else None
+
+        async def status() -> str | None:
+            r = await records.get_run(run_id)
+            return r["status"] if r else None
+
+        translator = RunTranslator(run_id, graph_name, status)
+        async for event in self.services.broker.subscribe(run_id, None, from_start=True):
+            self._append(run_id, await translator.feed(event))
+            if event.event == END:
+                break
+        self.ended.add(run_id)
+        self._wake()
+
+    async def settle(self, timeout: float = 5.0) -> int:
+        """Wait (up to ``timeout`` s) until every run of the thread that has ended
+        is fully in the log; returns the last ``seq`` (0 for none)."""
+        records, broker = self.services.records, self.services.broker
+        deadline = time.monotonic() + timeout
+        while True:
+            changed = self._changed
+            missing = [
+                r["run_id"]
+                for r in await records.list_runs(self.thread_id, limit=100_000)
+                if r["status"] not in ("pending", "running")
+                and r["run_id"] not in self.ended
+                and await broker.has_stream(r["run_id"])
+            ]
+            left = deadline - time.monotonic()
+            if not missing or left <= 0 or self.task.done():
+                return len(self.events)
+            try:
+                await asyncio.wait_for(changed.wait(), min(left, 0.2))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _excluded_runs(self) -> set[str]:
+        """Runs a subscriber without ``since`` skips: every finished run except the
+        latest when the thread waits on its interrupt or no such subscriber has
+        been sent that run yet (a run that ended before its starter's stream
+        connected)."""
+        records = self.services.records
+        runs = list(reversed(await records.list_runs(self.thread_id, limit=100_000)))
+        thread = await records.get_thread(self.thread_id)
+        excluded = set()
+        for i, run in enumerate(runs):
+            if run["status"] in ("pending", "running"):
+                continue
+            latest = i == len(runs) - 1
+            if latest and ((thread or {}).get("status") == "interrupted" or run["run_id"] not in self.delivered):
+                continue
+            excluded.add(run["run_id"])
+        return excluded
+
+    async def iterate(
+        self, since: int | None, accept: Callable[[dict[str, Any]], bool]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The log's events that ``accept`` passes, then live ones; never ends.
+
+        Args:
+            since: a ``seq`` cursor: events with a greater ``seq``. ``None``: from
+                the first event of the thread's current run (the oldest pending or
+                running one; else the latest, if its thread waits on an interrupt
+                or it was never sent to a subscriber without cursor), else only
+                runs that start from now on.
+        """
+        self.subscribers += 1
+        try:
+            excluded: set[str] = set()
+            if since is None:
+                excluded = await self._excluded_runs()
+            index = since or 0
+            while True:
+                while index < len(self.events):
+                    event, run_id = self.events[index], self.run_ids[index]
+                    index += 1
+                    if run_id in excluded:
+                        continue
+                    if since is None:
+                        self.delivered.add(run_id)
+                    if accept(event):
+                        yield event
+                changed = self._changed
+                if self.task.done():
+                    return
+                await changed.wait()
+        finally:
+            self.subscribers -= 1
+            self.last_used = time.monotonic()
+
+
+class ProtocolHub:
+    """The process's :class:`ThreadLog` s, one per thread being followed.
+
+    Args:
+        linger: seconds a log nobody iterates is kept (its ``delivered`` marks with
+            it) before its follower stops.
+    """
+
+    def __init__(self, services: Services, linger: float = 300.0) -> None:
+        self.services = services
+        self.linger = linger
+        self._logs: dict[str, ThreadLog] = {}
+
+    def log(self, thread_id: str) -> ThreadLog:
+        """The thread's log, created (and its follower started) on first use."""
+        self._gc()
+        log = self._logs.get(thread_id)
+        if log is None or log.task.done():
+            log = self._logs[thread_id] = ThreadLog(self.services, thread_id)
+        log.last_used = time.monotonic()
+        return log
+
+    def _gc(self) -> None:
+        cutoff = time.monotonic() - self.linger
+        for tid, log in list(self._logs.items()):
+            if log.subscribers == 0 and log.last_used < cutoff:
+                log.task.cancel()
+                del self._logs[tid]
+
+
+# ------------------------------------------------------------------------- commands
+
+
+def error(command_id: Any, code: str, message: str) -> dict[str, Any]:
+    """A protocol error response (sent with HTTP 200)."""
+    return {"type": "error", "id": command_id, "error": code, "message": message}
+
+
+def success(command_id: Any, result: dict[str, Any], seq: int) -> dict[str, Any]:
+    """A protocol success response with ``meta.applied_through_seq``."""
+    return {"type": "success", "id": command_id, "result": result, "meta": {"applied_through_seq": seq}}
+
+
+def _rejection(exc: Exception) -> tuple[int, str] | None:
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    detail = getattr(exc, "detail", None)
+    if isinstance(status, int) and detail is not None:
+        return status, str(detail)
+    return None
+
+
+def _code_for(status: int) -> str:
+    return {403: "permission_denied", 404: "invalid_argument"}.get(status, "invalid_argument" if status < 500 else "unknown_error")
+
+
+async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, body: Any) -> dict[str, Any]:
+    """Run one protocol command on ``thread_id`` and return its response object.
+
+    ``run.start`` creates a run (and the thread when missing) and returns
+    ``{"run_id"}``; ``input.respond`` starts a run resuming the named interrupt(s)
+    and returns ``{}``. ``meta.applied_through_seq`` is the thread's last ``seq``
+    before the command's run: a stream opened with it as ``since`` gets every
+    event of that run and none of earlier finished runs.
+    """
+    if not isinstance(body, dict):
+        return error(None, "invalid_argument", "A command must be a JSON object")
+    command_id = body.get("id")
+    if not isinstance(command_id, int) or isinstance(command_id, bool):
+        return error(None, "invalid_argument", "Command id must be an integer")
+    method = body.get("method")
+    if not isinstance(method, str):
+        return error(command_id, "invalid_argument", "Command method must be a string")
+    params = body.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        return error(command_id, "invalid_argument", "Command params must be an object")
+    try:
+        if method == "run.start":
+            return await _run_start(services, hub, thread_id, command_id, params)
+        if method == "input.respond":
+            return await _input_respond(services, hub, thread_id, command_id, params)
+    except Exception as exc:  # noqa: BLE001 - every failure is a protocol error body
+        rejected = _rejection(exc)
+        if rejected is not None:
+            return error(command_id, _code_for(rejected[0]), rejected[1])
+        logger.exception("protocol command %s on thread %s failed", method, thread_id)
+        return error(command_id, "unknown_error", f"{type(exc).__name__}: {exc}")
+    if method.startswith("subscription.") or method in (
+        "input.inject", "agent.getTree", "state.get", "state.listCheckpoints", "state.fork"
+    ):
+        return error(command_id, "not_supported", f"Protocol command not supported here: {method}")
+    return error(command_id, "unknown_command", f"Unknown protocol command: {method}")
+
+
+def _run_body(params: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "stream_mode": list(RUN_STREAM_MODES),
+        "stream_subgraphs": True,
+        "stream_resumable": True,
+        "if_not_exists": "create",
+    }
+    for key in ("config", "metadata", "context", "multitask_strategy"):
+        if params.get(key) is not None:
+            body[key] = params[key]
+    return body
+
+
+async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
+                     params: dict[str, Any]) -> dict[str, Any]:
+    from adapter.assistants import resolve_assistant
+    from adapter.runs import create_run
+
+    assistant_id = params.get("assistant_id")
+    if not isinstance(assistant_id, str) or not assistant_id:
+        return error(command_id, "invalid_argument", "run.start requires params.assistant_id")
+    for key in ("config", "metadata", "context"):
+        if params.get(key) is not None and not isinstance(params[key], dict):
+            return error(command_id, "invalid_argument", f"params.{key} must be an object")
+    assistant = await resolve_assistant(services, assistant_id)
+    seq = await hub.log(thread_id).settle()
+    body = {**_run_body(params), "assistant_id": assistant_id, "input": params.get("input")}
+    run = await create_run(services, thread_id, assistant, body)
+    return success(command_id, {"run_id": run["run_id"]}, seq)
+
+
+async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
+                         params: dict[str, Any]) -> dict[str, Any]:
+    from adapter.assistants import resolve_assistant
+    from adapter.runs import create_run
+
+    if "responses" in params:
+        entries = params["responses"]
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+            return error(command_id, "invalid_argument", "params.responses must be a non-empty list of objects")
+    else:
+        entries = [params]
+    resume: dict[str, Any] = {}
+    for entry in entries:
+        iid = entry.get("interrupt_id")
+        if not isinstance(iid, str) or not iid:
+            return error(command_id, "invalid_argument", "input.respond requires interrupt_id")
+        if "response" not in entry:
+            return error(command_id, "invalid_argument", "input.respond requires response")
+        resume[iid] = entry["response"]
+    thread = await services.records.get_thread(thread_id)
+    pending = {
+        i["id"]
+        for items in ((thread or {}).get("interrupts") or {}).values()
+        for i in items
+        if isinstance(i, dict) and "id" in i
+    }
+    unknown = sorted(set(resume) - pending)
+    if thread is None or unknown:
+        return error(command_id, "no_such_interrupt",
+                     f"No pending interrupt with id {', '.join(unknown or sorted(resume))} on thread {thread_id}")
+    runs = await services.records.list_runs(thread_id, limit=1)
+    assistant_id = (thread.get("metadata") or {}).get("assistant_id") or (runs[0]["assistant_id"] if runs else None)
+    if assistant_id is None:
+        return error(command_id, "no_such_run", f"Thread {thread_id} has no run to resume")
+    assistant = await resolve_assistant(services, assistant_id)
+    command: dict[str, Any] = {"resume": resume}
+    for key in ("update", "goto"):
+        if params.get(key) is not None:
+            command[key] = params[key]
+    seq = await hub.log(thread_id).settle()
+    body = {**_run_body(params), "assistant_id": assistant["assistant_id"], "command": command}
+    await create_run(services, thread_id, assistant, body)
+    return success(command_id, {}, seq)
+
+
+def event_json(event: dict[str, Any]) -> bytes:
+    """One event as compact JSON bytes."""
+    return serde.dumps(event)
