@@ -642,14 +642,7 @@ async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, c
         if "response" not in entry:
             return error(command_id, "invalid_argument", "input.respond requires response")
         resume[iid] = entry["response"]
-    thread = await services.records.get_thread(thread_id)
-    pending = {
-        i["id"]
-        for items in ((thread or {}).get("interrupts") or {}).values()
-        for i in items
-        if isinstance(i, dict) and "id" in i
-    }
-    unknown = sorted(set(resume) - pending)
+    thread, unknown = await _pending(services, hub, thread_id, set(resume))
     if thread is None or unknown:
         return error(command_id, "no_such_interrupt",
                      f"No pending interrupt with id {', '.join(unknown or sorted(resume))} on thread {thread_id}")
@@ -666,6 +659,34 @@ async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, c
     body = {**_run_body(params), "assistant_id": assistant["assistant_id"], "command": command}
     await create_run(services, thread_id, assistant, body)
     return success(command_id, {}, seq)
+
+
+async def _pending(services: Services, hub: ProtocolHub, thread_id: str, ids: set[str],
+                   timeout: float = 30.0) -> tuple[dict[str, Any] | None, list[str]]:
+    """The thread record and which of ``ids`` it is not waiting on. ``input.requested``
+    is sent while the interrupted run is still finishing, so a client may answer
+    before the thread records the interrupt: while a run of the thread is active,
+    wait (up to ``timeout`` s) for it to end before calling an id unknown."""
+    records = services.records
+    log = hub.log(thread_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        changed = log._changed
+        thread = await records.get_thread(thread_id)
+        pending = {
+            i["id"]
+            for items in ((thread or {}).get("interrupts") or {}).values()
+            for i in items
+            if isinstance(i, dict) and "id" in i
+        }
+        unknown = sorted(ids - pending)
+        left = deadline - time.monotonic()
+        if not unknown or thread is None or left <= 0 or not await records.active_runs(thread_id):
+            return thread, unknown
+        try:
+            await asyncio.wait_for(changed.wait(), min(left, 0.2))
+        except asyncio.TimeoutError:
+            pass
 
 
 def event_json(event: dict[str, Any]) -> bytes:
