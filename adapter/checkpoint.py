@@ -297,9 +297,31 @@ async def open_postgres_checkpointer(uri: str, stack: AsyncExitStack, max_size: 
     stack.push_async_callback(pool.close)
     saver = AsyncPostgresSaver(conn=pool)
     async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        await pg_advisory_lock(conn, _SETUP_LOCK)
         try:
             await saver.setup()
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
     return SharedSaver(saver, asyncio.get_running_loop())
+
+
+async def pg_advisory_lock(conn: Any, key: int, timeout: float = 120.0) -> None:
+    """Take the session advisory lock ``key`` on ``conn`` (an autocommit psycopg
+    ``AsyncConnection``), polling with ``pg_try_advisory_lock`` every 50 ms.
+
+    A process blocked in ``pg_advisory_lock`` would hold a snapshot that the lock
+    holder's ``CREATE INDEX CONCURRENTLY`` (in LangGraph's migrations) waits for: a
+    deadlock between processes starting together. Polling holds none.
+
+    Raises:
+        TimeoutError: not acquired within ``timeout`` seconds.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,))
+        row = await cur.fetchone()
+        if (row["ok"] if isinstance(row, dict) else row[0]) is True:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"Postgres advisory lock {key} not acquired within {timeout}s")
+        await asyncio.sleep(0.05)

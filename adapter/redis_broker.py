@@ -183,7 +183,7 @@ class RedisBroker(StreamBroker):
         loop: asyncio.AbstractEventLoop,
         retention: float = 3600.0,
         prefix: str = "evergraph:",
-        block: float = 5.0,
+        block: float = 2.0,
         end_timeout: float = 30.0,
     ) -> None:
         self.url = url
@@ -204,7 +204,8 @@ class RedisBroker(StreamBroker):
         Raises:
             redis.exceptions.ConnectionError: Redis is unreachable.
         """
-        self._redis = aioredis.Redis.from_url(self.url, protocol=2)
+        # blocking reads wait up to ``block``: the socket timeout must exceed it
+        self._redis = aioredis.Redis.from_url(self.url, protocol=2, socket_timeout=self.block_ms / 1000 + 10)
         await self._redis.ping()
         writer = _Writer(self.url, self.prefix, self.retention)
         writer.start()

@@ -76,7 +76,7 @@ _SCHEMA = [
 )""",
     "CREATE INDEX IF NOT EXISTS evergraph_runs_thread ON evergraph_runs(thread_id, created_at)",
 ]
-# pg_advisory_xact_lock key serialising schema creation by processes starting together
+# advisory lock key serialising schema creation by processes starting together
 _SCHEMA_LOCK = 0x45766572  # "Ever"
 
 _JSON_FIELDS = {"config", "context", "metadata", "values", "interrupts", "error", "kwargs", "ttl"}
@@ -121,14 +121,16 @@ class PostgresRecords:
         Raises:
             psycopg.OperationalError / psycopg_pool.PoolTimeout: the server is unreachable.
         """
+        from adapter.checkpoint import pg_advisory_lock
+
         await self._pool.open(wait=True, timeout=30)
-
-        async def create(conn: AsyncConnection) -> None:
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            for statement in _SCHEMA:
-                await conn.execute(statement)
-
-        await self._tx(create)
+        async with await AsyncConnection.connect(self.uri, autocommit=True, row_factory=dict_row) as conn:
+            await pg_advisory_lock(conn, _SCHEMA_LOCK)
+            try:
+                for statement in _SCHEMA:
+                    await conn.execute(statement)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
         return self
 
     async def close(self) -> None:
