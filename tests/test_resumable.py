@@ -335,3 +335,57 @@ def test_join_pads_then_answers_and_failures_are_200_bodies(http):
     missing = http.get(f"{base}/0d1e8f1b-8a3c-4f7e-9b4e-2d2a3c4b5e6f/join")
     assert missing.status_code == 200
     assert missing.json() == {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
+
+
+# ----------------------------------------------------------------------------- brokers
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_broker_keeps_a_long_stream_out_of_python_memory(kind, tmp_path):
+    from adapter.broker import END, MemoryBroker
+    from adapter.sqlite_broker import SqliteBroker
+
+    loop = asyncio.get_running_loop()
+    if kind == "memory":
+        broker = MemoryBroker(loop, window=10, spill_path=tmp_path / "spill.sqlite")
+    else:
+        broker = await SqliteBroker(tmp_path / "streams.sqlite", loop).open()
+    for i in range(1000):
+        broker.publish("r1", "custom", {"i": i})
+    if kind == "memory":
+        assert len(broker._runs["r1"].events) < 20  # the rest is in the spill file
+    live = [e async for e in _take(broker.subscribe("r1"), 0)]  # nothing new yet
+    assert live == []
+    broker.publish("r2", "custom", {"other": True})
+    broker.end("r1")
+    everything = [e async for e in broker.subscribe("r1", from_start=True)]
+    assert [e.data for e in everything[:-1]] == [f'{{"i":{i}}}'.encode() for i in range(1000)]
+    assert everything[-1].event == END
+    ids = [_key(e.id) for e in everything]
+    assert ids == sorted(set(ids))
+    after = [e async for e in broker.subscribe("r1", everything[499].id)]
+    assert after == everything[500:]
+    # ids increase across runs: r2's event sits between r1's last event and r1's end
+    (r2,) = [e async for e in _take(broker.subscribe("r2", from_start=True), 1)]
+    assert ids[-2] < _key(r2.id) < ids[-1]
+    assert await broker.has_stream("r1") and not await broker.has_stream("r3")
+    if kind == "memory":
+        broker.close()
+    else:
+        await broker.close()
+
+
+async def _take(stream, n: int):
+    """The first ``n`` events of ``stream`` (then stop waiting)."""
+    if n == 0:
+        try:
+            await asyncio.wait_for(stream.__anext__(), 0.2)
+        except (asyncio.TimeoutError, StopAsyncIteration):
+            return
+        raise AssertionError("unexpected event")
+    count = 0
+    async for event in stream:
+        yield event
+        count += 1
+        if count >= n:
+            return
