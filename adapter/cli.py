@@ -68,7 +68,9 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         broker = await RedisBroker(settings.redis_uri, loop).open()
         stack.push_async_callback(broker.close)
     elif broker_kind == "memory":
-        broker = MemoryBroker(loop)
+        # events past each run's replay window go to a file in the data folder
+        broker = MemoryBroker(loop, spill_path=local_dir / "stream-spill.sqlite")
+        stack.callback(broker.close)
     else:
         from adapter.sqlite_broker import SqliteBroker
 
