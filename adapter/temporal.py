@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.cron import CronActivities
 from activities.node import NodeActivities
 from activities.run import RunActivities
 from activities.thread import ThreadActivities
@@ -22,6 +23,7 @@ from adapter.driver import DriverRegistry
 from adapter.services import Services
 from adapter.settings import Settings
 from workflows import search
+from workflows.cron import CronWorkflow
 from workflows.run import RunWorkflow
 from workflows.thread import ThreadWorkflow
 
@@ -150,12 +152,14 @@ def build_worker(client: Client, services: Services) -> Worker:
     run_acts = RunActivities(services, drivers)
     node_acts = NodeActivities(services)
     thread_acts = ThreadActivities(services)
+    cron_acts = CronActivities(services)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ThreadWorkflow, RunWorkflow],
+        workflows=[ThreadWorkflow, RunWorkflow, CronWorkflow],
         activities=[
-            run_acts.advance, run_acts.finish_run, thread_acts.accept_run, thread_acts.resume_thread, node_acts.node_attempt
+            run_acts.advance, run_acts.finish_run, thread_acts.accept_run, thread_acts.resume_thread, node_acts.node_attempt,
+            cron_acts.cron_fire,
         ],
         max_concurrent_activities=settings.max_concurrent_nodes,
         max_concurrent_local_activities=max(100, settings.max_concurrent_workflow_tasks),

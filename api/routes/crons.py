@@ -1,0 +1,180 @@
+"""Cron endpoints (API.md §3.6): create (stateless and on a thread), get, update,
+delete, search, count. Each cron is a Temporal Schedule; see :mod:`adapter.crons`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Union
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from adapter import crons
+from adapter.assistants import resolve_assistant
+from adapter.ids import iso, now
+from adapter.services import Services
+from api.deps import services as get_services
+from api.errors import ApiError, not_found, require_uuid
+from api.routes.runs import RunCreate, StreamMode
+
+router = APIRouter(tags=["crons"])
+
+CronSelectField = Literal[
+    "cron_id", "assistant_id", "thread_id", "end_time", "schedule", "timezone", "created_at", "updated_at",
+    "user_id", "payload", "next_run_date", "metadata", "now", "on_run_completed", "enabled",
+]
+"""``select`` values of ``POST /runs/crons/search`` (the SDK's ``CronSelectField``)."""
+
+
+class CronCreate(RunCreate):
+    """Body of ``POST /runs/crons`` and ``POST /threads/{id}/runs/crons``: the run
+    fields of :class:`~api.routes.runs.RunCreate` plus the schedule's. Unknown fields
+    are ignored."""
+
+    schedule: str
+    end_time: Union[str, None] = None
+    enabled: Union[bool, None] = None
+    timezone: Union[str, None] = None
+    on_run_completed: Union[Literal["delete", "keep"], None] = None
+
+    _schema_name: ClassVar[str] = "CronCreate"
+
+
+class CronPatch(BaseModel):
+    """Body of ``PATCH /runs/crons/{id}``: any create field; absent fields stay,
+    ``end_time: null`` clears the end time."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schedule: Union[str, None] = None
+    end_time: Union[str, None] = None
+    input: Any = None
+    metadata: Union[dict[str, Any], None] = None
+    config: Union[dict[str, Any], None] = None
+    context: Union[dict[str, Any], None] = None
+    webhook: Union[str, None] = None
+    interrupt_before: Union[Literal["*"], list[str], None] = None
+    interrupt_after: Union[Literal["*"], list[str], None] = None
+    on_run_completed: Union[Literal["delete", "keep"], None] = None
+    enabled: Union[bool, None] = None
+    timezone: Union[str, None] = None
+    stream_mode: Union[StreamMode, list[StreamMode], None] = None
+    stream_subgraphs: Union[bool, None] = None
+    stream_resumable: Union[bool, None] = None
+    durability: Union[Literal["sync", "async", "exit"], None] = None
+    multitask_strategy: Union[Literal["reject", "enqueue", "interrupt", "rollback"], None] = None
+
+
+class CronSearch(BaseModel):
+    """Body of ``POST /runs/crons/search``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    assistant_id: Union[str, None] = None
+    thread_id: Union[str, None] = None
+    enabled: Union[bool, None] = None
+    metadata: Union[dict[str, Any], None] = None
+    limit: int = 10
+    offset: int = 0
+    sort_by: Union[Literal[crons.SORT_KEYS], None] = None  # type: ignore[valid-type]
+    sort_order: Union[Literal["asc", "desc"], None] = None
+    select: Union[list[CronSelectField], None] = None
+
+
+class CronCount(BaseModel):
+    """Body of ``POST /runs/crons/count``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    assistant_id: Union[str, None] = None
+    thread_id: Union[str, None] = None
+    metadata: Union[dict[str, Any], None] = None
+
+
+def _sent(body: BaseModel) -> dict[str, Any]:
+    """The declared fields the client sent (``None`` values included)."""
+    declared = type(body).model_fields
+    return {k: v for k, v in body.model_dump(exclude_unset=True).items() if k in declared}
+
+
+async def _create(services: Services, thread_id: str | None, body: CronCreate) -> dict[str, Any]:
+    sent = {k: v for k, v in _sent(body).items() if v is not None}
+    assistant = await resolve_assistant(services, body.assistant_id)
+    return await crons.create_cron(services, thread_id, assistant, sent)
+
+
+@router.post("/runs/crons")
+async def create_cron(body: CronCreate, services: Services = Depends(get_services)):
+    """Create a stateless cron (each tick runs on a new thread; ``on_run_completed``
+    ``delete``, the default, or ``keep`` it). Returns the Cron object; 422 for an
+    invalid schedule, time zone or end time."""
+    return await _create(services, None, body)
+
+
+@router.post("/threads/{thread_id}/runs/crons")
+async def create_thread_cron(thread_id: str, body: CronCreate, services: Services = Depends(get_services)):
+    """Create a cron whose runs go to ``thread_id`` (404 when the thread does not
+    exist). Returns the Cron object (``on_run_completed`` null)."""
+    thread_id = require_uuid(thread_id, "thread")
+    if await services.records.get_thread(thread_id) is None:
+        raise ApiError(404, f"Thread with ID {thread_id} not found")
+    return await _create(services, thread_id, body)
+
+
+@router.get("/runs/crons/{cron_id}")
+async def get_cron(cron_id: str, services: Services = Depends(get_services)):
+    """One Cron object; 404 ``Not Found``."""
+    cron = await crons.get_cron(services, require_uuid(cron_id, "cron"))
+    if cron is None:
+        raise not_found()
+    return cron
+
+
+@router.patch("/runs/crons/{cron_id}")
+async def update_cron(cron_id: str, body: CronPatch, services: Services = Depends(get_services)):
+    """Update a cron's schedule, state (``enabled``) and payload; returns the Cron
+    object. 404 ``Not Found``; 422 for an invalid schedule or time zone (nothing
+    changes)."""
+    changes = {k: v for k, v in _sent(body).items() if v is not None or k == "end_time"}
+    cron = await crons.update_cron(services, require_uuid(cron_id, "cron"), changes)
+    if cron is None:
+        raise not_found()
+    return cron
+
+
+@router.delete("/runs/crons/{cron_id}", status_code=204)
+async def delete_cron(cron_id: str, services: Services = Depends(get_services)):
+    """Delete a cron (its schedule); 204, or 404 ``Not Found``."""
+    if not await crons.delete_cron(services, require_uuid(cron_id, "cron")):
+        raise not_found()
+    return Response(status_code=204)
+
+
+def _filters(body: CronSearch | CronCount) -> dict[str, Any]:
+    return {
+        "assistant_id": require_uuid(body.assistant_id, "assistant") if body.assistant_id else None,
+        "thread_id": require_uuid(body.thread_id, "thread") if body.thread_id else None,
+        "metadata": body.metadata or None,
+    }
+
+
+@router.post("/runs/crons/search")
+async def search_crons(body: CronSearch, services: Services = Depends(get_services)):
+    """Crons matching the filters, sorted (default ``created_at`` descending) and
+    paginated by ``limit``/``offset``; ``select`` picks fields. ``assistant_id`` must
+    be a UUID (422 ``Invalid assistant ID: must be a UUID``, as the reference).
+    Header ``X-Pagination-Total``: the number of matches."""
+    if body.limit < 0 or body.offset < 0:
+        raise ApiError(422, "limit and offset must not be negative")
+    found = await crons.list_crons(services, enabled=body.enabled, **_filters(body))
+    page = crons.sort_crons(found, body.sort_by, body.sort_order)[body.offset : body.offset + body.limit]
+    if body.select:
+        stamp = iso(now())
+        page = [{k: (stamp if k == "now" else c.get(k)) for k in body.select} for c in page]
+    return ORJSONResponse(page, headers={"x-pagination-total": str(len(found))})
+
+
+@router.post("/runs/crons/count")
+async def count_crons(body: CronCount, services: Services = Depends(get_services)):
+    """The number of crons matching the filters (an integer)."""
+    return len(await crons.list_crons(services, **_filters(body)))
