@@ -76,7 +76,12 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
 
         broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)
-    services = Services(settings=settings, registry=registry, records=records, saver=saver, broker=broker)
+    from adapter.store import open_store
+
+    store = await open_store(settings, registry.config.store, stack)
+    services = Services(
+        settings=settings, registry=registry, records=records, saver=saver, broker=broker, store=store
+    )
     await ensure_system_assistants(services)
     return services
 

@@ -3,8 +3,9 @@
 Honoured keys: ``graphs`` (``"./file.py:attr"`` or ``"package.module:attr"``, or an
 object with ``path`` and optional ``description``), ``env`` (a ``.env`` file path or a
 mapping), ``dependencies`` (local paths put on ``sys.path``), ``webhooks.url`` (the
-webhook URL policy, :class:`WebhookUrlPolicy`). Other keys (``auth``,
-``store``, ``checkpointer``, ``http``, ``webhooks``…) are kept in
+webhook URL policy, :class:`WebhookUrlPolicy`), ``store`` (``index`` and ``ttl`` of
+the LangGraph store, :class:`StoreConfig`). Other keys (``auth``,
+``checkpointer``, ``http``, ``webhooks``…) are kept in
 :attr:`LangGraphConfig.raw` for the components that honour them.
 """
 
@@ -109,6 +110,76 @@ def _parse_webhooks(path: Path, raw: Any) -> WebhookUrlPolicy:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """``langgraph.json`` ``"store"``: the LangGraph store's semantic index and TTL,
+    with langgraph-api's keys.
+
+    Attributes:
+        index: ``None`` (no semantic search) or a LangGraph ``IndexConfig`` dict:
+            ``dims`` (int, required), ``embed`` (required: ``"provider:model"`` for
+            LangChain's ``init_embeddings``, or ``"./file.py:attr"`` /
+            ``"package.module:attr"`` naming an ``Embeddings`` object or a function
+            ``list[str] -> list[list[float]]``, relative to the ``langgraph.json``),
+            ``fields`` (JSON paths to embed, default ``["$"]``: the whole value) and
+            optionally ``distance_type`` (``cosine`` default, ``l2``,
+            ``inner_product``).
+        ttl: ``None`` or a LangGraph ``TTLConfig`` dict: ``refresh_on_read`` (bool,
+            default true), ``default_ttl`` (minutes, for items put without a
+            ``ttl``), ``sweep_interval_minutes`` (minutes between deletions of
+            expired items; Evergraph accepts fractions of a minute).
+        base_dir: folder of the ``langgraph.json`` (relative ``embed`` paths).
+    """
+
+    index: dict[str, Any] | None = None
+    ttl: dict[str, Any] | None = None
+    base_dir: Path = Path(".")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_store(path: Path, raw: Any) -> StoreConfig:
+    if raw is None:
+        return StoreConfig(base_dir=path.parent)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'store' must be an object")
+    index = raw.get("index")
+    if index is not None:
+        if not isinstance(index, dict):
+            raise ConfigError(f"{path}: 'store.index' must be an object")
+        dims = index.get("dims")
+        if not isinstance(dims, int) or isinstance(dims, bool) or dims < 1:
+            raise ConfigError(f"{path}: 'store.index.dims' must be a positive integer, got {dims!r}")
+        embed = index.get("embed")
+        if not isinstance(embed, str) or ":" not in embed:
+            raise ConfigError(
+                f"{path}: 'store.index.embed' must be 'provider:model' or 'path/to/file.py:attr', got {embed!r}"
+            )
+        fields = index.get("fields")
+        if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) and f for f in fields)):
+            raise ConfigError(f"{path}: 'store.index.fields' must be a list of JSON paths, got {fields!r}")
+        distance = index.get("distance_type")
+        if distance is not None and distance not in ("cosine", "l2", "inner_product"):
+            raise ConfigError(
+                f"{path}: 'store.index.distance_type' must be cosine, l2 or inner_product, got {distance!r}"
+            )
+        index = dict(index)
+    ttl = raw.get("ttl")
+    if ttl is not None:
+        if not isinstance(ttl, dict):
+            raise ConfigError(f"{path}: 'store.ttl' must be an object")
+        if "refresh_on_read" in ttl and not isinstance(ttl["refresh_on_read"], bool):
+            raise ConfigError(f"{path}: 'store.ttl.refresh_on_read' must be true or false")
+        for key in ("default_ttl", "sweep_interval_minutes"):
+            value = ttl.get(key)
+            if value is not None and (not _number(value) or value <= 0):
+                raise ConfigError(f"{path}: 'store.ttl.{key}' must be a positive number of minutes, got {value!r}")
+        ttl = dict(ttl)
+    return StoreConfig(index=index, ttl=ttl, base_dir=path.parent)
+
+
+@dataclass(frozen=True)
 class LangGraphConfig:
     """A parsed ``langgraph.json``."""
 
@@ -118,6 +189,7 @@ class LangGraphConfig:
     dependencies: list[Path]
     raw: dict[str, Any] = field(default_factory=dict)
     webhooks: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -206,7 +278,10 @@ def load_config(path: str | Path) -> LangGraphConfig:
             dependencies.append((base / dep).resolve())
         # Package names (e.g. "langchain_openai") are installed by the user's environment.
     webhooks = _parse_webhooks(path, raw.get("webhooks"))
-    return LangGraphConfig(path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks)
+    store = _parse_store(path, raw.get("store"))
+    return LangGraphConfig(
+        path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks, store=store
+    )
 
 
 def apply_env(config: LangGraphConfig) -> None:

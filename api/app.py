@@ -18,7 +18,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 def create_app(services: Services) -> FastAPI:
     """The API app bound to ``services`` (graphs, records, checkpointer, broker,
     Temporal client)."""
-    from api.routes import assistants, crons, protocol, runs, system, threads
+    from api.routes import assistants, crons, protocol, runs, store, system, threads
 
     app = FastAPI(
         title="Evergraph",
@@ -44,4 +44,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(crons.router)
     app.include_router(protocol.router)
+    app.include_router(store.router)
     return app
