@@ -50,14 +50,14 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
     except Exception as exc:  # e.g. pending writes that cannot apply (the run's own error)
         logger.info("state of thread %s unreadable after run %s: %r", run.thread_id, run.run_id, exc)
         snapshot = None
-    if outcome.status == "error" or snapshot is None:
+    if outcome.status in ("error", "timeout") or snapshot is None:
         body = {"__error__": {"error": outcome.error or "Error", "message": outcome.message or ""}}
     else:
         body = wait_body(snapshot)
     if thread is not None:
         active = [r for r in await records.active_runs(run.thread_id) if r["run_id"] != run.run_id]
         error = None
-        if outcome.status == "error":
+        if outcome.status in ("error", "timeout"):
             status, error = "error", {"error": outcome.error, "message": outcome.message}
         elif outcome.status == "interrupted" and not outcome.rollback:
             status = "interrupted"

@@ -221,3 +221,28 @@ async def test_stream_cut_by_a_proxy_delivers_every_event_through_sdk_reconnects
         assert proxy.cuts >= 2  # the stream really was cut several times
     finally:
         await proxy.stop()
+
+
+async def test_optional_run_cap_ends_the_run_with_timeout(temporal_server, tmp_path: Path):
+    """``BG_JOB_TIMEOUT_SECS`` (langgraph-api's name) caps a run; by default there is none."""
+    port = free_port()
+    env = evergraph_env(
+        temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"capped-{port}", BG_JOB_TIMEOUT_SECS="2"
+    )
+    proc = EvergraphProcess(["dev", "--config", str(GRAPHS_CONFIG), "--port", str(port)], env, tmp_path / "dev.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_ready(url)
+        client = get_client(url=url)
+        tid = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(tid, "chat", input={"messages": [{"role": "user", "content": "hi"}], "sleep": 30})
+        result = await asyncio.wait_for(client.runs.join(tid, run["run_id"]), timeout=60)
+        assert result == {"__error__": {"error": "TimeoutError", "message": "run exceeded 2 s"}}
+        assert (await client.runs.get(tid, run["run_id"]))["status"] == "timeout"
+        thread = await client.threads.get(tid)
+        assert thread["status"] == "error" and thread["error"]["error"] == "TimeoutError"
+        # the thread takes the next run as usual
+        done = await client.runs.wait(tid, "chat", input={"messages": [{"role": "user", "content": "again"}], "sleep": 0})
+        assert done["messages"][-1]["content"] == "echo: again"
+    finally:
+        proc.stop()

@@ -39,6 +39,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -218,7 +219,16 @@ class ThreadWorkflow:
                 await handle.signal(RunWorkflow.cancel, CancelRun(run.run_id, self._cancel_current))
         try:
             return handle.result()
-        except ChildWorkflowError:
+        except ChildWorkflowError as err:
+            if isinstance(err.cause, TemporalTimeoutError) and run.run_timeout:
+                # the optional run cap (EVERGRAPH_RUN_TIMEOUT / BG_JOB_TIMEOUT_SECS) ended
+                # the run's workflow before it could record anything: record it here
+                outcome = RunOutcome(
+                    status="timeout", error="TimeoutError", message=f"run exceeded {run.run_timeout:g} s"
+                )
+                return await workflow.execute_local_activity(
+                    "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
+                )
             return None  # the run recorded its own outcome (finish_run)
 
     # ------------------------------------------------------------------ helpers
