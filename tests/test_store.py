@@ -288,3 +288,37 @@ async def test_store_on_postgres(temporal_server, tmp_path: Path):
             assert r.status_code == 422 and r.headers["content-type"].startswith("text/plain")
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ({"index": {"embed": "./store_graphs.py:embed"}}, "'store.index.dims' must be a positive integer"),
+        ({"index": {"dims": 4, "embed": "nothing"}}, "'store.index.embed' must be"),
+        ({"index": {"dims": 4, "embed": "x:y", "distance_type": "manhattan"}}, "'store.index.distance_type'"),
+        ({"ttl": {"default_ttl": -1}}, "'store.ttl.default_ttl' must be a positive number of minutes"),
+        ({"ttl": {"refresh_on_read": "yes"}}, "'store.ttl.refresh_on_read' must be true or false"),
+    ],
+)
+def test_store_config_errors(tmp_path: Path, store, message):
+    """``langgraph.json``'s ``store`` key is checked when the file is loaded, naming the key."""
+    import json
+
+    from adapter.config import ConfigError, load_config
+
+    path = tmp_path / "langgraph.json"
+    path.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "store": store}))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_store_embed_that_does_not_load(tmp_path: Path):
+    """A missing ``embed`` file stops start-up with a message naming ``store.index.embed``."""
+    from adapter.config import ConfigError, StoreConfig
+    from adapter.store import load_embeddings
+
+    with pytest.raises(ConfigError, match="store.index.embed './nope.py:embed'.*file not found"):
+        load_embeddings(StoreConfig(index={"dims": 4, "embed": "./nope.py:embed"}, base_dir=tmp_path))
+    graphs = ROOT / "tests" / "graphs"
+    vectors = load_embeddings(StoreConfig(index={"dims": 26, "embed": "./store_graphs.py:embed"}, base_dir=graphs))
+    assert vectors.embed_query("ab") == embed(["ab"])[0]
