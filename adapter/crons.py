@@ -519,11 +519,12 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
 
     Returns:
         ``{"run_id", "thread_id"}`` of the new run, or ``None`` when the cron's thread
-        refused it (409: ``multitask_strategy="reject"`` while the thread is busy).
+        refused it (409: ``multitask_strategy="reject"`` while the thread is busy)
+        or when its thread or assistant no longer exists (404), in which case the
+        cron's schedule is deleted.
 
     Raises:
-        CronFireRefused: the assistant or thread is gone, or the run is refused
-            with another 4xx.
+        CronFireRefused: the run is refused with another 4xx.
         RunRejected: 503, Temporal could not take the run (worth retrying).
     """
     from adapter.assistants import resolve_assistant
@@ -532,15 +533,26 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
     body = run_body(cron)
     try:
         assistant = await resolve_assistant(services, cron["assistant_id"])
-    except ApiError as err:
-        raise CronFireRefused(f"cron {cron['cron_id']}: assistant {cron['assistant_id']}: {err.detail}") from None
-    try:
         run = await create_run(services, cron.get("thread_id"), assistant, body)
-    except RunRejected as err:
-        if err.status == 409:
+    except (ApiError, RunRejected) as err:
+        status = err.status_code if isinstance(err, ApiError) else err.status
+        if status == 409:
             return None
-        if err.status < 500:
-            raise CronFireRefused(f"cron {cron['cron_id']}: {err.status} {err.detail}") from None
+        if status == 404:
+            # its thread or assistant was deleted: the cron goes with it, as the
+            # reference's crons do with their thread and assistant
+            await _delete_schedule(services, cron["cron_id"])
+            return None
+        if status < 500:
+            raise CronFireRefused(f"cron {cron['cron_id']}: {status} {err.detail}") from None
         raise
     return {"run_id": run["run_id"], "thread_id": run["thread_id"]}
+
+
+async def _delete_schedule(services: Services, cron_id: str) -> None:
+    try:
+        await services.temporal.get_schedule_handle(schedule_id(cron_id)).delete()
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
 

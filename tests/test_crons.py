@@ -318,3 +318,22 @@ def test_select_and_sort(sync_client, http):
         for c in made:
             sync_client.crons.delete(c["cron_id"])
     assert httpx.codes.NOT_FOUND == http.get(f"/runs/crons/{made[0]['cron_id']}").status_code
+
+
+async def test_cron_of_a_deleted_thread_goes_at_its_next_tick(client, temporal_client, assistant):
+    thread = await client.threads.create()
+    cron = await client.crons.create_for_thread(thread["thread_id"], assistant["assistant_id"], schedule=NEVER)
+    handle = temporal_client.get_schedule_handle(f"cron-{cron['cron_id']}")
+    await client.threads.delete(thread["thread_id"])
+    await handle.trigger()
+
+    async def schedule_gone():
+        try:
+            await handle.describe()
+        except RPCError as err:
+            return err.status == RPCStatusCode.NOT_FOUND
+        return False
+
+    await wait_for(schedule_gone, timeout=30, interval=0.2)
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread["thread_id"])
