@@ -90,10 +90,14 @@ async def cancel_run(services: Services, run: dict[str, Any], action: str = "int
 
 
 async def close_thread(services: Services, thread_id: str) -> None:
-    """Stop everything Temporal does for a thread that is being deleted: terminate its
-    workflow (queued runs never start) and cancel the workflows of its running runs.
-    Missing workflows are ignored."""
+    """Stop everything Temporal does for a thread that is being deleted: delete its
+    crons' schedules, terminate its workflow (queued runs never start) and cancel the
+    workflows of its running runs. Missing workflows are ignored."""
+    from adapter.crons import delete_cron, list_crons
+
     client: Client = services.temporal
+    for cron in await list_crons(services, thread_id=thread_id):
+        await delete_cron(services, cron["cron_id"])
     try:
         await client.get_workflow_handle(thread_workflow_id(thread_id)).terminate("thread deleted")
     except RPCError as err:

@@ -197,3 +197,22 @@ async def test_after_seconds_keeps_a_run_pending_and_can_be_cancelled(client):
     await wait_for(lambda: _is(client, tid, delayed["run_id"], "interrupted"), timeout=10)
     contents = [m["content"] for m in (await client.threads.get_state(tid))["values"]["messages"]]
     assert "never" not in contents
+
+
+async def test_deleting_a_busy_thread_stops_its_workflows(client, temporal_client):
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, "chat", input=_human("hi", sleep=30))
+    queued = await client.runs.create(tid, "chat", input=_human("queued"))
+    await _running(client, tid, run["run_id"])
+    await client.threads.delete(tid)
+
+    async def closed(workflow_id: str):
+        desc = await temporal_client.get_workflow_handle(workflow_id).describe()
+        return desc.status.name if desc.status.name != "RUNNING" else None
+
+    assert await wait_for(lambda: closed(f"thread-{tid}"), timeout=15) == "TERMINATED"
+    # the running run is cancelled, not failed, although its thread is gone
+    assert await wait_for(lambda: closed(f"run-{run['run_id']}"), timeout=15) in ("COMPLETED", "CANCELED")
+    with pytest.raises(Exception) as err:
+        await temporal_client.get_workflow_handle(f"run-{queued['run_id']}").describe()
+    assert "not found" in str(err.value).lower()  # the queued run never started

@@ -320,20 +320,12 @@ def test_select_and_sort(sync_client, http):
     assert httpx.codes.NOT_FOUND == http.get(f"/runs/crons/{made[0]['cron_id']}").status_code
 
 
-async def test_cron_of_a_deleted_thread_goes_at_its_next_tick(client, temporal_client, assistant):
+async def test_deleting_a_thread_deletes_its_crons(client, temporal_client, assistant):
     thread = await client.threads.create()
     cron = await client.crons.create_for_thread(thread["thread_id"], assistant["assistant_id"], schedule=NEVER)
     handle = temporal_client.get_schedule_handle(f"cron-{cron['cron_id']}")
     await client.threads.delete(thread["thread_id"])
-    await handle.trigger()
+    with pytest.raises(RPCError) as err:
+        await handle.describe()
+    assert err.value.status == RPCStatusCode.NOT_FOUND
 
-    async def schedule_gone():
-        try:
-            await handle.describe()
-        except RPCError as err:
-            return err.status == RPCStatusCode.NOT_FOUND
-        return False
-
-    await wait_for(schedule_gone, timeout=30, interval=0.2)
-    with pytest.raises(NotFoundError):
-        await client.threads.get(thread["thread_id"])

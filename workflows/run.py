@@ -156,7 +156,10 @@ class RunWorkflow:
         if parent is not None:
             # before the outcome is published: a client that sees the run end and
             # double-texts at once must find the thread no longer busy
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal("run_ended", run.run_id)
+            try:
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal("run_ended", run.run_id)
+            except Exception as err:  # noqa: BLE001 - e.g. the thread was deleted meanwhile
+                workflow.logger.info("run_ended not delivered to %s: %s", parent.workflow_id, err)
         return await workflow.execute_local_activity(
             "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
         )
