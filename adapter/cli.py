@@ -159,8 +159,13 @@ async def _main(command: str, settings: Settings, registry) -> None:
             await asyncio.wait([asyncio.ensure_future(api_started.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
         if command in ("dev", "serve"):
             print(f"Evergraph API: http://{settings.host}:{settings.port}", flush=True)
-            if settings.host not in ("127.0.0.1", "localhost", "::1"):
-                print("WARNING: the API listens on a non-loopback address without authentication", flush=True)
+            authenticated = bool(settings.api_keys) or bool(registry.config.auth and registry.config.auth.path)
+            if settings.host not in ("127.0.0.1", "localhost", "::1") and not authenticated:
+                print(
+                    f"WARNING: the API listens on {settings.host}, a non-loopback address, without authentication: "
+                    "anyone who can reach it can use it. Set EVERGRAPH_API_KEYS or langgraph.json auth.path.",
+                    flush=True,
+                )
         if dev_server is not None:
             print(f"Temporal UI: {dev_server.ui_url}/namespaces/{settings.temporal_namespace}/workflows", flush=True)
             print(f"Temporal address: {address}", flush=True)

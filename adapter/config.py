@@ -4,8 +4,9 @@ Honoured keys: ``graphs`` (``"./file.py:attr"`` or ``"package.module:attr"``, or
 object with ``path`` and optional ``description``), ``env`` (a ``.env`` file path or a
 mapping), ``dependencies`` (local paths put on ``sys.path``), ``webhooks.url`` (the
 webhook URL policy, :class:`WebhookUrlPolicy`), ``store`` (``index`` and ``ttl`` of
-the LangGraph store, :class:`StoreConfig`). Other keys (``auth``,
-``checkpointer``, ``http``, ``webhooks``…) are kept in
+the LangGraph store, :class:`StoreConfig`), ``auth`` (``path`` of a
+``langgraph_sdk.Auth``, ``cache``, ``openapi``, ``disable_studio_auth``:
+:class:`AuthConfig`). Other keys (``checkpointer``, ``http``…) are kept in
 :attr:`LangGraphConfig.raw` for the components that honour them.
 """
 
@@ -180,6 +181,73 @@ def _parse_store(path: Path, raw: Any) -> StoreConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    """``langgraph.json`` ``"auth"``, with langgraph-api's keys.
+
+    Attributes:
+        path: ``"./file.py:attr"`` or ``"package.module:attr"`` naming a
+            ``langgraph_sdk.Auth`` object (relative to the ``langgraph.json``).
+        cache: ``None`` or ``{"cache_keys": [header names], "ttl_seconds": n,
+            "max_size": n}``: authenticate results are reused for requests with the
+            same values of those headers for ``ttl_seconds`` (default 60).
+        openapi: ``None`` or ``{"securitySchemes": {...}, "security": [...]}``
+            added to ``/openapi.json``.
+        disable_studio_auth: accepted for compatibility (Evergraph has no Studio
+            auth to disable: every request goes through the handler).
+        base_dir: folder of the ``langgraph.json``.
+    """
+
+    path: str | None = None
+    cache: dict[str, Any] | None = None
+    openapi: dict[str, Any] | None = None
+    disable_studio_auth: bool = False
+    base_dir: Path = Path(".")
+
+    @property
+    def target(self) -> str:
+        """The file or module part of :attr:`path` (before ``:``)."""
+        return (self.path or "").rpartition(":")[0]
+
+    @property
+    def attr(self) -> str:
+        """The attribute part of :attr:`path` (after ``:``)."""
+        return (self.path or "").rpartition(":")[2]
+
+
+def _parse_auth(path: Path, raw: Any) -> AuthConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'auth' must be an object")
+    auth_path = raw.get("path")
+    if auth_path is not None:
+        target, sep, attr = auth_path.rpartition(":") if isinstance(auth_path, str) else ("", "", "")
+        if not sep or not target or not attr:
+            raise ConfigError(
+                f"{path}: 'auth.path' must be 'path/to/file.py:attr' or 'package.module:attr', got {auth_path!r}"
+            )
+    cache = raw.get("cache")
+    if cache is not None:
+        if not isinstance(cache, dict):
+            raise ConfigError(f"{path}: 'auth.cache' must be an object")
+        keys = cache.get("cache_keys")
+        if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys)):
+            raise ConfigError(f"{path}: 'auth.cache.cache_keys' must be a list of header names, got {keys!r}")
+        for key in ("ttl_seconds", "max_size"):
+            value = cache.get(key)
+            if value is not None and (not _number(value) or value <= 0):
+                raise ConfigError(f"{path}: 'auth.cache.{key}' must be a positive number, got {value!r}")
+        cache = dict(cache)
+    openapi = raw.get("openapi")
+    if openapi is not None and not isinstance(openapi, dict):
+        raise ConfigError(f"{path}: 'auth.openapi' must be an object")
+    studio = raw.get("disable_studio_auth", False)
+    if not isinstance(studio, bool):
+        raise ConfigError(f"{path}: 'auth.disable_studio_auth' must be true or false, got {studio!r}")
+    return AuthConfig(path=auth_path, cache=cache, openapi=openapi, disable_studio_auth=studio, base_dir=path.parent)
+
+
+@dataclass(frozen=True)
 class LangGraphConfig:
     """A parsed ``langgraph.json``."""
 
@@ -190,6 +258,7 @@ class LangGraphConfig:
     raw: dict[str, Any] = field(default_factory=dict)
     webhooks: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     store: StoreConfig = field(default_factory=StoreConfig)
+    auth: AuthConfig | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -279,8 +348,10 @@ def load_config(path: str | Path) -> LangGraphConfig:
         # Package names (e.g. "langchain_openai") are installed by the user's environment.
     webhooks = _parse_webhooks(path, raw.get("webhooks"))
     store = _parse_store(path, raw.get("store"))
+    auth = _parse_auth(path, raw.get("auth"))
     return LangGraphConfig(
-        path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks, store=store
+        path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks, store=store,
+        auth=auth,
     )
 
 

@@ -88,6 +88,11 @@ class Settings:
             ``redis://host:port/db`` or ``rediss://`` for TLS); ``None`` (default)
             keeps streams in process (``dev``) or in a SQLite file (``serve`` /
             ``worker`` on one machine).
+        api_keys: the built-in API-key mode (``EVERGRAPH_API_KEYS``, comma-separated):
+            when set, every request except ``/ok``, ``/info`` and the OpenAPI
+            pages needs an ``x-api-key`` header holding one of them (401
+            otherwise). All keys authenticate the same identity
+            (``evergraph-api-key``); per-user isolation needs ``auth.path``.
     """
 
     config_path: Path = Path("langgraph.json")
@@ -106,6 +111,7 @@ class Settings:
     heartbeat_interval: float = 5.0
     workflow_sandbox: bool = False
     redis_uri: str | None = None
+    api_keys: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -143,6 +149,7 @@ class Settings:
             heartbeat_interval=_float(env, "EVERGRAPH_SSE_HEARTBEAT", 5.0) or 5.0,
             workflow_sandbox=_bool(env, "EVERGRAPH_WORKFLOW_SANDBOX"),
             redis_uri=env.get("EVERGRAPH_REDIS_URI") or None,
+            api_keys=tuple(k.strip() for k in (env.get("EVERGRAPH_API_KEYS") or "").split(",") if k.strip()),
         )
         return settings.validated()
 

@@ -29,6 +29,12 @@ def create_app(services: Services) -> FastAPI:
         strict_content_type=False,
     )
     app.state.services = services
+    from adapter.auth import build_authenticator
+    from api.auth import AuthMiddleware
+
+    auth_config = services.registry.config.auth
+    authenticator = build_authenticator(auth_config, services.settings.api_keys)
+    app.state.authenticator = authenticator
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -45,4 +51,26 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(crons.router)
     app.include_router(protocol.router)
     app.include_router(store.router)
+    # added last, so it wraps every route (and the vary middleware)
+    app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    if auth_config is not None and auth_config.openapi:
+        _document_security(app, auth_config.openapi)
     return app
+
+
+def _document_security(app: FastAPI, security: dict) -> None:
+    """Add ``langgraph.json`` ``auth.openapi`` (``securitySchemes``, ``security``) to
+    the app's OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            if security.get("securitySchemes"):
+                schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(security["securitySchemes"])
+            if security.get("security") is not None:
+                schema["security"] = security["security"]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Union
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -13,6 +13,7 @@ from adapter import crons
 from adapter.assistants import resolve_assistant
 from adapter.ids import iso, now
 from adapter.services import Services
+from api.auth import authorize, current_user, visible
 from api.deps import services as get_services
 from api.errors import ApiError, not_found, require_uuid
 from api.routes.runs import RunCreate, StreamMode
@@ -97,55 +98,86 @@ def _sent(body: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in body.model_dump(exclude_unset=True).items() if k in declared}
 
 
-async def _create(services: Services, thread_id: str | None, body: CronCreate) -> dict[str, Any]:
+async def _create(request: Request, services: Services, thread_id: str | None, body: CronCreate) -> dict[str, Any]:
+    import copy
+
     sent = {k: v for k, v in _sent(body).items() if v is not None}
+    user = current_user(request)
+    value: dict[str, Any] = {
+        "payload": copy.deepcopy(sent), "schedule": body.schedule, "cron_id": None, "thread_id": thread_id,
+        "user_id": user.identity if user is not None else None, "end_time": body.end_time,
+        "metadata": copy.deepcopy(sent.get("metadata") or {}),
+    }
+    await authorize(request, "crons", "create", value)
+    if value.get("metadata"):
+        sent["metadata"] = value["metadata"]
     assistant = await resolve_assistant(services, body.assistant_id)
+    assistant_filter = await authorize(request, "assistants", "read", {"assistant_id": assistant["assistant_id"]})
+    if not visible(assistant, assistant_filter):
+        raise not_found("Thread or assistant not found.")
     return await crons.create_cron(services, thread_id, assistant, sent)
 
 
+async def _visible_cron(request: Request, services: Services, cron_id: str, action: str, **value: Any) -> str:
+    """``cron_id`` (canonical) once the ``crons.<action>`` auth handler allowed the
+    request; 404 ``Not Found`` when its filter hides the cron (nothing is read when
+    it returns no filter)."""
+    flt = await authorize(request, "crons", action, {"cron_id": cron_id, **value})
+    cron_id = require_uuid(cron_id, "cron")
+    if flt is not None and not visible(await crons.get_cron(services, cron_id), flt):
+        raise not_found()
+    return cron_id
+
+
 @router.post("/runs/crons")
-async def create_cron(body: CronCreate, services: Services = Depends(get_services)):
+async def create_cron(request: Request, body: CronCreate, services: Services = Depends(get_services)):
     """Create a stateless cron (each tick runs on a new thread; ``on_run_completed``
     ``delete``, the default, or ``keep`` it). Returns the Cron object; 422 for an
     invalid schedule, time zone or end time."""
-    return await _create(services, None, body)
+    return await _create(request, services, None, body)
 
 
 @router.post("/threads/{thread_id}/runs/crons")
-async def create_thread_cron(thread_id: str, body: CronCreate, services: Services = Depends(get_services)):
+async def create_thread_cron(
+    request: Request, thread_id: str, body: CronCreate, services: Services = Depends(get_services)
+):
     """Create a cron whose runs go to ``thread_id`` (404 when the thread does not
     exist). Returns the Cron object (``on_run_completed`` null)."""
+    flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     thread_id = require_uuid(thread_id, "thread")
-    if await services.records.get_thread(thread_id) is None:
+    if not visible(await services.records.get_thread(thread_id), flt):
         raise ApiError(404, f"Thread with ID {thread_id} not found")
-    return await _create(services, thread_id, body)
+    return await _create(request, services, thread_id, body)
 
 
 @router.get("/runs/crons/{cron_id}")
-async def get_cron(cron_id: str, services: Services = Depends(get_services)):
+async def get_cron(request: Request, cron_id: str, services: Services = Depends(get_services)):
     """One Cron object; 404 ``Not Found``."""
+    flt = await authorize(request, "crons", "read", {"cron_id": cron_id})
     cron = await crons.get_cron(services, require_uuid(cron_id, "cron"))
-    if cron is None:
+    if cron is None or not visible(cron, flt):
         raise not_found()
     return cron
 
 
 @router.patch("/runs/crons/{cron_id}")
-async def update_cron(cron_id: str, body: CronPatch, services: Services = Depends(get_services)):
+async def update_cron(request: Request, cron_id: str, body: CronPatch, services: Services = Depends(get_services)):
     """Update a cron's schedule, state (``enabled``) and payload; returns the Cron
     object. 404 ``Not Found``; 422 for an invalid schedule or time zone (nothing
     changes)."""
     changes = {k: v for k, v in _sent(body).items() if v is not None or k == "end_time"}
-    cron = await crons.update_cron(services, require_uuid(cron_id, "cron"), changes)
+    cron_id = await _visible_cron(request, services, cron_id, "update", payload=changes, schedule=body.schedule)
+    cron = await crons.update_cron(services, cron_id, changes)
     if cron is None:
         raise not_found()
     return cron
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204)
-async def delete_cron(cron_id: str, services: Services = Depends(get_services)):
+async def delete_cron(request: Request, cron_id: str, services: Services = Depends(get_services)):
     """Delete a cron (its schedule); 204, or 404 ``Not Found``."""
-    if not await crons.delete_cron(services, require_uuid(cron_id, "cron")):
+    cron_id = await _visible_cron(request, services, cron_id, "delete")
+    if not await crons.delete_cron(services, cron_id):
         raise not_found()
     return Response(status_code=204)
 
@@ -159,14 +191,17 @@ def _filters(body: CronSearch | CronCount) -> dict[str, Any]:
 
 
 @router.post("/runs/crons/search")
-async def search_crons(body: CronSearch, services: Services = Depends(get_services)):
+async def search_crons(request: Request, body: CronSearch, services: Services = Depends(get_services)):
     """Crons matching the filters, sorted (default ``created_at`` descending) and
     paginated by ``limit``/``offset``; ``select`` picks fields. ``assistant_id`` must
     be a UUID (422 ``Invalid assistant ID: must be a UUID``, as the reference).
     Header ``X-Pagination-Total``: the number of matches."""
     if body.limit < 0 or body.offset < 0:
         raise ApiError(422, "limit and offset must not be negative")
-    found = await crons.list_crons(services, enabled=body.enabled, **_filters(body))
+    flt = await authorize(request, "crons", "search", {
+        "assistant_id": body.assistant_id, "thread_id": body.thread_id, "limit": body.limit, "offset": body.offset,
+    })
+    found = [c for c in await crons.list_crons(services, enabled=body.enabled, **_filters(body)) if visible(c, flt)]
     page = crons.sort_crons(found, body.sort_by, body.sort_order)[body.offset : body.offset + body.limit]
     if body.select:
         stamp = iso(now())
@@ -175,6 +210,7 @@ async def search_crons(body: CronSearch, services: Services = Depends(get_servic
 
 
 @router.post("/runs/crons/count")
-async def count_crons(body: CronCount, services: Services = Depends(get_services)):
+async def count_crons(request: Request, body: CronCount, services: Services = Depends(get_services)):
     """The number of crons matching the filters (an integer)."""
-    return len(await crons.list_crons(services, **_filters(body)))
+    flt = await authorize(request, "crons", "search", {"assistant_id": body.assistant_id, "thread_id": body.thread_id})
+    return len([c for c in await crons.list_crons(services, **_filters(body)) if visible(c, flt)])

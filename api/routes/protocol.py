@@ -17,6 +17,7 @@ from fastapi.responses import ORJSONResponse
 from adapter import protocol, serde
 from adapter.broker import StreamEvent
 from adapter.services import Services
+from api.auth import authorize, authorizes, visible
 from api.deps import services as get_services
 from api.errors import ApiError, require_uuid
 
@@ -38,6 +39,47 @@ async def _json_body(request: Request) -> Any:
         raise ApiError(422, "Invalid JSON in request body") from None
 
 
+async def _authorized_command(conn: Any, services: Services, thread_id: str, body: Any) -> tuple[Any, bool]:
+    """Authorize a protocol command that starts a run (``run.start``,
+    ``input.respond``) as ``threads.create_run``; the handler may stamp
+    ``params.metadata``. Returns the (possibly stamped) body and whether the thread
+    must receive the stamped metadata after the command (it did not exist).
+
+    Raises:
+        ApiError: 403 from the handler; 404 when its filter hides the thread.
+    """
+    if not isinstance(body, dict) or body.get("method") not in ("run.start", "input.respond"):
+        return body, False
+    params = body.get("params") if isinstance(body.get("params"), dict) else {}
+    value: dict[str, Any] = {
+        "thread_id": thread_id, "assistant_id": params.get("assistant_id"),
+        "metadata": dict(params.get("metadata") or {}) if isinstance(params.get("metadata"), dict) else {},
+        "kwargs": {"input": params.get("input"), "config": params.get("config"), "context": params.get("context")},
+    }
+    flt = await authorize(conn, "threads", "create_run", value)
+    thread = await services.records.get_thread(thread_id)
+    if thread is not None and not visible(thread, flt):
+        raise ApiError(404, f"Thread with ID {thread_id} not found")
+    if not authorizes(conn):
+        return body, False
+    body = {**body, "params": {**params, "metadata": value.get("metadata") or {}}}
+    return body, thread is None and bool(value.get("metadata"))
+
+
+async def _stamp_thread(services: Services, thread_id: str, body: Any) -> None:
+    metadata = (body.get("params") or {}).get("metadata") or {}
+    await services.records.update_thread(thread_id, metadata=metadata)
+
+
+async def _check_readable(conn: Any, services: Services, thread_id: str) -> None:
+    """404 when the ``threads.read`` auth filter hides the (existing) thread."""
+    flt = await authorize(conn, "threads", "read", {"thread_id": thread_id})
+    if flt is not None:
+        thread = await services.records.get_thread(thread_id)
+        if thread is not None and not visible(thread, flt):
+            raise ApiError(404, f"Thread with ID {thread_id} not found")
+
+
 @router.post("/threads/{thread_id}/commands")
 async def thread_command(thread_id: str, request: Request, services: Services = Depends(get_services)):
     """Run one protocol command (``run.start``, ``input.respond``). The answer is
@@ -49,7 +91,10 @@ async def thread_command(thread_id: str, request: Request, services: Services = 
     """
     thread_id = require_uuid(thread_id, "thread")
     body = await _json_body(request)
+    body, stamp = await _authorized_command(request, services, thread_id, body)
     result = await protocol.handle_command(services, _hub(request.app, services), thread_id, body)
+    if stamp and result.get("type") == "success":
+        await _stamp_thread(services, thread_id, body)
     return ORJSONResponse(result)
 
 
@@ -72,6 +117,7 @@ async def thread_events_sse(thread_id: str, request: Request, services: Services
     from api.sse import sse_response
 
     thread_id = require_uuid(thread_id, "thread")
+    await _check_readable(request, services, thread_id)
     try:
         sub = protocol.parse_subscription(await _json_body(request))
     except ValueError as exc:
@@ -104,6 +150,11 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str):
         thread_id = require_uuid(thread_id, "thread")
     except ApiError:
         await websocket.close(code=4422, reason="Invalid thread ID: must be a UUID")
+        return
+    try:
+        await _check_readable(websocket, services, thread_id)
+    except ApiError as exc:
+        await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])
         return
     hub = _hub(websocket.app, services)
     log = hub.log(thread_id)
@@ -152,7 +203,16 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str):
                 else:
                     await send(protocol.success(command_id, {}, len(log.events)))
             else:
-                await send(await protocol.handle_command(services, hub, thread_id, command))
+                try:
+                    command, stamp = await _authorized_command(websocket, services, thread_id, command)
+                except ApiError as exc:
+                    code = "permission_denied" if exc.status_code == 403 else "invalid_argument"
+                    await send(protocol.error(command_id, code, str(exc.detail)))
+                    continue
+                result = await protocol.handle_command(services, hub, thread_id, command)
+                if stamp and result.get("type") == "success":
+                    await _stamp_thread(services, thread_id, command)
+                await send(result)
     except WebSocketDisconnect:
         pass
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator, ClassVar, Literal, Union, get_args
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,6 +17,7 @@ from adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create
 from adapter.services import Services
 from adapter.state import bound_graph, wait_body
 from adapter.storage import public_run
+from api.auth import authorize, authorizes, check_thread, visible
 from api.deps import services as get_services
 from api.errors import ApiError, not_found, require_uuid
 from api.sse import frame, longpoll_response, sse_response
@@ -110,13 +111,52 @@ def _paths(run: dict[str, Any], stateless_stream: bool = False) -> tuple[str, st
     return base, f"{base}/stream"
 
 
-async def _create(services: Services, thread_id: str | None, body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+_RUN_KWARGS = ("input", "command", "config", "context", "stream_mode", "interrupt_before", "interrupt_after", "webhook")
+MISSING_THREAD_OR_ASSISTANT = "Thread or assistant not found."
+
+
+async def _create(
+    request: Request, services: Services, thread_id: str | None, body: RunCreate
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    import copy
+
     payload = body.model_dump(exclude_unset=False)
+    # auth: threads.create_run may stamp metadata/kwargs and restrict the thread it runs on
+    value: dict[str, Any] = {
+        "thread_id": thread_id,
+        "assistant_id": body.assistant_id,
+        "run_id": None,
+        "status": "pending",
+        "metadata": copy.deepcopy(payload.get("metadata") or {}),
+        "prevent_insert_if_inflight": True,
+        "multitask_strategy": payload.get("multitask_strategy") or "enqueue",
+        "if_not_exists": payload.get("if_not_exists") or "reject",
+        "after_seconds": payload.get("after_seconds") or 0,
+        "kwargs": {k: copy.deepcopy(payload.get(k)) for k in _RUN_KWARGS},
+    }
+    flt = await authorize(request, "threads", "create_run", value)
+    stamped = authorizes(request)
+    if stamped:
+        payload["metadata"] = value.get("metadata") or {}
+        payload.update({k: v for k, v in (value.get("kwargs") or {}).items() if k in _RUN_KWARGS})
     assistant = await resolve_assistant(services, body.assistant_id)
+    assistant_filter = await authorize(request, "assistants", "read", {"assistant_id": assistant["assistant_id"]})
+    if not visible(assistant, assistant_filter):
+        raise ApiError(404, MISSING_THREAD_OR_ASSISTANT)
+    existed = False
+    if thread_id is not None:
+        thread = await services.records.get_thread(thread_id)
+        existed = thread is not None
+        if existed and not visible(thread, flt):
+            raise ApiError(404, MISSING_THREAD_OR_ASSISTANT)
     try:
         run = await create_run(services, thread_id, assistant, payload)
     except RunRejected as err:
         raise ApiError(err.status, err.detail) from None
+    if stamped and not existed and payload["metadata"]:
+        # the thread this run created carries the run's (stamped) metadata, so the
+        # auth filters that let the user create it also let them read it
+        await services.records.update_thread(run["thread_id"], metadata=payload["metadata"])
     return run, assistant
 
 
@@ -182,27 +222,33 @@ def _cancel_on_disconnect(services: Services, run: dict[str, Any], enabled: bool
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+async def create_thread_run(
+    request: Request, thread_id: str, body: RunCreate, services: Services = Depends(get_services)
+):
     """Create a background run on a thread; 200 with the pending Run."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(services, thread_id, body)
+    run, _ = await _create(request, services, thread_id, body)
     content_location, _ = _paths(run)
     return ORJSONResponse(public_run(run), headers={"content-location": content_location})
 
 
 @router.post("/runs")
-async def create_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
+async def create_stateless_run(
+    request: Request, body: RunCreateStateless, services: Services = Depends(get_services)
+):
     """Create a background run on a temporary thread."""
-    run, _ = await _create(services, None, body)
+    run, _ = await _create(request, services, None, body)
     return ORJSONResponse(public_run(run), headers={"content-location": f"/runs/{run['run_id']}"})
 
 
 @router.post("/runs/batch")
-async def create_batch(body: list[RunCreateStateless], services: Services = Depends(get_services)):
+async def create_batch(
+    request: Request, body: list[RunCreateStateless], services: Services = Depends(get_services)
+):
     """Create several stateless background runs."""
     if not body:
         raise ApiError(422, "body must be a non-empty list of run payloads")
-    return [public_run((await _create(services, None, b))[0]) for b in body]
+    return [public_run((await _create(request, services, None, b))[0]) for b in body]
 
 
 def _stream(services: Services, run: dict[str, Any], body: RunCreate, stateless: bool):
@@ -218,17 +264,21 @@ def _stream(services: Services, run: dict[str, Any], body: RunCreate, stateless:
 
 
 @router.post("/threads/{thread_id}/runs/stream")
-async def stream_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+async def stream_thread_run(
+    request: Request, thread_id: str, body: RunCreate, services: Services = Depends(get_services)
+):
     """Create a run and stream its events (SSE)."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(services, thread_id, body)
+    run, _ = await _create(request, services, thread_id, body)
     return _stream(services, run, body, stateless=False)
 
 
 @router.post("/runs/stream")
-async def stream_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
+async def stream_stateless_run(
+    request: Request, body: RunCreateStateless, services: Services = Depends(get_services)
+):
     """Create a stateless run and stream its events (SSE)."""
-    run, _ = await _create(services, None, body)
+    run, _ = await _create(request, services, None, body)
     return _stream(services, run, body, stateless=True)
 
 
@@ -243,34 +293,45 @@ def _wait(services: Services, run: dict[str, Any], on_disconnect: bool):
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_thread_run(thread_id: str, body: RunCreate, services: Services = Depends(get_services)):
+async def wait_thread_run(
+    request: Request, thread_id: str, body: RunCreate, services: Services = Depends(get_services)
+):
     """Create a run and wait for its final state (long-poll JSON)."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(services, thread_id, body)
+    run, _ = await _create(request, services, thread_id, body)
     return _wait(services, run, body.on_disconnect == "cancel")
 
 
 @router.post("/runs/wait")
-async def wait_stateless_run(body: RunCreateStateless, services: Services = Depends(get_services)):
+async def wait_stateless_run(
+    request: Request, body: RunCreateStateless, services: Services = Depends(get_services)
+):
     """Create a stateless run and wait for its final state (long-poll JSON)."""
-    run, _ = await _create(services, None, body)
+    run, _ = await _create(request, services, None, body)
     return _wait(services, run, body.on_disconnect == "cancel")
 
 
 # ------------------------------------------------------------------ read & control
 
 
-async def _thread_run(services: Services, thread_id: str, run_id: str) -> dict[str, Any]:
+async def _thread_run(
+    request: Request, services: Services, thread_id: str, run_id: str, action: str = "read"
+) -> dict[str, Any]:
+    """The run, after the ``threads.<action>`` auth handler allowed the request; 404
+    ``Not Found`` when it is unknown or its thread is hidden by the handler's filter."""
+    flt = await authorize(request, "threads", action, {"thread_id": thread_id, "run_id": run_id})
     thread_id = require_uuid(thread_id, "thread")
     run_id = require_uuid(run_id, "run")
     run = await services.records.get_run(run_id, thread_id)
     if run is None:
         raise not_found()
+    await check_thread(services, thread_id, flt, not_found())
     return run
 
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(
+    request: Request,
     thread_id: str,
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -279,8 +340,9 @@ async def list_runs(
     services: Services = Depends(get_services),
 ):
     """Runs of a thread, newest first; 404 if the thread is unknown."""
+    flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     thread_id = require_uuid(thread_id, "thread")
-    if await services.records.get_thread(thread_id) is None:
+    if not visible(await services.records.get_thread(thread_id), flt):
         raise not_found(f"Thread with ID {thread_id} not found")
     runs = [public_run(r) for r in await services.records.list_runs(thread_id, limit=limit, offset=offset, status=status or None)]
     if select:
@@ -289,15 +351,15 @@ async def list_runs(
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
-async def get_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+async def get_run(request: Request, thread_id: str, run_id: str, services: Services = Depends(get_services)):
     """One run; 404 ``Not Found`` if unknown."""
-    return public_run(await _thread_run(services, thread_id, run_id))
+    return public_run(await _thread_run(request, services, thread_id, run_id))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
-async def delete_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+async def delete_run(request: Request, thread_id: str, run_id: str, services: Services = Depends(get_services)):
     """Delete a run record (a running run is cancelled first)."""
-    run = await _thread_run(services, thread_id, run_id)
+    run = await _thread_run(request, services, thread_id, run_id, "delete")
     if run["status"] not in TERMINAL:
         try:
             await cancel_run(services, run)
@@ -308,11 +370,14 @@ async def delete_run(thread_id: str, run_id: str, services: Services = Depends(g
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: str, run_id: str, services: Services = Depends(get_services)):
+async def join_run(request: Request, thread_id: str, run_id: str, services: Services = Depends(get_services)):
     """Wait for a run to end and return its final state (long-poll JSON)."""
+    flt = await authorize(request, "threads", "read", {"thread_id": thread_id, "run_id": run_id})
     thread_id = require_uuid(thread_id, "thread")
     run_id = require_uuid(run_id, "run")
     run = await services.records.get_run(run_id, thread_id)
+    if run is not None and flt is not None and not visible(await services.records.get_thread(thread_id), flt):
+        run = None
     base = f"/threads/{thread_id}/runs/{run_id}"
     headers = {"location": f"{base}/join", "content-location": base}
     if run is None:
@@ -325,6 +390,7 @@ async def join_run(thread_id: str, run_id: str, services: Services = Depends(get
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
 async def join_run_stream(
+    request: Request,
     thread_id: str,
     run_id: str,
     cancel_on_disconnect: str = "false",
@@ -334,7 +400,7 @@ async def join_run_stream(
 ):
     """Join a run's event stream (SSE). With ``Last-Event-ID`` (resumable runs),
     replays events strictly after that id (``-1``: from the start), then follows."""
-    run = await _thread_run(services, thread_id, run_id)
+    run = await _thread_run(request, services, thread_id, run_id)
     modes = {m for m in (stream_mode or []) if m}
     modes = {"messages" if m == "messages-tuple" else m for m in modes} or None
     resumable = bool(run["kwargs"].get("resumable"))
@@ -367,6 +433,7 @@ NO_MATCHING = (
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
 async def cancel(
+    request: Request,
     thread_id: str,
     run_id: str,
     wait: str = "0",
@@ -374,11 +441,13 @@ async def cancel(
     services: Services = Depends(get_services),
 ):
     """Cancel a pending or running run: 202 (``wait=0``) or 200 ``{}`` once it stopped."""
+    flt = await authorize(request, "threads", "update", {"thread_id": thread_id, "run_id": run_id, "action": action})
     thread_id = require_uuid(thread_id, "thread")
     run_id = require_uuid(run_id, "run")
     run = await services.records.get_run(run_id, thread_id)
     if run is None:
         raise not_found("No runs found to cancel.")
+    await check_thread(services, thread_id, flt, not_found("No runs found to cancel."))
     if run["status"] in TERMINAL:
         raise not_found(NO_MATCHING)
     try:
@@ -401,6 +470,7 @@ async def cancel(
 
 @router.post("/runs/cancel", status_code=204)
 async def cancel_many(
+    request: Request,
     body: CancelMany,
     action: Literal["interrupt", "rollback"] = "interrupt",
     services: Services = Depends(get_services),
@@ -417,6 +487,12 @@ async def cancel_many(
         runs = await records.active_runs(require_uuid(body.thread_id, "thread"))
     wanted = {"pending": ("pending",), "running": ("running",)}.get(body.status or "all", ("pending", "running"))
     runs = [r for r in runs if r["status"] in wanted]
+    allowed: dict[str, bool] = {}
+    for r in runs:
+        if r["thread_id"] not in allowed:
+            flt = await authorize(request, "threads", "update", {"thread_id": r["thread_id"], "action": action})
+            allowed[r["thread_id"]] = flt is None or visible(await records.get_thread(r["thread_id"]), flt)
+    runs = [r for r in runs if allowed[r["thread_id"]]]
     if not runs:
         raise not_found(NO_MATCHING)
     cancelled = 0

@@ -19,6 +19,7 @@ from langgraph.store.base import InvalidNamespaceError
 from adapter import serde
 from adapter.ids import iso
 from adapter.services import Services
+from api.auth import authorize
 from api.deps import services as get_services
 
 router = APIRouter(tags=["store"])
@@ -156,6 +157,19 @@ def _openapi_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+async def _scoped(request: Request, action: str, value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` after the ``store.<action>`` auth handler ran on it: handlers scope
+    store operations by rewriting ``value["namespace"]`` (a tuple), as LangGraph
+    documents; a returned filter is ignored for the store. The rewritten namespace's
+    labels are checked like the request's."""
+    value["namespace"] = tuple(value["namespace"]) if value.get("namespace") is not None else None
+    before = value["namespace"]
+    await authorize(request, "store", action, value)
+    if value.get("namespace") is not None and value["namespace"] != before:
+        value["namespace"] = _labels("namespace", list(value["namespace"]))
+    return value
+
+
 async def _store_call(coro: Any) -> Any:
     try:
         return await coro
@@ -183,6 +197,8 @@ async def put_item(request: Request, services: Services = Depends(get_services))
         ttl = _check(body, "ttl", ("number", "null"))
         _check_minimum("ttl", ttl, 0)
         ns = _labels("namespace", namespace)
+        scoped = await _scoped(request, "put", {"namespace": ns, "key": key, "value": value, "index": index})
+        ns, key, value, index = scoped["namespace"] or (), scoped["key"], scoped["value"], scoped["index"]
         await _store_call(services.store.aput(ns, key, value, index=index, ttl=ttl))
     except _Invalid as exc:
         return exc.response
@@ -191,6 +207,7 @@ async def put_item(request: Request, services: Services = Depends(get_services))
 
 @router.get("/store/items")
 async def get_item(
+    request: Request,
     namespace: str = "", key: str | None = None, refresh_ttl: bool | None = None,
     services: Services = Depends(get_services),
 ) -> Response:
@@ -201,6 +218,8 @@ async def get_item(
         if key is None:
             raise _schema_error("'key' is a required property")
         ns = _labels("namespace", namespace.split(".") if namespace else [])
+        scoped = await _scoped(request, "get", {"namespace": ns, "key": key})
+        ns, key = scoped["namespace"] or (), scoped["key"]
         item = await _store_call(services.store.aget(ns, key, refresh_ttl=refresh_ttl))
     except _Invalid as exc:
         return exc.response
@@ -223,6 +242,8 @@ async def delete_item(request: Request, services: Services = Depends(get_service
         namespace = _check(body, "namespace", ("array",))
         key = _check(body, "key", ("string",), required=True)
         ns = _labels("namespace", namespace)
+        scoped = await _scoped(request, "delete", {"namespace": ns, "key": key})
+        ns, key = scoped["namespace"] or (), scoped["key"]
         await _store_call(services.store.adelete(ns, key))
     except _Invalid as exc:
         return exc.response
@@ -259,6 +280,13 @@ async def search_items(request: Request, services: Services = Depends(get_servic
         query = _check(body, "query", ("string", "null"))
         refresh_ttl = _check(body, "refresh_ttl", ("boolean", "null"))
         ns = _labels("namespace_prefix", prefix)
+        scoped = await _scoped(request, "search", {
+            "namespace": ns, "filter": filter_, "limit": 10 if limit is None else limit, "offset": offset or 0,
+            "query": query,
+        })
+        ns, filter_, limit, offset, query = (
+            scoped["namespace"] or (), scoped["filter"], scoped["limit"], scoped["offset"], scoped["query"]
+        )
         items = await _store_call(
             services.store.asearch(
                 ns, query=query or None, filter=filter_ or None,
@@ -296,10 +324,15 @@ async def list_namespaces(request: Request, services: Services = Depends(get_ser
         _check_minimum("max_depth", max_depth, 1)
         _check_minimum("limit", limit, 0)
         _check_minimum("offset", offset, 0)
+        scoped = await _scoped(request, "list_namespaces", {
+            "namespace": _labels("prefix", prefix) or None, "suffix": _labels("suffix", suffix) or None,
+            "max_depth": max_depth, "limit": 100 if limit is None else limit, "offset": offset or 0,
+        })
+        max_depth, limit, offset = scoped["max_depth"], scoped["limit"], scoped["offset"]
         namespaces = await _store_call(
             services.store.alist_namespaces(
-                prefix=_labels("prefix", prefix) or None,
-                suffix=_labels("suffix", suffix) or None,
+                prefix=scoped["namespace"] or None,
+                suffix=scoped["suffix"] or None,
                 max_depth=max_depth,
                 limit=100 if limit is None else limit,
                 offset=offset or 0,

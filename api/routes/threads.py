@@ -15,7 +15,7 @@ import re
 import uuid
 from typing import Any, AsyncIterator, Iterable
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from langgraph.channels.delta import DeltaChannel
 from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
@@ -28,6 +28,7 @@ from adapter.runconfig import _command as command_from_json
 from adapter.services import Services
 from adapter.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
 from adapter.storage import matches, new_thread, public_thread
+from api.auth import authorize, visible
 from api.deps import services as get_services
 from api.errors import ApiError, require_uuid
 from api.models import (
@@ -63,12 +64,21 @@ def thread_not_found(thread_id: str) -> ApiError:
     return ApiError(404, f"Thread with ID {thread_id} not found")
 
 
-async def _get_thread(services: Services, thread_id: str) -> dict[str, Any]:
+async def _get_thread(services: Services, thread_id: str, flt: dict[str, Any] | None = None) -> dict[str, Any]:
     thread_id = require_uuid(thread_id, "thread")
     thread = await services.records.get_thread(thread_id)
-    if thread is None:
+    if thread is None or not visible(thread, flt):
         raise thread_not_found(thread_id)
     return thread
+
+
+async def _authorized_thread(
+    request: Request, services: Services, thread_id: str, action: str, **value: Any
+) -> dict[str, Any]:
+    """The thread, after the ``threads.<action>`` auth handler allowed the request;
+    404 ``Thread with ID <id> not found`` when its filter hides the thread."""
+    flt = await authorize(request, "threads", action, {"thread_id": thread_id, **value})
+    return await _get_thread(services, thread_id, flt)
 
 
 def _ttl(value: ThreadTTL | float | None) -> dict[str, Any] | None:
@@ -320,7 +330,9 @@ async def _keep_latest(services: Services, thread: dict[str, Any]) -> bool:
 
 
 @router.post("/threads")
-async def create_thread(body: ThreadCreate | None = None, services: Services = Depends(get_services)):
+async def create_thread(
+    request: Request, body: ThreadCreate | None = None, services: Services = Depends(get_services)
+):
     """Create a thread (``if_exists``: ``raise`` → 409, ``do_nothing`` → the existing
     one). ``supersteps`` pre-fill its state through LangGraph's bulk update, on the
     graph named by ``metadata.graph_id``."""
@@ -328,6 +340,11 @@ async def create_thread(body: ThreadCreate | None = None, services: Services = D
     thread_id = require_uuid(body.thread_id, "thread") if body.thread_id is not None else new_id()
     metadata = copy.deepcopy(body.metadata or {})
     ttl = _ttl(body.ttl)
+    value: dict[str, Any] = {"thread_id": thread_id, "metadata": metadata, "if_exists": body.if_exists or "raise"}
+    if ttl is not None:
+        value["ttl"] = ttl
+    flt = await authorize(request, "threads", "create", value)
+    metadata = value.get("metadata") or {}
     updates = None
     if body.supersteps:
         graph_id = metadata.get("graph_id")
@@ -350,6 +367,8 @@ async def create_thread(body: ThreadCreate | None = None, services: Services = D
         thread, created = await services.records.put_thread(record, if_exists=body.if_exists or "raise")
     except KeyError:
         raise ApiError(409, f"Thread with ID {thread_id} already exists") from None
+    if not created and not visible(thread, flt):
+        raise ApiError(409, f"Thread with ID {thread_id} already exists")
     if created and updates:
         try:
             found = await _state_graph(services, thread)
@@ -369,7 +388,9 @@ async def create_thread(body: ThreadCreate | None = None, services: Services = D
 
 
 @router.post("/threads/search")
-async def search_threads(body: ThreadSearch | None = None, services: Services = Depends(get_services)):
+async def search_threads(
+    request: Request, body: ThreadSearch | None = None, services: Services = Depends(get_services)
+):
     """Threads matching ``ids``/``status``/``metadata``/``values``, one page, with
     ``X-Pagination-*`` headers; ``extract`` adds an ``extracted`` object."""
     body = body or ThreadSearch()
@@ -380,8 +401,12 @@ async def search_threads(body: ThreadSearch | None = None, services: Services = 
         ids = [require_uuid(i, "thread") for i in body.ids]
         if not ids:
             return json_response([], headers={"X-Pagination-Total": str(body.offset)})
+    flt = await authorize(request, "threads", "search", {
+        "metadata": body.metadata or {}, "values": body.values or {}, "status": body.status,
+        "limit": body.limit, "offset": body.offset, "ids": ids,
+    })
     items = await services.records.list_threads(ids=ids, status=body.status)
-    items = _thread_filter(items, body.metadata, body.values)
+    items = [t for t in _thread_filter(items, body.metadata, body.values) if visible(t, flt)]
     items = sort_records(items, body.sort_by or "updated_at", body.sort_order, "thread_id")
     page, headers = paginate(items, body.limit, body.offset)
     out = []
@@ -399,23 +424,29 @@ async def search_threads(body: ThreadSearch | None = None, services: Services = 
 
 
 @router.post("/threads/count")
-async def count_threads(body: ThreadCount | None = None, services: Services = Depends(get_services)) -> int:
+async def count_threads(
+    request: Request, body: ThreadCount | None = None, services: Services = Depends(get_services)
+) -> int:
     """The number of threads matching ``metadata``/``values``/``status`` (an integer)."""
     body = body or ThreadCount()
+    flt = await authorize(request, "threads", "search", {
+        "metadata": body.metadata or {}, "values": body.values or {}, "status": body.status,
+    })
     items = await services.records.list_threads(status=body.status)
-    return len(_thread_filter(items, body.metadata, body.values))
+    return len([t for t in _thread_filter(items, body.metadata, body.values) if visible(t, flt)])
 
 
 @router.post("/threads/prune")
-async def prune_threads(body: ThreadPrune, services: Services = Depends(get_services)):
+async def prune_threads(request: Request, body: ThreadPrune, services: Services = Depends(get_services)):
     """``delete``: remove the threads entirely; ``keep_latest``: keep each thread with
     only its latest checkpoint. Returns ``{"pruned_count": n}`` (unknown ids are
     skipped)."""
     ids = list(dict.fromkeys(require_uuid(t, "thread") for t in body.thread_ids))
     pruned = 0
     for thread_id in ids:
+        flt = await authorize(request, "threads", "delete", {"thread_id": thread_id})
         thread = await services.records.get_thread(thread_id)
-        if thread is None:
+        if thread is None or not visible(thread, flt):
             continue
         if body.strategy == "delete":
             if await delete_thread_everywhere(services, thread_id):
@@ -427,11 +458,12 @@ async def prune_threads(body: ThreadPrune, services: Services = Depends(get_serv
 
 @router.get("/threads/{thread_id}")
 async def get_thread(
-    thread_id: str, include: list[str] | None = Query(None), services: Services = Depends(get_services)
+    request: Request, thread_id: str, include: list[str] | None = Query(None),
+    services: Services = Depends(get_services),
 ):
     """One thread; 404 ``Thread with ID <id> not found``. ``include=ttl`` adds the
     thread's ``ttl`` when it has one."""
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "read")
     doc = public_thread(thread)
     wanted = {part.strip() for item in include or [] for part in item.split(",") if part.strip()}
     if "ttl" in wanted and thread.get("ttl") is not None:
@@ -441,6 +473,7 @@ async def get_thread(
 
 @router.patch("/threads/{thread_id}")
 async def patch_thread(
+    request: Request,
     thread_id: str,
     body: ThreadPatch | None = None,
     prefer: str | None = Header(None),
@@ -449,8 +482,10 @@ async def patch_thread(
     """Merge ``metadata`` into the thread's (and set ``ttl``); ``Prefer:
     return=minimal`` answers 204 without a body."""
     body = body or ThreadPatch()
-    thread = await _get_thread(services, thread_id)
-    fields: dict[str, Any] = {"metadata": copy.deepcopy(body.metadata or {})}
+    value: dict[str, Any] = {"thread_id": thread_id, "metadata": copy.deepcopy(body.metadata or {})}
+    flt = await authorize(request, "threads", "update", value)
+    thread = await _get_thread(services, thread_id, flt)
+    fields: dict[str, Any] = {"metadata": value.get("metadata") or {}}
     if body.ttl is not None:
         fields["ttl"] = _ttl(body.ttl)
     updated = await services.records.update_thread(thread["thread_id"], **fields)
@@ -462,20 +497,22 @@ async def patch_thread(
 
 
 @router.delete("/threads/{thread_id}", status_code=204)
-async def delete_thread(thread_id: str, services: Services = Depends(get_services)):
+async def delete_thread(request: Request, thread_id: str, services: Services = Depends(get_services)):
     """Delete a thread, its runs and its checkpoints (204; 404 if unknown)."""
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "delete")
     if not await delete_thread_everywhere(services, thread["thread_id"]):
         raise thread_not_found(thread["thread_id"])
     return Response(status_code=204)
 
 
 @router.post("/threads/{thread_id}/copy")
-async def copy_thread(thread_id: str, services: Services = Depends(get_services)):
+async def copy_thread(request: Request, thread_id: str, services: Services = Depends(get_services)):
     """A new thread (random uuid4) with the same metadata and a copy of every
     checkpoint; the response has no ``values`` key (s02 [35])."""
-    source = await _get_thread(services, thread_id)
+    source = await _authorized_thread(request, services, thread_id, "read")
     target = str(uuid.uuid4())
+    value = {"thread_id": target, "metadata": copy.deepcopy(source.get("metadata") or {})}
+    await authorize(request, "threads", "create", value)
     try:
         await _copy_checkpoints(services, source["thread_id"], target)
     except Exception:
@@ -487,7 +524,7 @@ async def copy_thread(thread_id: str, services: Services = Depends(get_services)
         "created_at": ts,
         "updated_at": ts,
         "state_updated_at": ts,
-        "metadata": copy.deepcopy(source.get("metadata") or {}),
+        "metadata": value.get("metadata") or {},
         "status": "idle" if source.get("status") == "busy" else source.get("status") or "idle",
         "config": copy.deepcopy(source.get("config") or {}),
         "values": source.get("values"),
@@ -507,9 +544,10 @@ async def copy_thread(thread_id: str, services: Services = Depends(get_services)
 
 
 async def _state(
-    services: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool, select: list[str] | None
+    request: Request, services: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool,
+    select: list[str] | None,
 ) -> dict[str, Any]:
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "read")
     found = await _state_graph(services, thread)
     if found is None:
         return _select_state(copy.deepcopy(EMPTY_STATE), select)
@@ -525,17 +563,19 @@ async def _state(
 
 @router.get("/threads/{thread_id}/state")
 async def get_state(
+    request: Request,
     thread_id: str,
     subgraphs: bool = False,
     select: list[str] | None = Query(None),
     services: Services = Depends(get_services),
 ):
     """The thread's current ThreadState (the empty state when it has none)."""
-    return await _state(services, thread_id, None, subgraphs, select)
+    return await _state(request, services, thread_id, None, subgraphs, select)
 
 
 @router.get("/threads/{thread_id}/state/{checkpoint_id}")
 async def get_state_at(
+    request: Request,
     thread_id: str,
     checkpoint_id: str,
     subgraphs: bool = False,
@@ -543,26 +583,28 @@ async def get_state_at(
     services: Services = Depends(get_services),
 ):
     """ThreadState at ``checkpoint_id`` (an unknown id gives empty values, as in s09)."""
-    return await _state(services, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs, select)
+    return await _state(request, services, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs, select)
 
 
 @router.post("/threads/{thread_id}/state/checkpoint")
 async def get_state_at_checkpoint(
-    thread_id: str, body: StateAtCheckpoint, services: Services = Depends(get_services)
+    request: Request, thread_id: str, body: StateAtCheckpoint, services: Services = Depends(get_services)
 ):
     """ThreadState at ``body.checkpoint`` (``checkpoint_id``, ``checkpoint_ns``…)."""
-    return await _state(services, thread_id, body.checkpoint, body.subgraphs, body.select)
+    return await _state(request, services, thread_id, body.checkpoint, body.subgraphs, body.select)
 
 
 @router.post("/threads/{thread_id}/state")
-async def update_state(thread_id: str, body: StateUpdateBody, services: Services = Depends(get_services)):
+async def update_state(
+    request: Request, thread_id: str, body: StateUpdateBody, services: Services = Depends(get_services)
+):
     """Apply ``values`` as if ``as_node`` returned them (LangGraph ``aupdate_state``),
     on the latest checkpoint or, forking, on ``checkpoint``/``checkpoint_id``.
 
     400 ``Node <x> does not exist`` (and LangGraph's other invalid-update errors),
     nothing written.
     """
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "update")
     fork = _checkpoint_fields(body.checkpoint, "checkpoint")
     if body.checkpoint_id:
         fork["checkpoint_id"] = body.checkpoint_id
@@ -597,6 +639,7 @@ async def update_state(thread_id: str, body: StateUpdateBody, services: Services
 
 
 async def _history(
+    request: Request,
     services: Services,
     thread_id: str,
     *,
@@ -606,7 +649,7 @@ async def _history(
     checkpoint: dict[str, Any] | None,
     select: list[str] | None,
 ) -> list[dict[str, Any]]:
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "read")
     found = await _state_graph(services, thread)
     if found is None:
         return []
@@ -624,18 +667,21 @@ async def _history(
 
 
 @router.post("/threads/{thread_id}/history")
-async def post_history(thread_id: str, body: HistoryRequest | None = None, services: Services = Depends(get_services)):
+async def post_history(
+    request: Request, thread_id: str, body: HistoryRequest | None = None, services: Services = Depends(get_services)
+):
     """The thread's ThreadStates, newest first; ``before`` is
     ``{"configurable": {"checkpoint_id": …}}`` (a string gives 422, as in s09)."""
     body = body or HistoryRequest()
     return await _history(
-        services, thread_id, limit=body.limit, before=body.before, metadata=body.metadata,
+        request, services, thread_id, limit=body.limit, before=body.before, metadata=body.metadata,
         checkpoint=body.checkpoint, select=body.select,
     )
 
 
 @router.get("/threads/{thread_id}/history")
 async def get_history(
+    request: Request,
     thread_id: str,
     limit: int = Query(10, ge=1),
     before: str | None = None,
@@ -644,7 +690,7 @@ async def get_history(
     """``GET`` form of the history: ``before`` is a checkpoint id."""
     before_config = {"configurable": {"checkpoint_id": before}} if before else None
     return await _history(
-        services, thread_id, limit=limit, before=before_config, metadata=None, checkpoint=None, select=None
+        request, services, thread_id, limit=limit, before=before_config, metadata=None, checkpoint=None, select=None
     )
 
 
@@ -724,6 +770,7 @@ async def thread_events(
 
 @router.get("/threads/{thread_id}/stream")
 async def join_thread_stream(
+    request: Request,
     thread_id: str,
     stream_modes: list[str] | None = Query(None),
     last_event_id: str | None = Header(None),
@@ -744,7 +791,7 @@ async def join_thread_stream(
     from adapter.broker import parse_event_id
     from api.sse import sse_response
 
-    thread = await _get_thread(services, thread_id)
+    thread = await _authorized_thread(request, services, thread_id, "read")
     modes = _thread_stream_modes(stream_modes)
     if last_event_id is not None and last_event_id.strip():
         cursor = parse_event_id(last_event_id)

@@ -1,0 +1,132 @@
+"""The FastAPI side of authentication and authorization (core: :mod:`adapter.auth`).
+
+:class:`AuthMiddleware` authenticates every HTTP and WebSocket request (except the
+liveness, info and OpenAPI pages) before routing and keeps the user in the ASGI
+scope (``scope["evergraph_user"]``; :func:`current_user`). Route handlers call
+:func:`authorize` with the resource, action and value LangGraph defines for the
+endpoint, and apply the returned filter with :func:`visible` /
+:func:`check_thread`: a record the filter hides answers 404, as langgraph-api does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection, Request
+from starlette.routing import Match
+
+from adapter.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
+from api.errors import ApiError
+
+#: paths that never need credentials (liveness probes, server info, API docs)
+OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+USER_KEY = "evergraph_user"
+
+
+def _path_params(app: Any, scope: dict[str, Any]) -> dict[str, Any]:
+    for route in getattr(getattr(app, "router", None), "routes", []):
+        match, child = route.matches(scope)
+        if match == Match.FULL:
+            return dict(child.get("path_params") or {})
+    return {}
+
+
+class AuthMiddleware:
+    """ASGI middleware running :meth:`Authenticator.authenticate` on every request.
+
+    A refused HTTP request gets ``{"detail": message}`` with the handler's status
+    (401/403…); a refused WebSocket is closed (code 4401/4403) before it is
+    accepted.
+    """
+
+    def __init__(self, app: Any, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket") or not self.authenticator.enabled:
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path") or "/"
+        if path in OPEN_PATHS or path == "/" or (scope["type"] == "http" and scope.get("method") == "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        conn = Request(scope, receive) if scope["type"] == "http" else HTTPConnection(scope, receive)
+        info = RequestInfo(
+            method=scope.get("method") or "WEBSOCKET",
+            path=path,
+            headers=list(scope.get("headers") or []),
+            query_params=dict(conn.query_params),
+            path_params=_path_params(scope.get("app"), scope),
+            request=conn,
+            scope=scope,
+        )
+        try:
+            user = await self.authenticator.authenticate(info)
+        except AuthError as exc:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4000 + exc.status, "reason": exc.detail[:120]})
+                return
+            response = JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+            await response(scope, receive, send)
+            return
+        scope[USER_KEY] = user
+        await self.app(scope, receive, send)
+
+
+def authenticator_of(conn: HTTPConnection) -> Authenticator | None:
+    """The app's :class:`Authenticator` (``None`` when the app was built without one)."""
+    return getattr(conn.app.state, "authenticator", None)
+
+
+def authorizes(conn: HTTPConnection) -> bool:
+    """Whether ``@auth.on`` handlers are registered (so values may be stamped)."""
+    authenticator = authenticator_of(conn)
+    return authenticator is not None and authenticator.authorizes
+
+
+def current_user(conn: HTTPConnection) -> AuthUser | None:
+    """The user the middleware authenticated for this request (``None``: no auth)."""
+    return conn.scope.get(USER_KEY)
+
+
+async def authorize(conn: HTTPConnection, resource: str, action: str, value: dict[str, Any]) -> dict[str, Any] | None:
+    """Run the ``@auth.on`` handler for ``resource``.``action`` on ``value`` (which the
+    handler may change in place: read the fields back from it).
+
+    Returns:
+        The handler's filter (``None``: no restriction).
+
+    Raises:
+        ApiError: 403 ``Forbidden`` (or the handler's own ``HTTPException``).
+    """
+    authenticator = authenticator_of(conn)
+    if authenticator is None or not authenticator.authorizes:
+        return None
+    try:
+        return await authenticator.authorize(current_user(conn), resource, action, value)
+    except AuthError as exc:
+        error = ApiError(exc.status, exc.detail)
+        error.headers = exc.headers
+        raise error from None
+
+
+def visible(record: dict[str, Any] | None, flt: dict[str, Any] | None) -> bool:
+    """Whether ``record`` exists and its ``metadata`` passes ``flt``."""
+    if record is None:
+        return False
+    try:
+        return filter_matches(record.get("metadata") or {}, flt)
+    except AuthError as exc:
+        raise ApiError(exc.status, exc.detail) from None
+
+
+async def check_thread(services: Any, thread_id: str, flt: dict[str, Any] | None, missing: ApiError) -> None:
+    """Raise ``missing`` (a 404) when ``flt`` hides thread ``thread_id`` (or it does
+    not exist); nothing is read when ``flt`` is ``None``."""
+    if flt is None:
+        return
+    if not visible(await services.records.get_thread(thread_id), flt):
+        raise missing
