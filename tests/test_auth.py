@@ -379,3 +379,29 @@ async def test_warning_without_auth_on_a_public_address(temporal_server, tmp_pat
         assert "without authentication" in proc.output() and "EVERGRAPH_API_KEYS" in proc.output()
     finally:
         await asyncio.to_thread(proc.stop)
+
+
+def test_auth_config_errors_name_the_key(tmp_path):
+    from adapter.auth import build_authenticator
+    from adapter.config import ConfigError, load_config
+
+    (tmp_path / "g.py").write_text("graph = None\nnot_auth = 42\n")
+    (tmp_path / "a.py").write_text(
+        "from langgraph_sdk import Auth\nauth = Auth()\n\n@auth.authenticate\nasync def f(body):\n    return 'x'\n"
+    )
+
+    def config(auth):
+        path = tmp_path / "langgraph.json"
+        path.write_text(__import__("json").dumps({"graphs": {"g": "./g.py:graph"}, "auth": auth}))
+        return load_config(path)
+
+    with pytest.raises(ConfigError, match="'auth.path' must be"):
+        config({"path": "./a.py"})
+    with pytest.raises(ConfigError, match="auth.cache.ttl_seconds"):
+        config({"path": "./a.py:auth", "cache": {"ttl_seconds": -1}})
+    with pytest.raises(ConfigError, match=r"auth.path './g.py:not_auth' must name a langgraph_sdk.Auth"):
+        build_authenticator(config({"path": "./g.py:not_auth"}).auth)
+    with pytest.raises(ConfigError, match=r"auth.path './missing.py:auth'.*not found"):
+        build_authenticator(config({"path": "./missing.py:auth"}).auth)
+    with pytest.raises(ConfigError, match=r"parameter\(s\) \['body'\]"):
+        build_authenticator(config({"path": "./a.py:auth"}).auth)
