@@ -28,6 +28,17 @@ class RunActivities:
         """Deliver finished tasks to the run's driver; return what to start next."""
         return await self.drivers.advance(req)
 
+    @activity.defn(name="send_webhook")
+    async def send_webhook(self, run_id: str) -> None:
+        """Deliver the staged webhook of a finished run (one attempt; Temporal retries).
+
+        Raises:
+            adapter.webhooks.WebhookFailed: transport error or 5xx answer.
+        """
+        from adapter.webhooks import ATTEMPTS, send_staged
+
+        await send_staged(self.services, run_id, final_attempt=activity.info().attempt >= ATTEMPTS)
+
     @activity.defn(name="finish_run")
     async def finish_run(self, inp: FinishInput) -> RunOutcome:
         """Record the run's outcome (see :func:`adapter.finish.finish_run`); returns it

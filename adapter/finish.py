@@ -14,7 +14,7 @@ from adapter import serde
 from adapter.ids import iso, now
 from adapter.services import Services
 from adapter.state import bound_graph, thread_interrupts, wait_body
-from adapter.webhooks import run_finished
+from adapter.webhooks import stage as stage_webhook
 from workflows.types import RunInput, RunOutcome
 
 logger = logging.getLogger(__name__)
@@ -28,8 +28,9 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
 
     A ``rollback`` outcome deletes the run record and every checkpoint the run made
     (langgraph-api's ``action=rollback``); a ``durability="exit"`` run keeps only its
-    final checkpoint. Returns ``outcome`` with ``thread_status`` and ``interrupts``
-    filled in, for the thread's workflow.
+    final checkpoint. A run with a ``webhook`` has its delivery staged for the
+    workflow's ``send_webhook`` activity. Returns ``outcome`` with ``thread_status``,
+    ``interrupts`` and ``webhook`` filled in, for the workflows.
     """
     records, broker = services.records, services.broker
     record = await records.get_run(run.run_id)
@@ -88,6 +89,6 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
     if record.get("temporary") and (record.get("on_completion") or "delete") == "delete":
         await records.delete_thread(run.thread_id)
         await services.saver.adelete_thread(run.thread_id)
+    outcome.webhook = await stage_webhook(services, record, outcome, body)
     broker.end(run.run_id)
-    run_finished(services, record, outcome, body)
     return outcome

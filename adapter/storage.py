@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS runs (
     on_completion TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_thread ON runs(thread_id, created_at);
+CREATE TABLE IF NOT EXISTS webhooks (
+    run_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL
+);
 """
 
 _JSON_FIELDS = {"config", "context", "metadata", "values", "interrupts", "error", "kwargs", "ttl"}
@@ -434,6 +439,24 @@ class Records:
 
     async def delete_run(self, run_id: str) -> bool:
         return await self._tx(lambda conn: conn.execute("DELETE FROM runs WHERE run_id=?", (run_id,)).rowcount > 0)
+
+    # -------------------------------------------------------------------- webhooks
+
+    async def put_webhook(self, run_id: str, url: str, body: dict[str, Any]) -> None:
+        """Stage the webhook delivery of a finished run (the outbox; replaces one
+        already staged for the run)."""
+        await self._tx(
+            lambda conn: conn.execute("INSERT OR REPLACE INTO webhooks VALUES (?,?,?)", (run_id, url, _j(body)))
+        )
+
+    async def get_webhook(self, run_id: str) -> dict[str, Any] | None:
+        """The staged delivery ``{"url", "body"}`` of ``run_id``, or None."""
+        rows = await self._query("SELECT url, body FROM webhooks WHERE run_id=?", (run_id,))
+        return {"url": rows[0]["url"], "body": json.loads(rows[0]["body"])} if rows else None
+
+    async def delete_webhook(self, run_id: str) -> None:
+        """Drop the staged delivery of ``run_id`` (delivered or given up)."""
+        await self._tx(lambda conn: conn.execute("DELETE FROM webhooks WHERE run_id=?", (run_id,)))
 
 
 def new_thread(thread_id: str, metadata: dict[str, Any], *, status: str = "idle", **fields: Any) -> dict[str, Any]:

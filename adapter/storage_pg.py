@@ -75,6 +75,11 @@ _SCHEMA = [
     on_completion TEXT
 )""",
     "CREATE INDEX IF NOT EXISTS evergraph_runs_thread ON evergraph_runs(thread_id, created_at)",
+    f"""CREATE TABLE IF NOT EXISTS evergraph_webhooks (
+    run_id TEXT {_C} PRIMARY KEY,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL
+)""",
 ]
 # advisory lock key serialising schema creation by processes starting together
 _SCHEMA_LOCK = 0x45766572  # "Ever"
@@ -391,3 +396,35 @@ class PostgresRecords:
             return (await conn.execute(f"DELETE FROM {_R} WHERE run_id=%s", (run_id,))).rowcount > 0
 
         return await self._tx(fn)
+
+    # -------------------------------------------------------------------- webhooks
+
+    async def put_webhook(self, run_id: str, url: str, body: dict[str, Any]) -> None:
+        """See :meth:`adapter.storage.Records.put_webhook`."""
+
+        async def fn(conn: AsyncConnection) -> None:
+            await conn.execute(
+                "INSERT INTO evergraph_webhooks VALUES (%s,%s,%s) "
+                "ON CONFLICT (run_id) DO UPDATE SET url=EXCLUDED.url, body=EXCLUDED.body",
+                (run_id, url, _j(body)),
+            )
+
+        await self._tx(fn)
+
+    async def get_webhook(self, run_id: str) -> dict[str, Any] | None:
+        """See :meth:`adapter.storage.Records.get_webhook`."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT url, body FROM evergraph_webhooks WHERE run_id=%s", (run_id,))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        url, body = (row["url"], row["body"]) if isinstance(row, dict) else row
+        return {"url": url, "body": json.loads(body)}
+
+    async def delete_webhook(self, run_id: str) -> None:
+        """See :meth:`adapter.storage.Records.delete_webhook`."""
+
+        async def fn(conn: AsyncConnection) -> None:
+            await conn.execute("DELETE FROM evergraph_webhooks WHERE run_id=%s", (run_id,))
+
+        await self._tx(fn)

@@ -158,7 +158,12 @@ def build_worker(client: Client, services: Services) -> Worker:
         task_queue=settings.task_queue,
         workflows=[ThreadWorkflow, RunWorkflow, CronWorkflow],
         activities=[
-            run_acts.advance, run_acts.finish_run, thread_acts.accept_run, thread_acts.resume_thread, node_acts.node_attempt,
+            run_acts.advance,
+            run_acts.finish_run,
+            run_acts.send_webhook,
+            thread_acts.accept_run,
+            thread_acts.resume_thread,
+            node_acts.node_attempt,
             cron_acts.cron_fire,
         ],
         max_concurrent_activities=settings.max_concurrent_nodes,

@@ -5,13 +5,15 @@
   (:class:`adapter.config.WebhookUrlPolicy`); a refused URL is a 422 with the
   reference server's messages (``Webhook must use https``, ``Webhook host blocked:
   loopback IP range``).
-* :func:`run_finished` is called as the last step of recording a run's end
-  (:func:`adapter.finish.finish_run`); it POSTs, in the background, the Run object plus
-  ``run_started_at``, ``run_ended_at``, ``webhook_sent_at`` and ``values`` (the final
-  state) with ``Content-Type: application/json`` and httpx's own user agent. Query
-  strings in the URL are kept. Delivery is tried up to :data:`ATTEMPTS` times on
-  transport errors and 5xx answers; it is at-least-once when ``finish_run`` is retried,
-  and lost if the worker process dies before it is sent.
+* :func:`stage` is called as the last step of recording a run's end
+  (:func:`adapter.finish.finish_run`): it stores the delivery (the Run object plus
+  ``run_started_at``, ``run_ended_at``, ``webhook_sent_at`` and ``values``, the final
+  state) in the records' outbox, and the run's workflow then runs the Temporal
+  activity ``send_webhook`` (:func:`send_staged`), which POSTs it with
+  ``Content-Type: application/json`` and httpx's own user agent. Query strings in the
+  URL are kept. Temporal retries transport errors and 5xx answers, up to
+  :data:`ATTEMPTS` attempts in all; delivery is at least once and survives the loss of
+  a worker.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ ATTEMPTS = 3
 TIMEOUT = 10.0
 """Seconds one delivery attempt may take."""
 
-_tasks: set[asyncio.Task] = set()
 
 
 class WebhookRejected(ValueError):
@@ -154,30 +155,32 @@ def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> 
     }
 
 
-async def deliver(url: str, body: dict[str, Any]) -> httpx.Response | None:
-    """POST ``body`` (``webhook_sent_at`` stamped per attempt) to ``url``; retries
-    transport errors and 5xx. Returns the last response, or ``None`` if none came."""
-    response = None
+class WebhookFailed(Exception):
+    """A delivery attempt failed in a way worth retrying (transport error or 5xx)."""
+
+
+async def post_once(url: str, body: dict[str, Any]) -> httpx.Response:
+    """POST ``body`` to ``url`` once, ``webhook_sent_at`` stamped now.
+
+    Raises:
+        WebhookFailed: transport error or a 5xx answer (the caller retries).
+    """
+    body["webhook_sent_at"] = iso(now())
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                await asyncio.sleep(2 ** (attempt - 1))
-            body["webhook_sent_at"] = iso(now())
-            try:
-                response = await client.post(
-                    url, content=serde.dumps(body), headers={"Content-Type": "application/json"}
-                )
-            except httpx.HTTPError as exc:
-                logger.warning("webhook %s attempt %d failed: %r", url, attempt + 1, exc)
-                continue
-            if response.status_code < 500:
-                return response
-            logger.warning("webhook %s attempt %d answered %d", url, attempt + 1, response.status_code)
+        try:
+            response = await client.post(url, content=serde.dumps(body), headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise WebhookFailed(f"webhook {url}: {exc!r}") from exc
+    if response.status_code >= 500:
+        raise WebhookFailed(f"webhook {url} answered {response.status_code}")
     return response
 
 
-def run_finished(services: Any, record: dict[str, Any], outcome: Any, result: Any) -> None:
-    """Send ``record``'s webhook, if it has one, in the background.
+async def stage(services: Any, record: dict[str, Any], outcome: Any, result: Any) -> bool:
+    """Store the webhook delivery of ``record``'s end, if it has a webhook, in the
+    records' outbox; returns whether one was stored. The run's workflow then
+    delivers it as the Temporal activity ``send_webhook`` (retried by Temporal,
+    :data:`ATTEMPTS` attempts), so a worker killed before delivery loses nothing.
 
     Args:
         record: the run record as it was before the run's end was recorded.
@@ -188,19 +191,32 @@ def run_finished(services: Any, record: dict[str, Any], outcome: Any, result: An
     """
     url = (record.get("kwargs") or {}).get("webhook")
     if not url or getattr(outcome, "rollback", False):
+        return False
+    values = result
+    if isinstance(result, dict) and "__error__" in result:
+        thread = await services.records.get_thread(record["thread_id"])
+        values = (thread or {}).get("values")
+    body = payload(record, outcome.status, serde.to_jsonable(values), iso(now()))
+    await services.records.put_webhook(record["run_id"], url, body)
+    return True
+
+
+async def send_staged(services: Any, run_id: str, final_attempt: bool) -> None:
+    """Deliver the staged webhook of ``run_id`` once; drop it from the outbox when it
+    was answered (any status below 500) or when this was the last attempt.
+
+    Raises:
+        WebhookFailed: the attempt failed and may be retried.
+    """
+    staged = await services.records.get_webhook(run_id)
+    if staged is None:
         return
-
-    async def send() -> None:
-        values = result
-        if isinstance(result, dict) and "__error__" in result:
-            thread = await services.records.get_thread(record["thread_id"])
-            values = (thread or {}).get("values")
-        body = payload(record, outcome.status, serde.to_jsonable(values), iso(now()))
-        try:
-            await deliver(url, body)
-        except Exception:  # noqa: BLE001 - a webhook never fails the run
-            logger.exception("webhook %s for run %s failed", url, record["run_id"])
-
-    task = asyncio.ensure_future(send())
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    try:
+        response = await post_once(staged["url"], staged["body"])
+    except WebhookFailed:
+        if final_attempt:
+            logger.warning("webhook of run %s given up after %d attempts", run_id, ATTEMPTS)
+            await services.records.delete_webhook(run_id)
+        raise
+    logger.debug("webhook of run %s answered %d", run_id, response.status_code)
+    await services.records.delete_webhook(run_id)

@@ -75,6 +75,14 @@ async def _script(records, ids: dict[str, str]) -> list:
     out.append(norm(await records.list_threads(ids=[ids["t"]], status="busy")))
     out.append(await records.delete_run(ids["r"]))
     out.append(await records.delete_run(ids["r"]))
+    # the webhook outbox
+    out.append(await records.get_webhook(ids["r"]))
+    await records.put_webhook(ids["r"], "http://a/hook", {"n": 1, "values": {"x": [1, 2]}})
+    await records.put_webhook(ids["r"], "http://b/hook", {"n": 2})
+    out.append(await records.get_webhook(ids["r"]))
+    assert out[-1] == {"url": "http://b/hook", "body": {"n": 2}}
+    await records.delete_webhook(ids["r"])
+    out.append(await records.get_webhook(ids["r"]))
     out.append(await records.delete_thread(ids["t"]))
     out.append(await records.delete_assistant(ids["a"]))
     out.append(await records.delete_assistant(ids["a"]))

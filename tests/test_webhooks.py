@@ -20,15 +20,18 @@ from adapter.webhooks import WebhookRejected, validate_webhook_url
 class Receiver:
     """A real HTTP server on a free loopback port that records every POST."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_first: int = 0) -> None:
         self.received: queue.Queue = queue.Queue()
+        self.fail_first = fail_first  # answer 503 to this many POSTs first
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["content-length"]))
                 outer.received.put({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
-                self.send_response(200)
+                failing = outer.fail_first > 0
+                outer.fail_first -= 1
+                self.send_response(503 if failing else 200)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -157,3 +160,34 @@ def test_langgraph_json_webhooks_key(tmp_path):
     path.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "webhooks": {"url": {"require_https": "no"}}}))
     with pytest.raises(ConfigError, match="webhooks.url.require_https"):
         load_config(path)
+
+
+async def test_webhook_failures_are_retried_by_temporal(client, temporal_client):
+    """Delivery is the activity ``send_webhook`` of the run's workflow: a 503 is
+    retried by Temporal (attempts visible in the history) and delivered once it is
+    answered."""
+    receiver = Receiver(fail_first=2)
+    try:
+        tid = (await client.threads.create())["thread_id"]
+        await client.runs.wait(tid, "chain", input={"log": []}, webhook=f"{receiver.url}/hook")
+        bodies = [(await receiver.next())["body"] for _ in range(3)]
+        assert len({b["run_id"] for b in bodies}) == 1
+        assert [b["webhook_sent_at"] for b in bodies] == sorted(b["webhook_sent_at"] for b in bodies)
+        run_id = bodies[0]["run_id"]
+        handle = temporal_client.get_workflow_handle(f"run-{run_id}")
+        await handle.result()
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_started_event_attributes")
+        ]
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+        assert scheduled[-1] == "send_webhook" and attempts[-1] == 3
+        # the workflow has completed: no delivery can follow the accepted one
+        assert receiver.received.empty()
+    finally:
+        receiver.close()

@@ -48,6 +48,24 @@ MAX_HISTORY_EVENTS = 10_000
 _LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
 
 
+#: webhook delivery: 3 attempts, 1 s then 2 s apart (adapter.webhooks.ATTEMPTS)
+_WEBHOOK = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3),
+)
+
+
+async def deliver_webhook(run: RunInput, outcome: RunOutcome) -> None:
+    """Run the ``send_webhook`` activity when ``finish_run`` staged a delivery; a
+    delivery that keeps failing is given up (logged), never failing the run."""
+    if not outcome.webhook:
+        return
+    try:
+        await workflow.execute_activity("send_webhook", run.run_id, **_WEBHOOK)
+    except ActivityError as err:
+        workflow.logger.warning("webhook of run %s not delivered: %s", run.run_id, err.cause or err)
+
+
 def _retry_policy(spec: TaskSpec) -> RetryPolicy:
     if spec.retry is None:
         return RetryPolicy(maximum_attempts=1)
@@ -160,9 +178,11 @@ class RunWorkflow:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal("run_ended", run.run_id)
             except Exception as err:  # noqa: BLE001 - e.g. the thread was deleted meanwhile
                 workflow.logger.info("run_ended not delivered to %s: %s", parent.workflow_id, err)
-        return await workflow.execute_local_activity(
+        outcome = await workflow.execute_local_activity(
             "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
         )
+        await deliver_webhook(run, outcome)
+        return outcome
 
     @staticmethod
     def _history_is_long() -> bool:

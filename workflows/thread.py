@@ -44,7 +44,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search
-    from workflows.run import RunWorkflow
+    from workflows.run import RunWorkflow, deliver_webhook
     from workflows.types import CancelRun, FinishInput, RunInput, RunOutcome, SubmitRun, ThreadInput
 
 IDLE_SECONDS = 60
@@ -226,9 +226,11 @@ class ThreadWorkflow:
                 outcome = RunOutcome(
                     status="timeout", error="TimeoutError", message=f"run exceeded {run.run_timeout:g} s"
                 )
-                return await workflow.execute_local_activity(
+                outcome = await workflow.execute_local_activity(
                     "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
                 )
+                await deliver_webhook(run, outcome)
+                return outcome
             return None  # the run recorded its own outcome (finish_run)
 
     # ------------------------------------------------------------------ helpers
@@ -265,6 +267,8 @@ class ThreadWorkflow:
 
     async def _finish_unstarted(self, run: RunInput, action: str) -> RunOutcome:
         outcome = RunOutcome(status="interrupted", rollback=action == "rollback")
-        return await workflow.execute_local_activity(
+        outcome = await workflow.execute_local_activity(
             "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
         )
+        await deliver_webhook(run, outcome)
+        return outcome

@@ -149,6 +149,7 @@ class RunOutcome:
             ``interrupted``/``error``), filled in by ``finish_run``.
         interrupts: the thread's pending interrupts after the run,
             ``{task_id: [{"id", "value"}]}`` (API.md §4.2), filled in by ``finish_run``.
+        webhook: a webhook delivery is staged for the ``send_webhook`` activity.
     """
 
     status: str
@@ -157,6 +158,7 @@ class RunOutcome:
     rollback: bool = False
     thread_status: Optional[str] = None
     interrupts: Optional[dict[str, Any]] = None
+    webhook: bool = False
 
 
 @dataclass
