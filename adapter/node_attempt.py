@@ -60,6 +60,7 @@ from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import Runtime
 
 from adapter import serde
+from adapter.calls import FunctionalCalls
 from adapter.policy import retry_decision
 from adapter.runconfig import RunParams, run_params
 from adapter.services import Services
@@ -236,13 +237,20 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         raise TaskMismatchError(
             f"task {spec.name!r} ({spec.task_id}) is not runnable at checkpoint {spec.checkpoint_id}"
         )
-    return task
+    calls = FunctionalCalls(
+        graph=graph, checkpoint=checkpoint, channels=channels, managed=managed, pending=pending, saver=saver,
+        store=services.store, thread_id=inp.run.thread_id, step=spec.step, stop=spec.stop,
+    )
+    return task, calls
 
 
-def _run_in_thread(task, name: str, stream: bool = False) -> tuple[concurrent.futures.Future, dict[str, Any]]:
-    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread;
-    ``stream`` runs the node with ``astream`` (LangGraph's runner does so when an
-    ``astream_events`` tracer listens, which yields the nodes' ``on_chain_stream``)."""
+def _run_in_thread(
+    task, name: str, calls: FunctionalCalls, stream: bool = False
+) -> tuple[concurrent.futures.Future, dict[str, Any]]:
+    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread, with
+    ``calls`` serving the node's ``@task`` calls; ``stream`` runs the node with
+    ``astream`` (LangGraph's runner does so when an ``astream_events`` tracer listens,
+    which yields the nodes' ``on_chain_stream``)."""
     result: concurrent.futures.Future = concurrent.futures.Future()
     handle: dict[str, Any] = {}
     started = threading.Event()
@@ -255,7 +263,7 @@ def _run_in_thread(task, name: str, stream: bool = False) -> tuple[concurrent.fu
             handle["task"] = asyncio.current_task()
             handle["loop"] = loop
             started.set()
-            await arun_with_retry(task, None, stream=stream, configurable={})
+            await arun_with_retry(task, None, stream=stream, configurable=calls.configurable(task, loop))
 
         try:
             loop.run_until_complete(body())
@@ -314,14 +322,14 @@ async def run_node_attempt(
         raise TaskMismatchError(f"run {inp.run.run_id} not found")
     params = run_params(run)
     publish = _Publisher(services, inp.run.run_id, params.stream_modes, params.subgraphs)
-    task = await _prepare(services, inp, publish, params)
+    task, calls = await _prepare(services, inp, publish, params)
     policies = task.retry_policy
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
     scope = _TimedAttemptScope(refresh_on=spec.refresh_on if idle else None)
     task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])
 
     start = time.monotonic()
-    cfut, handle = _run_in_thread(task, spec.name, stream="events" in params.stream_modes)
+    cfut, handle = _run_in_thread(task, spec.name, calls, stream="events" in params.stream_modes)
     afut = asyncio.wrap_future(cfut)
     # an abandoned (timed-out) attempt may fail later: nobody awaits it then
     afut.add_done_callback(lambda f: f.cancelled() or f.exception())

@@ -107,6 +107,8 @@ def wait_body(snapshot: StateSnapshot) -> Any:
     """The ``/wait`` and ``/join`` success body: the state values, with
     ``__interrupt__`` when the run stopped at ``interrupt()`` (API.md §2.5)."""
     values = serde.to_jsonable(snapshot.values)
+    if snapshot.interrupts and values is None:
+        values = {}  # an entrypoint waiting before it returned anything: in-process too
     if snapshot.interrupts and isinstance(values, dict):
         values["__interrupt__"] = serde.to_jsonable(
             [interrupt_json(i, stream=True) for i in snapshot.interrupts]

@@ -75,3 +75,15 @@ def test_resume_map_lives_in_the_loop_config():
     assert "self.config[CONF][CONFIG_KEY_RESUME_MAP] = resume" in inspect.getsource(_loop)
     assert is_xxh3_128_hexdigest("0123456789abcdef0123456789abcdef")
     assert not is_xxh3_128_hexdigest("approved")
+
+
+def test_functional_call_hook():
+    """adapter.calls serves @task calls with LangGraph's own _acall: it must keep the
+    keyword arguments the runner gives it."""
+    from langgraph._internal._constants import CONFIG_KEY_CALL
+    from langgraph.pregel._runner import _acall, _acall_impl
+
+    assert CONFIG_KEY_CALL == "__pregel_call"
+    params = set(inspect.signature(_acall).parameters)
+    assert {"futures", "schedule_task", "submit", "loop", "stream"} <= params
+    assert "next_task.writes" in inspect.getsource(_acall_impl)  # cached results of earlier executions
