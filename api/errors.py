@@ -9,9 +9,29 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi import utils as _openapi_utils
 from fastapi.responses import JSONResponse
 
 from adapter.ids import parse_uuid
+
+
+def _document_error_shape() -> None:
+    """Make ``/openapi.json`` describe the 422 body this API sends.
+
+    FastAPI documents every 422 as its own ``HTTPValidationError`` (``detail``: a list
+    of error objects), but :func:`validation_handler` answers, like the reference
+    server, ``{"detail": "<message>"}``. FastAPI builds the document from the module
+    level ``validation_error_response_definition``; it is updated in place so the
+    generated document matches the wire.
+    """
+    definition = _openapi_utils.validation_error_response_definition
+    definition["properties"] = {
+        "detail": {"title": "Detail", "type": "string", "description": "What was wrong with which input"}
+    }
+    definition["required"] = ["detail"]
+
+
+_document_error_shape()
 
 
 class ApiError(HTTPException):
@@ -57,6 +77,10 @@ async def validation_handler(request: Request, exc: RequestValidationError) -> J
         field = _location(tuple(e.get("loc", ())))
         if e.get("type") == "missing":
             messages.append(f"'{field}' is a required property")
+        elif e.get("type") == "value_error" and field == "body":
+            # a whole-body check (api.models.check_json_value): its message names the field
+            messages.append(str(e.get("msg", "")).removeprefix("Value error, "))
         else:
             messages.append(f"{field}: {e.get('msg')} (got {e.get('input')!r})")
-    return JSONResponse({"detail": "\n".join(messages)}, status_code=422)
+    detail = "\n".join(messages).encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
+    return JSONResponse({"detail": detail}, status_code=422)

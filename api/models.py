@@ -10,13 +10,75 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: deepest nesting of objects/arrays a request body may have (the JSON encoder that
+#: stores and answers documents stops at 255 levels; responses wrap bodies in a few)
+MAX_JSON_DEPTH = 200
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-class _Body(BaseModel):
-    """Base of request bodies: unknown fields are accepted and ignored."""
+def _where(path: str) -> str:
+    """``path`` printable in a JSON error body (unpaired surrogates escaped)."""
+    return (path or "body").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_json_value(value: Any, path: str = "") -> None:
+    """Reject, before anything is stored, JSON the server could not store or send back.
+
+    Python's JSON parser accepts integers of any size, lone UTF-16 surrogates
+    (``"\\udc00"``) and any nesting; the records, checkpoints and responses are
+    written with orjson, which does not. Such input is a client error.
+
+    Raises:
+        ValueError: naming the dotted path of the first offending value (an
+            integer outside the signed 64-bit range, a string or key that is not
+            valid Unicode, or nesting deeper than :data:`MAX_JSON_DEPTH`).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, bool) or item is None or isinstance(item, float):
+            continue
+        if isinstance(item, int):
+            if not _INT64[0] <= item <= _INT64[1]:
+                raise ValueError(f"{_where(where)}: integer {item} is outside the signed 64-bit range")
+        elif isinstance(item, str):
+            _check_text(item, where)
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValueError(f"{_where(where)}: nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(str(key), where)
+                    stack.append((child, f"{where}.{key}" if where else str(key), depth + 1))
+            else:
+                for i, child in enumerate(item):
+                    stack.append((child, f"{where}[{i}]", depth + 1))
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{_where(where)}: text with an unpaired UTF-16 surrogate ({text[:40]!r})") from None
+
+
+class JsonBody(BaseModel):
+    """Base of request bodies: unknown fields are accepted and ignored; values the
+    server could not store or send back are refused (:func:`check_json_value`)."""
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        check_json_value(data)
+        return data
+
+
+_Body = JsonBody
 
 
 OnConflict = Literal["raise", "do_nothing"]

@@ -20,6 +20,7 @@ from adapter.storage import public_run
 from api.auth import authorize, authorizes, check_thread, visible
 from api.deps import services as get_services
 from api.errors import ApiError, not_found, require_uuid
+from api.models import JsonBody
 from api.sse import frame, longpoll_response, sse_response
 
 router = APIRouter(tags=["runs"])
@@ -46,8 +47,9 @@ def _stream_mode_error(schema: str, value: Any) -> ApiError:
     )
 
 
-class RunCreate(BaseModel):
-    """Body of every run-creating endpoint (API.md §3.5.1). Unknown fields are ignored."""
+class RunCreate(JsonBody):
+    """Body of every run-creating endpoint (API.md §3.5.1). Unknown fields are ignored;
+    values that could not be stored are refused (:class:`api.models.JsonBody`)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -234,6 +234,18 @@ def _superstep_updates(supersteps: list[Superstep]) -> list[list[StateUpdate]]:
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
 
+def _is_path(path: str) -> bool:
+    """Whether ``path`` is a non-empty ``key(.key|[index])*`` path for ``extract``."""
+    pos = 0
+    for match in _PATH_TOKEN.finditer(path):
+        is_key = match.group(1) is not None
+        expected = "" if pos == 0 or not is_key else "."
+        if path[pos:match.start()] != expected or (pos == 0 and not is_key):
+            return False
+        pos = match.end()
+    return pos > 0 and pos == len(path)
+
+
 def _extract_path(doc: Any, path: str) -> Any:
     """The value at ``path`` (``a.b[0].c``, ``values.messages[-1]``) or ``None``."""
     pos = 0
@@ -396,6 +408,9 @@ async def search_threads(
     body = body or ThreadSearch()
     if body.extract and len(body.extract) > MAX_EXTRACT:
         raise ApiError(422, f"extract: at most {MAX_EXTRACT} paths are allowed, got {len(body.extract)}")
+    for alias, path in (body.extract or {}).items():
+        if not _is_path(path):
+            raise ApiError(422, f"extract.{alias}: invalid path {path!r} (expected keys and [index]es, e.g. values.messages[-1])")
     ids = None
     if body.ids is not None:
         ids = [require_uuid(i, "thread") for i in body.ids]

@@ -1,0 +1,227 @@
+"""Schema-driven fuzzing of the whole REST API with schemathesis.
+
+Every operation of the OpenAPI document the session server serves (``/openapi.json``)
+gets a bounded number of generated requests, schema-valid and schema-invalid, sent
+over real HTTP to the session's ``evergraph dev``. Path parameters are generated
+too (mostly not UUIDs), and once more with the ids of a real assistant, thread, run
+and checkpoint so the handlers behind the id checks are reached as well.
+
+Checks: no 5xx; JSON where JSON is documented; response bodies match the documented
+response schemas where there are any.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+#: generated requests per operation and pass; with about 55 operations and up to three
+#: passes each (positive, negative, positive with real ids) the test takes about a
+#: minute on 2 cores
+MAX_EXAMPLES = 40
+
+#: seconds a single request may take (run creation can execute a graph)
+REQUEST_TIMEOUT = 30
+
+#: operations whose response never ends on an existing thread (SSE until the client
+#: leaves): fuzzed with generated ids only
+ENDLESS_ON_REAL_IDS = {
+    ("GET", "/threads/{thread_id}/stream"),
+    ("POST", "/threads/{thread_id}/stream/events"),
+}
+
+
+#: operations that still answer some generated requests with a 5xx from code outside
+#: the API layer this test's author may change; they are left out of the fuzzing and
+#: each known 5xx is pinned by :func:`test_known_server_errors_remain` instead
+KNOWN_5XX = {
+    ("PUT", "/store/items"): "api/routes/store.py stores values orjson cannot write (integers beyond 64 bits)",
+    ("POST", "/store/items/search"): (
+        "api/routes/store.py passes filter keys LangGraph's SQLite store refuses (ValueError "
+        "'Invalid filter key') and offsets beyond 64 bits (OverflowError) to the store"
+    ),
+}
+
+#: one request per known 5xx: (method, path, JSON body)
+KNOWN_5XX_REQUESTS = [
+    ("PUT", "/store/items", {"namespace": ["fuzz"], "key": "k", "value": {"n": 2**64}}),
+    ("POST", "/store/items/search", {"namespace_prefix": ["fuzz"], "filter": {"bad key!": 1}}),
+    ("POST", "/store/items/search", {"namespace_prefix": ["fuzz"], "offset": 2**70}),
+]
+
+
+@pytest.fixture(scope="module")
+def real_ids(server: str) -> dict[str, str]:
+    """Ids of real objects for the path parameters: an assistant of graph ``chain``,
+    a thread with one finished run of it, that run and its last checkpoint."""
+    with httpx.Client(base_url=server, timeout=60) as http:
+        assistant = http.post("/assistants", json={"graph_id": "chain", "name": "fuzz"}).json()
+        thread = http.post("/threads", json={"metadata": {"fuzz": True}}).json()
+        tid = thread["thread_id"]
+        r = http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "chain", "input": {"log": [], "n": 0}})
+        assert r.status_code == 200, r.text
+        run = http.get(f"/threads/{tid}/runs").json()[0]
+        state = http.get(f"/threads/{tid}/state").json()
+    return {
+        "assistant_id": assistant["assistant_id"],
+        "thread_id": tid,
+        "run_id": run["run_id"],
+        "checkpoint_id": state["checkpoint"]["checkpoint_id"],
+        "cron_id": "00000000-0000-4000-8000-000000000000",
+        "namespace": "inner",
+    }
+
+
+@pytest.fixture(scope="module")
+def api_schema(server: str):
+    """Our own OpenAPI document, as the session server serves it."""
+    return schemathesis.openapi.from_url(f"{server}/openapi.json")
+
+
+def _run_operation(operation, server: str, mode, failures: list[str], path_parameters=None) -> int:
+    """Fuzz one operation; returns the number of requests sent. A 5xx or a response
+    not matching the document is appended to ``failures`` (first one per pass)."""
+    sent = 0
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def fuzz(case) -> None:
+        nonlocal sent
+        sent += 1
+        try:
+            response = case.call(base_url=server, timeout=REQUEST_TIMEOUT)
+        except Exception as exc:  # a dropped connection is as bad as a 5xx
+            raise AssertionError(f"{case.method} {case.formatted_path}: {type(exc).__name__}: {exc}") from None
+        assert response.status_code < 500, (
+            f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}\n"
+            f"  {case.as_curl_command()}"
+        )
+        case.validate_response(response, checks=[content_type_conformance, response_schema_conformance])
+
+    try:
+        fuzz()
+    except Unsatisfiable:  # nothing of this operation can be made invalid
+        pass
+    except (Exception, BaseExceptionGroup) as exc:  # hypothesis re-raises the first failure
+        failures.append(f"[{mode.value}{' real ids' if path_parameters else ''}] {exc}")
+    return sent
+
+
+def _fuzz(operations, server: str, real_ids: dict[str, str]) -> tuple[list[str], int]:
+    """Fuzz ``operations`` in every pass; returns the failures and requests sent."""
+    failures: list[str] = []
+    sent = 0
+    for operation in operations:
+        key = (operation.method.upper(), operation.path)
+        sent += _run_operation(operation, server, GenerationMode.POSITIVE, failures)
+        sent += _run_operation(operation, server, GenerationMode.NEGATIVE, failures)
+        names = [p.name for p in operation.path_parameters]
+        if names and key not in ENDLESS_ON_REAL_IDS:
+            ids = {name: real_ids[name] for name in names if name in real_ids}
+            if ids:
+                sent += _run_operation(operation, server, GenerationMode.POSITIVE, failures, path_parameters=ids)
+    return failures, sent
+
+
+def _operations(api_schema) -> list:
+    return [result.ok() for result in api_schema.get_all_operations()]
+
+
+def test_no_server_errors(api_schema, server: str, real_ids: dict[str, str]):
+    """Every operation (but :data:`KNOWN_5XX`), fuzzed: no generated request gets a
+    5xx, and responses carry the documented content types and shapes."""
+    started = time.monotonic()
+    operations = _operations(api_schema)
+    assert len(operations) >= 40, "the OpenAPI document lost operations"
+    tested = [op for op in operations if (op.method.upper(), op.path) not in KNOWN_5XX]
+    failures, sent = _fuzz(tested, server, real_ids)
+    elapsed = time.monotonic() - started
+    assert not failures, f"{len(failures)} failing fuzz passes:\n\n" + "\n\n".join(failures)
+    assert sent >= len(tested) * MAX_EXAMPLES, f"only {sent} requests were generated"
+    print(f"fuzzed {len(tested)} operations with {sent} requests in {elapsed:.0f}s")
+
+
+@pytest.mark.parametrize("method,path,body", KNOWN_5XX_REQUESTS)
+@pytest.mark.xfail(strict=True, reason="a known 5xx outside the API layer (see KNOWN_5XX)")
+def test_known_server_errors_remain(http, method: str, path: str, body: dict):
+    """Each known 5xx of :data:`KNOWN_5XX`, as one request: this xfails while the
+    server answers 5xx; once fixed (a 4xx naming the input) it fails, so the entry is
+    removed from :data:`KNOWN_5XX` and the operation is fuzzed again."""
+    assert (method, path) in KNOWN_5XX
+    r = http.request(method, path, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code < 500, f"{KNOWN_5XX[(method, path)]}: {r.status_code} {r.text[:300]}"
+
+
+# ------------------------------------------------- the 5xx the fuzzer found, as regressions
+
+BIG = 2**64
+
+
+@pytest.mark.parametrize(
+    "method,path,body,field",
+    [
+        ("POST", "/assistants", {"graph_id": "chain", "metadata": {"n": BIG}}, "metadata.n"),
+        ("POST", "/threads", {"metadata": {"a": [1, {"b": -BIG}]}}, "metadata.a[1].b"),
+        ("POST", "/runs/wait", {"assistant_id": "chain", "stream_mode": [BIG]}, "stream_mode[0]"),
+        ("POST", "/runs/crons", {"assistant_id": "chain", "schedule": "* * * * *", "input": {"x": BIG}}, "input.x"),
+    ],
+)
+def test_integers_beyond_64_bits_are_422_naming_the_field(http, method, path, body, field):
+    """Python parses integers of any size; storing or echoing them failed with 500."""
+    r = http.request(method, path, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json() == {"detail": f"{field}: integer {body_value(body, field)} is outside the signed 64-bit range"}
+
+
+def body_value(body, field):
+    """The value at ``field`` (``a.b[0]``) of ``body``."""
+    value = body
+    for part in field.replace("[", ".[").split("."):
+        value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+    return value
+
+
+def test_unpaired_surrogates_and_deep_nesting_are_422(http):
+    """A lone UTF-16 surrogate (valid JSON, not valid Unicode) and nesting orjson
+    cannot write are refused before anything is stored."""
+    raw = '{"graph_id": "chain", "name": "x", "metadata": {"k": "\\udc00"}}'
+    r = http.post("/assistants", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("metadata.k: text with an unpaired UTF-16 surrogate")
+
+    deep: dict = {}
+    node = deep
+    for _ in range(300):
+        node["d"] = {}
+        node = node["d"]
+    r = http.post("/threads", json={"metadata": deep})
+    assert r.status_code == 422, r.text
+    assert "nested deeper than 200 levels" in r.json()["detail"]
+    assert r.json()["detail"].startswith("metadata.d.d.")
+
+
+def test_thread_search_extract_with_an_invalid_path_is_422(http):
+    """``extract: {"x": ""}`` extracted the thread into itself (500 on encoding)."""
+    http.post("/threads", json={"metadata": {"fuzz_extract": True}})
+    for path in ["", "a..b", "[0]", "values."]:
+        r = http.post("/threads/search", json={"metadata": {"fuzz_extract": True}, "extract": {"x": path}})
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["detail"].startswith(f"extract.x: invalid path {path!r}")
+    r = http.post("/threads/search", json={"metadata": {"fuzz_extract": True}, "extract": {"f": "metadata.fuzz_extract"}})
+    assert r.status_code == 200 and r.json()[0]["extracted"] == {"f": True}
