@@ -155,14 +155,20 @@ async def graph_json(graph: Pregel, xray: bool | int) -> dict[str, Any]:
     """``{"nodes": [...], "edges": [...]}`` of LangGraph's drawable graph.
 
     Node ``data`` keeps only ``name`` for runnables (the reference server drops the
-    LangChain class path LangGraph puts in ``data.id``).
+    LangChain class path LangGraph puts in ``data.id``). When ``xray`` draws the
+    nodes of subgraphs, the nodes carry no ``type`` either, as the reference
+    server answers (s01 [38]; with ``xray`` on a graph without subgraphs, s01 [29],
+    they keep it).
     """
     drawable = await graph.aget_graph(xray=xray)
+    expanded = bool(xray) and any(True for _ in graph.get_subgraphs())
     doc = serde.to_jsonable(drawable.to_json())
     for node in doc.get("nodes", []):
         data = node.get("data")
         if node.get("type") == "runnable" and isinstance(data, dict):
             data.pop("id", None)
+        if expanded:
+            node.pop("type", None)
     return doc
 
 

@@ -139,6 +139,32 @@ async def test_create_with_configurable_and_context_is_400(client):
     assert await client.assistants.count(metadata={"t": tag}) == 0
 
 
+async def test_update_with_configurable_and_context_is_400_and_makes_no_version(client):
+    """API.md §1.3 / §5.11: the 400 applies to ``update`` too; nothing changes."""
+    created = await client.assistants.create("chain", context={"user": "alice"})
+    with pytest.raises(BadRequestError) as err:
+        await client.assistants.update(
+            created["assistant_id"], config={"configurable": {"temp": 1}}, context={"user": "bob"}
+        )
+    assert err.value.body["detail"].startswith("Cannot specify both configurable and context.")
+    assert await client.assistants.get(created["assistant_id"]) == created
+    assert [v["version"] for v in await client.assistants.get_versions(created["assistant_id"])] == [1]
+
+
+async def test_config_without_configurable_and_context_together_are_accepted(client):
+    """Only ``config.configurable`` conflicts with ``context``: other config keys
+    (tags, recursion_limit) go with it, and ``context`` becomes ``configurable``
+    (s01 [9])."""
+    created = await client.assistants.create(
+        "chain", config={"tags": ["t"], "recursion_limit": 30}, context={"user": "alice"}
+    )
+    assert created["config"] == {"tags": ["t"], "recursion_limit": 30, "configurable": {"user": "alice"}}
+    assert created["context"] == {"user": "alice"}
+    # configurable alone is kept as given, and context stays empty
+    only = await client.assistants.create("chain", config={"configurable": {"temp": 1}})
+    assert (only["config"], only["context"]) == ({"configurable": {"temp": 1}}, {})
+
+
 def test_create_without_graph_id_is_422(http):
     """s13 [32]: ``graph_id`` is required (the message names it)."""
     before = http.post("/assistants/count", json={}).json()
@@ -223,6 +249,33 @@ async def test_update_versions_and_set_latest(client, http):
     assert r.status_code == 422
     assert r.json() == {"detail": "Invalid JSON in request body"}
     assert (await client.assistants.get(aid))["version"] == 1
+
+
+async def test_set_latest_to_an_unknown_version_is_404_and_changes_nothing(client, http):
+    created = await client.assistants.create("chain", name="one")
+    aid = created["assistant_id"]
+    await client.assistants.update(aid, name="two")
+    with pytest.raises(NotFoundError) as err:
+        await client.assistants.set_latest(aid, 7)
+    assert err.value.body == {"detail": f"Version 7 of assistant {aid} not found"}
+    assert (await client.assistants.get(aid))["name"] == "two"
+    r = http.post(f"/assistants/{aid}/latest", json={"version": 0})
+    assert r.status_code == 422 and "version" in r.json()["detail"]
+    r = http.post(f"/assistants/{aid}/latest", json={})
+    assert r.status_code == 422 and r.json() == {"detail": "'version' is a required property"}
+    with pytest.raises(NotFoundError):
+        await client.assistants.set_latest(str(uuid.uuid4()), 1)
+
+
+async def test_set_latest_then_update_makes_the_next_version(client):
+    """Versions keep counting from the highest one, not from the current one."""
+    created = await client.assistants.create("chain", name="one", metadata={"k": 1})
+    aid = created["assistant_id"]
+    await client.assistants.update(aid, name="two")
+    await client.assistants.set_latest(aid, 1)
+    v3 = await client.assistants.update(aid, metadata={"k": 3})
+    assert (v3["version"], v3["name"], v3["metadata"]) == (3, "one", {"k": 3})
+    assert [v["version"] for v in await client.assistants.get_versions(aid)] == [3, 2, 1]
 
 
 async def test_update_unknown_assistant_is_404(client):
@@ -315,6 +368,22 @@ async def test_search_and_count(client, http):
     assert selected == [{"assistant_id": a["assistant_id"], "name": a["name"]} for a in sorted(made, key=lambda a: a["name"])]
 
 
+async def test_search_select_every_field_and_a_bad_field(client, http):
+    """``select`` keeps the requested keys only, for any Assistant field; a field an
+    Assistant does not have is 422 naming ``select``."""
+    tag = _tag()
+    made = await client.assistants.create("chain", name="sel", metadata={"t": tag})
+    fields = sorted(ASSISTANT_KEYS)
+    for field in fields:
+        found = await client.assistants.search(metadata={"t": tag}, select=[field])
+        assert found == [{field: made[field]}], field
+    everything = await client.assistants.search(metadata={"t": tag}, select=fields)
+    assert everything == [made]
+    r = http.post("/assistants/search", json={"metadata": {"t": tag}, "select": ["assistant_id", "nope"]})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("select.1:")
+
+
 async def test_search_by_graph_id_includes_the_system_assistant(client):
     found = await client.assistants.search(graph_id="conflict", limit=100)
     assert system_assistant_id("conflict") in [a["assistant_id"] for a in found]
@@ -347,6 +416,13 @@ async def test_get_graph_of_chain(client, xray):
     ``{"id":"__end__"}``; edges ``{"source","target"}``."""
     graph = await client.assistants.get_graph(system_assistant_id("chain"), xray=xray)
     assert graph == CHAIN_GRAPH
+
+
+@pytest.mark.parametrize("xray", ["maybe", "-1", "1.5"])
+def test_get_graph_with_a_bad_xray_is_422(http, xray):
+    r = http.get(f"/assistants/{system_assistant_id('chain')}/graph", params={"xray": xray})
+    assert r.status_code == 422
+    assert r.json() == {"detail": f"Invalid xray value: '{xray}'. Must be true, false or a non-negative integer"}
 
 
 async def test_get_graph_of_fan_out(client):
@@ -412,6 +488,36 @@ NESTED_GRAPH = textwrap.dedent(
     '''
 )
 
+#: three levels: deep → middle → leaf → leaf_step
+DEEP_GRAPH = textwrap.dedent(
+    '''
+    import operator
+    from typing import Annotated
+
+    from typing_extensions import TypedDict
+    from langgraph.graph import END, START, StateGraph
+
+
+    class S(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+
+    def leaf_step(state: S) -> S:
+        return {"log": ["leaf_step"]}
+
+
+    def _chain(name, node, action):
+        b = StateGraph(S)
+        b.add_node(node, action)
+        b.add_edge(START, node)
+        b.add_edge(node, END)
+        return b.compile(name=name)
+
+
+    graph = _chain("deep", "middle", _chain("middle", "leaf", _chain("leaf", "leaf_step", leaf_step)))
+    '''
+)
+
 #: a graph whose input type (a ``typing.TypedDict``, which pydantic cannot express on
 #: Python < 3.12) is narrower than its state
 NARROW_GRAPH = textwrap.dedent(
@@ -449,8 +555,9 @@ def nested_server(temporal_server, data_root):
     folder.mkdir(exist_ok=True)
     (folder / "nested.py").write_text(NESTED_GRAPH)
     (folder / "narrow.py").write_text(NARROW_GRAPH)
+    (folder / "deep.py").write_text(DEEP_GRAPH)
     config = folder / "langgraph.json"
-    graphs = {"nested": "./nested.py:graph", "narrow": "./narrow.py:graph"}
+    graphs = {"nested": "./nested.py:graph", "narrow": "./narrow.py:graph", "deep": "./deep.py:graph"}
     config.write_text(json.dumps({"dependencies": ["."], "graphs": graphs}))
     with running_evergraph("dev", config, temporal_server.address, data_root, "nested") as url:
         yield url
@@ -475,13 +582,47 @@ async def test_subgraphs_and_xray_of_a_nested_graph(nested_server):
 
     flat = await client.assistants.get_graph(aid)
     assert [n["id"] for n in flat["nodes"]] == ["__start__", "inner", "__end__"]
-    xray = await client.assistants.get_graph(aid, xray=1)
-    assert sorted(n["id"] for n in xray["nodes"]) == sorted(["__start__", "__end__", "inner:inner_step"])
-    assert {(e["source"], e["target"]) for e in xray["edges"]} == {
-        ("__start__", "inner:inner_step"), ("inner:inner_step", "__end__"),
+    assert all(n.get("type") == "runnable" for n in flat["nodes"] if n["id"] != "__end__")
+    # s01 [38], verbatim: the xray drawing's nodes carry no "type"
+    assert await client.assistants.get_graph(aid, xray=1) == {
+        "nodes": [
+            {"id": "__start__", "data": {"name": "__start__"}},
+            {"id": "__end__"},
+            {"id": "inner:inner_step", "data": {"name": "inner:inner_step"}},
+        ],
+        "edges": [
+            {"source": "__start__", "target": "inner:inner_step"},
+            {"source": "inner:inner_step", "target": "__end__"},
+        ],
     }
-    node = next(n for n in xray["nodes"] if n["id"] == "inner:inner_step")
-    assert node == {"id": "inner:inner_step", "type": "runnable", "data": {"name": "inner:inner_step"}}
+    assert await client.assistants.get_graph(aid, xray=True) == await client.assistants.get_graph(aid, xray=1)
+    # s01 [33]: a subgraph's config schema is {} and its context schema null
+    assert (subgraphs["inner"]["config_schema"], subgraphs["inner"]["context_schema"]) == ({}, None)
+
+
+async def test_subgraphs_and_xray_depth_of_a_deeper_graph(nested_server):
+    """``recurse`` lists ``parent|child`` namespaces; a namespace selects one
+    subgraph (``middle|leaf`` only with ``recurse``); ``xray`` as an int is a depth."""
+    client = get_client(url=nested_server)
+    aid = system_assistant_id("deep")
+    assert list(await client.assistants.get_subgraphs(aid)) == ["middle"]
+    assert list(await client.assistants.get_subgraphs(aid, recurse=True)) == ["middle", "middle|leaf"]
+    assert list(await client.assistants.get_subgraphs(aid, namespace="middle")) == ["middle"]
+    assert list(await client.assistants.get_subgraphs(aid, namespace="middle|leaf", recurse=True)) == ["middle|leaf"]
+    assert await client.assistants.get_subgraphs(aid, namespace="middle|leaf") == {}
+    assert await client.assistants.get_subgraphs(aid, namespace="nope", recurse=True) == {}
+    leaf = (await client.assistants.get_subgraphs(aid, recurse=True))["middle|leaf"]
+    assert leaf["state_schema"]["properties"]["log"]["type"] == "array"
+
+    def ids(graph: dict) -> list[str]:
+        return [n["id"] for n in graph["nodes"]]
+
+    assert ids(await client.assistants.get_graph(aid)) == ["__start__", "middle", "__end__"]
+    assert ids(await client.assistants.get_graph(aid, xray=False)) == ["__start__", "middle", "__end__"]
+    assert ids(await client.assistants.get_graph(aid, xray=0)) == ["__start__", "middle", "__end__"]
+    assert ids(await client.assistants.get_graph(aid, xray=1)) == ["__start__", "__end__", "middle:leaf"]
+    assert ids(await client.assistants.get_graph(aid, xray=2)) == ["__start__", "__end__", "middle:leaf:leaf_step"]
+    assert ids(await client.assistants.get_graph(aid, xray=True)) == ["__start__", "__end__", "middle:leaf:leaf_step"]
 
 
 async def test_schemas_of_a_narrower_input_type(nested_server):
@@ -501,4 +642,4 @@ async def test_nested_server_lists_its_own_graphs_in_errors(nested_server):
     async with httpx.AsyncClient(base_url=nested_server) as http:
         r = await http.post("/assistants", json={"graph_id": "chain"})
         assert r.status_code == 404
-        assert r.json() == {"detail": "Graph 'chain' not found. Expected one of: ['nested', 'narrow']"}
+        assert r.json() == {"detail": "Graph 'chain' not found. Expected one of: ['nested', 'narrow', 'deep']"}
