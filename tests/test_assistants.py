@@ -240,6 +240,11 @@ async def test_update_versions_and_set_latest(client, http):
     assert latest["name"] == "v1"
     assert latest["metadata"] == {"team": "anchor"}
     assert latest["config"] == created["config"]
+    # s01 [24] answered the v1 config beside the *v3* context ("carol"), an assistant
+    # whose context and config.configurable disagree; Evergraph restores the whole
+    # version, so both are v1's
+    assert latest["context"] == {"user": "alice"}
+    assert latest["config"]["configurable"] == latest["context"]
     got = await client.assistants.get(aid)
     assert (got["version"], got["name"]) == (1, "v1")
     # setting the latest version does not make a new one
