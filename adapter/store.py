@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import logging
 import math
 import sqlite3
@@ -246,8 +247,24 @@ async def open_sqlite_store(path: Path, config: StoreConfig, stack: AsyncExitSta
     # LangGraph's vector rows cascade from their item (delete, re-put, TTL sweep)
     await conn.execute("PRAGMA foreign_keys=ON")
     inner = EvergraphSqliteStore(conn, index=index, ttl=_ttl_config(config))
-    await inner.setup()
+    # LangGraph's migrations (ALTER TABLE …) are not safe to run twice at once: an API
+    # and a worker process starting together on one data folder take turns
+    async with _file_lock(path.with_name(path.name + ".setup-lock")):
+        await inner.setup()
     return await _share(inner, stack)
+
+
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path):
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) across processes."""
+    import fcntl
+
+    with open(path, "a+") as f:
+        await asyncio.to_thread(fcntl.flock, f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------ Postgres
