@@ -42,16 +42,11 @@ ENDLESS_ON_REAL_IDS = {
 #: operations that still answer some generated requests with a 5xx from code outside
 #: the API layer this test's author may change; they are left out of the fuzzing and
 #: each known 5xx is pinned by :func:`test_known_server_errors_remain` instead
-KNOWN_5XX = {
-    ("PUT", "/store/items"): "api/routes/store.py stores values orjson cannot write (integers beyond 64 bits)",
-    ("POST", "/store/items/search"): (
-        "api/routes/store.py passes filter keys LangGraph's SQLite store refuses (ValueError "
-        "'Invalid filter key') and offsets beyond 64 bits (OverflowError) to the store"
-    ),
-}
+KNOWN_5XX: dict[tuple[str, str], str] = {}
 
 #: one request per known 5xx: (method, path, JSON body)
-KNOWN_5XX_REQUESTS = [
+#: requests that used to answer 5xx (fixed): they must stay 4xx
+FIXED_5XX_REQUESTS = [
     ("PUT", "/store/items", {"namespace": ["fuzz"], "key": "k", "value": {"n": 2**64}}),
     ("POST", "/store/items/search", {"namespace_prefix": ["fuzz"], "filter": {"bad key!": 1}}),
     ("POST", "/store/items/search", {"namespace_prefix": ["fuzz"], "offset": 2**70}),
@@ -157,15 +152,13 @@ def test_no_server_errors(api_schema, server: str, real_ids: dict[str, str]):
     print(f"fuzzed {len(tested)} operations with {sent} requests in {elapsed:.0f}s")
 
 
-@pytest.mark.parametrize("method,path,body", KNOWN_5XX_REQUESTS)
-@pytest.mark.xfail(strict=True, reason="a known 5xx outside the API layer (see KNOWN_5XX)")
-def test_known_server_errors_remain(http, method: str, path: str, body: dict):
-    """Each known 5xx of :data:`KNOWN_5XX`, as one request: this xfails while the
-    server answers 5xx; once fixed (a 4xx naming the input) it fails, so the entry is
-    removed from :data:`KNOWN_5XX` and the operation is fuzzed again."""
-    assert (method, path) in KNOWN_5XX
+@pytest.mark.parametrize("method,path,body", FIXED_5XX_REQUESTS)
+def test_former_server_errors_are_clear_client_errors(http, method: str, path: str, body: dict):
+    """Requests the fuzzer once made fail with 5xx now get a 422 that says what was
+    wrong."""
     r = http.request(method, path, content=json.dumps(body), headers={"content-type": "application/json"})
-    assert r.status_code < 500, f"{KNOWN_5XX[(method, path)]}: {r.status_code} {r.text[:300]}"
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["detail"]
 
 
 # ------------------------------------------------- the 5xx the fuzzer found, as regressions

@@ -16,6 +16,7 @@ from adapter.services import Services
 from api.auth import authorize, current_user, visible
 from api.deps import services as get_services
 from api.errors import ApiError, not_found, require_uuid
+from api.models import JsonBody
 from api.routes.runs import RunCreate, StreamMode
 
 router = APIRouter(tags=["crons"])
@@ -41,7 +42,7 @@ class CronCreate(RunCreate):
     _schema_name: ClassVar[str] = "CronCreate"
 
 
-class CronPatch(BaseModel):
+class CronPatch(JsonBody):
     """Body of ``PATCH /runs/crons/{id}``: any create field; absent fields stay,
     ``end_time: null`` clears the end time."""
 
@@ -66,7 +67,7 @@ class CronPatch(BaseModel):
     multitask_strategy: Union[Literal["reject", "enqueue", "interrupt", "rollback"], None] = None
 
 
-class CronSearch(BaseModel):
+class CronSearch(JsonBody):
     """Body of ``POST /runs/crons/search``."""
 
     model_config = ConfigDict(extra="ignore")
@@ -82,7 +83,7 @@ class CronSearch(BaseModel):
     select: Union[list[CronSelectField], None] = None
 
 
-class CronCount(BaseModel):
+class CronCount(JsonBody):
     """Body of ``POST /runs/crons/count``."""
 
     model_config = ConfigDict(extra="ignore")

@@ -21,6 +21,7 @@ from adapter.ids import iso
 from adapter.services import Services
 from api.auth import authorize
 from api.deps import services as get_services
+from api.models import check_json_value
 
 router = APIRouter(tags=["store"])
 
@@ -111,6 +112,10 @@ async def _body(request: Request) -> dict[str, Any]:
             f'{_dumps(body)} is not of type "object"\n\nFailed validating "type" in schema\n\n'
             f"On instance:\n    {_dumps(body)}"
         )
+    try:
+        check_json_value(body)
+    except ValueError as exc:
+        raise _schema_error(str(exc)) from None
     return body
 
 
@@ -171,10 +176,13 @@ async def _scoped(request: Request, action: str, value: dict[str, Any]) -> dict[
 
 
 async def _store_call(coro: Any) -> Any:
+    """Await a store operation; the store's own refusals are the client's 422s."""
     try:
         return await coro
     except InvalidNamespaceError as exc:
         raise _Invalid(Response(str(exc), status_code=422, media_type="text/plain")) from None
+    except ValueError as exc:  # e.g. LangGraph's "Invalid filter key"
+        raise _schema_error(f"store refused the request: {exc}") from None
 
 
 @router.put("/store/items", status_code=204, openapi_extra=_openapi_body(_ITEM_SCHEMA))
