@@ -170,6 +170,7 @@ def build_run(
     assistant: dict[str, Any],
     body: dict[str, Any],
     temporary: bool,
+    user: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run record for a create request, in langgraph-api's shape (API.md §3.5.3).
 
@@ -177,6 +178,9 @@ def build_run(
     gains ``run_id``, ``thread_id``, ``graph_id``, ``assistant_id``, ``user_id`` and the
     request's ``context`` (flagged ``__context_provided__``); ``metadata`` is the
     assistant's metadata plus ``graph_id``/``assistant_id`` plus the request's.
+    ``user`` is the authenticated user's fields (``identity``, ``permissions``…), given
+    to the graph as ``langgraph_auth_user``/``_user_id``/``_permissions`` and
+    ``user_id`` in ``configurable``, as langgraph-api does.
     """
     import copy
     import uuid
@@ -197,15 +201,16 @@ def build_run(
         configurable["checkpoint_id"] = checkpoint_id
     configurable.update(
         {
-            "langgraph_auth_user": None,
-            "langgraph_auth_user_id": "",
-            "langgraph_auth_permissions": [],
+            # the authenticated user, as langgraph-api gives it to the graph
+            "langgraph_auth_user": user,
+            "langgraph_auth_user_id": (user or {}).get("identity", ""),
+            "langgraph_auth_permissions": list((user or {}).get("permissions") or []),
             "langgraph_request_id": str(uuid.uuid4()),
             "run_id": run_id,
             "thread_id": thread_id,
             "graph_id": graph_id,
             "assistant_id": assistant["assistant_id"],
-            "user_id": "",
+            "user_id": (user or {}).get("identity", ""),
         }
     )
     metadata = {
@@ -295,7 +300,11 @@ def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
 
 
 async def create_run(
-    services: Services, thread_id: str | None, assistant: dict[str, Any], body: dict[str, Any]
+    services: Services,
+    thread_id: str | None,
+    assistant: dict[str, Any],
+    body: dict[str, Any],
+    user: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate, record and submit a run; returns the run record.
 
@@ -304,6 +313,7 @@ async def create_run(
             made and, with ``on_completion="delete"``, removed afterwards).
         assistant: the resolved assistant record.
         body: the request body (API.md §3.5.1 fields).
+        user: the authenticated user's fields, or None without authentication.
 
     Raises:
         RunRejected: 400 (context with configurable), 404 (thread missing and
@@ -335,7 +345,9 @@ async def create_run(
     if not created_thread:
         _check_resume_ids(thread, body.get("command"))
         await _check_checkpoint(services, thread_id, body)
-    run = build_run(run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary)
+    run = build_run(
+        run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary, user=user
+    )
     try:
         await submit_run(
             services, run, assistant["graph_id"], body.get("multitask_strategy") or "enqueue", body.get("after_seconds")

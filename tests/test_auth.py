@@ -155,6 +155,11 @@ async def test_runs_are_private_to_the_thread_owner(url):
     run = await alice.runs.create(tid, aid, input={"sleep": 4, "n": 0})
     rid = run["run_id"]
     assert run["metadata"]["owner"] == "alice"
+    # the graph gets the authenticated user, as under langgraph-api
+    configurable = run["kwargs"]["config"]["configurable"]
+    assert configurable["langgraph_auth_user_id"] == "alice" and configurable["user_id"] == "alice"
+    assert configurable["langgraph_auth_permissions"] == ["write"]
+    assert configurable["langgraph_auth_user"]["display_name"] == "Alice"
 
     await _hidden(bob.runs.list(tid))
     await _hidden(bob.runs.get(tid, rid))

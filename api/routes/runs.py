@@ -17,7 +17,7 @@ from adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create
 from adapter.services import Services
 from adapter.state import bound_graph, wait_body
 from adapter.storage import public_run
-from api.auth import authorize, authorizes, check_thread, visible
+from api.auth import authorize, authorizes, check_thread, current_user, visible
 from api.deps import services as get_services
 from api.errors import ApiError, not_found, require_uuid
 from api.models import JsonBody
@@ -152,7 +152,8 @@ async def _create(
         if existed and not visible(thread, flt):
             raise ApiError(404, MISSING_THREAD_OR_ASSISTANT)
     try:
-        run = await create_run(services, thread_id, assistant, payload)
+        user = current_user(request)
+        run = await create_run(services, thread_id, assistant, payload, user=user.dict() if user else None)
     except RunRejected as err:
         raise ApiError(err.status, err.detail) from None
     if stamped and not existed and payload["metadata"]:
