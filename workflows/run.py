@@ -4,7 +4,10 @@ The loop is small and deterministic: ask the driver (``advance`` local activity)
 to do, start one activity per task (activity type ``<graph_id>.<node>``, timeouts and
 retries from the node's LangGraph policies), wait for any to finish, report back.
 All LangGraph state stays in the checkpointer; this history holds ids, task
-descriptors and node writes. ``finish_run`` (local activity) records the outcome.
+descriptors and node writes. ``finish_run`` (local activity) records the outcome and
+``send_webhook`` (activity) delivers the run's webhook, if it has one. Between
+supersteps, with no node attempt in flight, a long run continues-as-new
+(:data:`MAX_HISTORY_EVENTS`), carrying only the next ``advance`` number and results.
 """
 
 from __future__ import annotations
