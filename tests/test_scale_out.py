@@ -7,6 +7,7 @@ own, so nothing reaches another process through local files."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -50,10 +51,21 @@ def scale_out(temporal_server, data_root: Path, fresh_database: str):
     """Two APIs and two workers; yields ``(api_urls, task_queue, processes)``."""
     queue = f"scale-out-{free_port()}"
     root = data_root / "scale-out"
+    # the test graphs' config without the store's semantic index: Postgres needs the
+    # pgvector extension for it, which Debian's postgresql package does not carry
+    # (Evergraph then refuses to start, naming the extension)
+    config = json.loads(GRAPHS_CONFIG.read_text())
+    config.get("store", {}).pop("index", None)
+    config["dependencies"] = [str(GRAPHS_CONFIG.parent)]
+    config["graphs"] = {
+        k: (str(GRAPHS_CONFIG.parent / v[2:]) if v.startswith("./") else v) for k, v in config["graphs"].items()
+    }
+    config_path = data_root / "scale-out-langgraph.json"
+    config_path.write_text(json.dumps(config))
 
     def env(name: str) -> dict[str, str]:
         return evergraph_env(
-            temporal_server.address, root / name, EVERGRAPH_TASK_QUEUE=queue, EVERGRAPH_CONFIG=str(GRAPHS_CONFIG),
+            temporal_server.address, root / name, EVERGRAPH_TASK_QUEUE=queue, EVERGRAPH_CONFIG=str(config_path),
             EVERGRAPH_DATABASE_URI=fresh_database, EVERGRAPH_REDIS_URI=REDIS_URI,
         )
 
