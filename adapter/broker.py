@@ -184,9 +184,12 @@ class _Spill:
             self._tmp.cleanup()
 
 
-class _MemoryStartWatch(StartWatch):
-    def __init__(self, broker: MemoryBroker) -> None:
-        self.broker = broker
+class QueueStartWatch(StartWatch):
+    """A :class:`StartWatch` fed through an asyncio queue by its broker, which keeps
+    its open watches in ``watches`` (the watch leaves it on :meth:`close`)."""
+
+    def __init__(self, watches: set[QueueStartWatch]) -> None:
+        self.watches = watches
         self.queue: asyncio.Queue[str] = asyncio.Queue()
 
     async def __aiter__(self) -> AsyncIterator[str]:
@@ -194,7 +197,7 @@ class _MemoryStartWatch(StartWatch):
             yield await self.queue.get()
 
     def close(self) -> None:
-        self.broker._watches.discard(self)
+        self.watches.discard(self)
 
 
 class MemoryBroker(StreamBroker):
@@ -225,7 +228,7 @@ class MemoryBroker(StreamBroker):
         self._lock = threading.Lock()
         self._last = (0, 0)
         self._spill = _Spill(spill_path)
-        self._watches: set[_MemoryStartWatch] = set()
+        self._watches: set[QueueStartWatch] = set()
 
     def close(self) -> None:
         """Remove the spill file."""
@@ -303,7 +306,7 @@ class MemoryBroker(StreamBroker):
         return s is not None and (s.size > 0 or s.ended)
 
     def watch_starts(self) -> StartWatch:
-        watch = _MemoryStartWatch(self)
+        watch = QueueStartWatch(self._watches)
         self._watches.add(watch)
         return watch
 

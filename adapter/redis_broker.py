@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapter import serde
-from adapter.broker import END, StartWatch, StreamBroker, StreamEvent, parse_event_id
+from adapter.broker import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
 
 logger = logging.getLogger(__name__)
 
@@ -149,19 +149,6 @@ class _Writer(threading.Thread):
         self.loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
 
-class _RedisStartWatch(StartWatch):
-    def __init__(self, broker: RedisBroker) -> None:
-        self.broker = broker
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
-
-    async def __aiter__(self) -> AsyncIterator[str]:
-        while True:
-            yield await self.queue.get()
-
-    def close(self) -> None:
-        self.broker._watches.discard(self)
-
-
 class RedisBroker(StreamBroker):
     """See the module docstring.
 
@@ -194,7 +181,7 @@ class RedisBroker(StreamBroker):
         self.end_timeout = end_timeout
         self._redis: aioredis.Redis | None = None
         self._writer: _Writer | None = None
-        self._watches: set[_RedisStartWatch] = set()
+        self._watches: set[QueueStartWatch] = set()
         self._listener: asyncio.Task | None = None
 
     async def open(self) -> RedisBroker:
@@ -266,7 +253,7 @@ class RedisBroker(StreamBroker):
         return bool(await self._redis.exists(key, key + ":end"))
 
     def watch_starts(self) -> StartWatch:
-        watch = _RedisStartWatch(self)
+        watch = QueueStartWatch(self._watches)
         self._watches.add(watch)
         return watch
 
