@@ -43,6 +43,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_SWEEP_MINUTES = 5.0
 
 
+def _validated(ops: Iterable[Op]) -> list[Op]:
+    """``ops`` as a list, each namespace checked as LangGraph's stores check it.
+
+    Raises:
+        InvalidNamespaceError: a namespace label is empty or contains a period.
+    """
+    ops = list(ops)
+    for op in ops:
+        validate_op_namespace(op)
+    return ops
+
+
 class SharedStore(BaseStore):
     """A LangGraph ``BaseStore`` usable from any thread's event loop.
 
@@ -80,16 +92,17 @@ class SharedStore(BaseStore):
                 deadlock; use ``abatch``).
             InvalidNamespaceError: a namespace label is empty or contains a period.
         """
-        ops = list(ops)
-        for op in ops:
-            validate_op_namespace(op)
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.home:
+        ops = _validated(ops)
+        if self._on_home():
             raise asyncio.InvalidStateError("synchronous store calls on the store's own event loop; use the async API")
         return asyncio.run_coroutine_threadsafe(self.inner.abatch(ops), self.home).result()
+
+    def _on_home(self) -> bool:
+        """Whether the caller runs on the store's home loop."""
+        try:
+            return asyncio.get_running_loop() is self.home
+        except RuntimeError:
+            return False
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ``ops`` on the home loop from any loop; returns one result per op
@@ -99,14 +112,8 @@ class SharedStore(BaseStore):
         Raises:
             InvalidNamespaceError: a namespace label is empty or contains a period.
         """
-        ops = list(ops)
-        for op in ops:
-            validate_op_namespace(op)
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.home:
+        ops = _validated(ops)
+        if self._on_home():
             return await self.inner.abatch(ops)
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.inner.abatch(ops), self.home))
 
