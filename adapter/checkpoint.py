@@ -285,6 +285,26 @@ async def open_postgres_checkpointer(uri: str, stack: AsyncExitStack, max_size: 
         psycopg_pool.PoolTimeout: the server is unreachable.
     """
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    pool = await open_pg_pool(uri, stack, max_size)
+    saver = AsyncPostgresSaver(conn=pool)
+    async with pool.connection() as conn:
+        await pg_advisory_lock(conn, _SETUP_LOCK)
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    return SharedSaver(saver, asyncio.get_running_loop())
+
+
+async def open_pg_pool(uri: str, stack: AsyncExitStack, max_size: int) -> Any:
+    """An open psycopg ``AsyncConnectionPool`` to ``uri`` as LangGraph's Postgres saver
+    and store need it (autocommit, no prepared statements, dict rows), closed with
+    ``stack``; at most ``max_size`` connections.
+
+    Raises:
+        psycopg_pool.PoolTimeout: the server did not answer within 30 s.
+    """
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
@@ -295,14 +315,7 @@ async def open_postgres_checkpointer(uri: str, stack: AsyncExitStack, max_size: 
     )
     await pool.open(wait=True, timeout=30)
     stack.push_async_callback(pool.close)
-    saver = AsyncPostgresSaver(conn=pool)
-    async with pool.connection() as conn:
-        await pg_advisory_lock(conn, _SETUP_LOCK)
-        try:
-            await saver.setup()
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
-    return SharedSaver(saver, asyncio.get_running_loop())
+    return pool
 
 
 async def pg_advisory_lock(conn: Any, key: int, timeout: float = 120.0) -> None:

@@ -296,19 +296,11 @@ async def open_postgres_store(uri: str, config: StoreConfig, stack: AsyncExitSta
         psycopg_pool.PoolTimeout: the server is unreachable.
     """
     from langgraph.store.postgres.aio import AsyncPostgresStore
-    from psycopg.rows import dict_row
-    from psycopg_pool import AsyncConnectionPool
 
-    from adapter.checkpoint import pg_advisory_lock
+    from adapter.checkpoint import open_pg_pool, pg_advisory_lock
 
     index = _index_config(config)
-    pool = AsyncConnectionPool(
-        uri, min_size=1, max_size=max_size, open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        check=AsyncConnectionPool.check_connection,
-    )
-    await pool.open(wait=True, timeout=30)
-    stack.push_async_callback(pool.close)
+    pool = await open_pg_pool(uri, stack, max_size)
     inner = AsyncPostgresStore(conn=pool, index=index, ttl=_ttl_config(config))
     async with pool.connection() as conn:
         await pg_advisory_lock(conn, _SETUP_LOCK)
