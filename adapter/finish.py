@@ -40,10 +40,8 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
     if outcome.rollback:
         await services.saver.adelete_for_runs([run.run_id])
         await records.delete_run(run.run_id)
-    else:
-        await records.set_run_status(run.run_id, outcome.status)
-        if (record["kwargs"].get("durability") or "async") == "exit":
-            await services.saver.acollapse_run(run.thread_id, run.run_id)
+    elif (record["kwargs"].get("durability") or "async") == "exit":
+        await services.saver.acollapse_run(run.thread_id, run.run_id)
     thread = await records.get_thread(run.thread_id)
     graph = await bound_graph(services, run.graph_id, record["kwargs"].get("config"))
     try:
@@ -85,6 +83,9 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
             state_updated_at=ts,
             updated_at=ts,
         )
+    if not outcome.rollback:
+        # last: whoever sees the run ended finds the thread's status and interrupts
+        await records.set_run_status(run.run_id, outcome.status)
     broker.publish(run.run_id, RESULT, body)
     if record.get("temporary") and (record.get("on_completion") or "delete") == "delete":
         await records.delete_thread(run.thread_id)
