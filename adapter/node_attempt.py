@@ -5,9 +5,12 @@ The task is rebuilt with LangGraph's own ``prepare_single_task`` from the checkp
 and pending writes the driver saved before dispatching it, so the node sees exactly
 the input, config, scratchpad (resume values) and runtime it would see in-process;
 its id must match the driver's. It runs through LangGraph's ``arun_with_retry``
-(one attempt: Temporal does the retries) on **its own event loop in its own
-thread**, so a node that blocks (``time.sleep`` in an async node, a sync node) cannot
-stall the worker's workflows, pollers or heartbeats.
+(one attempt: Temporal does the retries) on **the node loop**
+(:mod:`adapter.node_loop`): one long-lived event loop in a thread of its own, shared by
+every attempt of the process as ``langgraph dev`` shares its loop, so process-wide
+async objects of user code (model clients, connection pools, semaphores) keep
+working, while a node that blocks (``time.sleep`` in an async node, a sync node)
+cannot stall the worker's workflows, pollers or heartbeats.
 
 Timeouts (DESIGN.md §3): the Temporal server enforces the activity's start-to-close
 (``run_timeout``) and heartbeat (``idle_timeout``) timeouts. Progress is what
@@ -15,16 +18,17 @@ LangGraph's own ``_TimedAttemptScope`` counts as progress (callback events, writ
 stream-writer output under ``refresh_on="auto"``; ``runtime.heartbeat()`` always); a
 watchdog on the worker's loop turns progress into Temporal heartbeats and, on the
 same deadlines, ends the attempt locally with LangGraph's ``NodeTimeoutError`` so the
-activity slot is freed even when the node thread stays blocked. The scope is then
-closed, so the abandoned thread can no longer write or stream; its writes would only
-have travelled as the activity's result, which Temporal refuses after a timeout.
+activity slot is freed even when the node stays blocked. The scope is then closed, so
+the abandoned node can no longer write or stream; its writes would only have
+travelled as the activity's result, which Temporal refuses after a timeout. An
+attempt that timed out while blocking the node loop retires that loop; the other
+attempts on it start again on a new one (see :mod:`adapter.node_loop`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import binascii
-import concurrent.futures
 import dataclasses
 import threading
 import time
@@ -61,6 +65,7 @@ from langgraph.runtime import Runtime
 
 from adapter import serde
 from adapter.calls import FunctionalCalls
+from adapter.node_loop import HostedAttempt, NodeLoops, node_loops
 from adapter.policy import retry_decision
 from adapter.runconfig import RunParams, run_params
 from adapter.services import Services
@@ -244,53 +249,6 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     return task, calls
 
 
-def _run_in_thread(
-    task, name: str, calls: FunctionalCalls, stream: bool = False
-) -> tuple[concurrent.futures.Future, dict[str, Any]]:
-    """Run ``arun_with_retry(task)`` on a fresh event loop in a daemon thread, with
-    ``calls`` serving the node's ``@task`` calls; ``stream`` runs the node with
-    ``astream`` (LangGraph's runner does so when an ``astream_events`` tracer listens,
-    which yields the nodes' ``on_chain_stream``)."""
-    result: concurrent.futures.Future = concurrent.futures.Future()
-    handle: dict[str, Any] = {}
-    started = threading.Event()
-
-    def main() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-
-        async def body() -> None:
-            handle["task"] = asyncio.current_task()
-            handle["loop"] = loop
-            started.set()
-            await arun_with_retry(task, None, stream=stream, configurable=calls.configurable(task, loop))
-
-        try:
-            loop.run_until_complete(body())
-            result.set_result(None)
-        except BaseException as exc:  # noqa: BLE001 - reported to the activity
-            result.set_exception(exc)
-        finally:
-            started.set()
-            try:
-                loop.close()
-            except Exception:
-                pass
-
-    threading.Thread(target=main, name=f"evergraph-node-{name}", daemon=True).start()
-    started.wait()
-    return result, handle
-
-
-def _cancel_thread(handle: dict[str, Any]) -> None:
-    loop, task = handle.get("loop"), handle.get("task")
-    if loop is not None and task is not None and not loop.is_closed():
-        try:
-            loop.call_soon_threadsafe(task.cancel)
-        except RuntimeError:
-            pass
-
-
 async def run_node_attempt(
     services: Services,
     inp: NodeInput,
@@ -322,53 +280,66 @@ async def run_node_attempt(
         raise TaskMismatchError(f"run {inp.run.run_id} not found")
     params = run_params(run)
     publish = _Publisher(services, inp.run.run_id, params.stream_modes, params.subgraphs)
-    task, calls = await _prepare(services, inp, publish, params)
-    policies = task.retry_policy
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
-    scope = _TimedAttemptScope(refresh_on=spec.refresh_on if idle else None)
-    task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])
-
+    loops = node_loops()
     start = time.monotonic()
-    cfut, handle = _run_in_thread(task, spec.name, calls, stream="events" in params.stream_modes)
-    afut = asyncio.wrap_future(cfut)
-    # an abandoned (timed-out) attempt may fail later: nobody awaits it then
-    afut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    task, scope, hosted, policies = await _launch(services, inp, publish, params, loops)
     last_beat = start
+    starved_until = start  # starved time does not count as idle
     timeout_kind: str | None = None
     try:
         while True:
-            now = time.monotonic()
-            waits = [idle / 4 if idle else LIVENESS_INTERVAL]
-            if run_timeout:
-                waits.append(start + run_timeout - now)
-            if idle:
-                waits.append(scope._last_progress + idle - now)
-            done, _ = await asyncio.wait({afut}, timeout=max(0.0, min(waits)))
-            if done:
+            afut = asyncio.wrap_future(hosted.future)
+            relocate = asyncio.ensure_future(hosted.relocate.wait())
+            try:
+                while True:
+                    now = time.monotonic()
+                    waits = [idle / 4 if idle else LIVENESS_INTERVAL]
+                    if run_timeout:
+                        waits.append(start + run_timeout - now)
+                    if idle:
+                        waits.append(max(scope._last_progress, starved_until) + idle - now)
+                    await asyncio.wait({afut, relocate}, timeout=max(0.0, min(waits)), return_when=asyncio.FIRST_COMPLETED)
+                    if afut.done() or relocate.done():
+                        break
+                    now = time.monotonic()
+                    if hosted.starved(now):
+                        # another attempt blocks the node loop: this one is not idle
+                        starved_until = now
+                    progress = max(scope._last_progress, starved_until)
+                    if idle:
+                        if progress > last_beat:
+                            heartbeat()
+                            last_beat = progress
+                        if now - progress >= idle:
+                            timeout_kind = "idle"
+                    else:
+                        heartbeat()
+                    if run_timeout and now - start >= run_timeout:
+                        timeout_kind = "run"
+                    if timeout_kind:
+                        break
+            finally:
+                relocate.cancel()
+            if afut.done() or timeout_kind:
                 break
-            now = time.monotonic()
-            progress = scope._last_progress
-            if idle:
-                if progress > last_beat:
-                    heartbeat()
-                    last_beat = progress
-                if now - progress >= idle:
-                    timeout_kind = "idle"
-            else:
-                heartbeat()
-            if run_timeout and now - start >= run_timeout:
-                timeout_kind = "run"
-            if timeout_kind:
-                break
+            # the node loop was retired under this attempt: start it again on the new
+            # one; the first start can no longer write or stream
+            scope.close()
+            hosted.cancel()
+            task, scope, hosted, policies = await _launch(services, inp, publish, params, loops)
+            starved_until = time.monotonic()
     except asyncio.CancelledError:
         scope.close()
-        _cancel_thread(handle)
+        hosted.cancel()
         raise
     elapsed = time.monotonic() - start
 
     if timeout_kind is not None:
         scope.close()
-        _cancel_thread(handle)
+        if hosted.holds_loop():
+            loops.retire(hosted)
+        hosted.cancel()
         exc = NodeTimeoutError(
             spec.name, elapsed, kind=timeout_kind, idle_timeout=idle, run_timeout=run_timeout  # type: ignore[arg-type]
         )
@@ -385,3 +356,33 @@ async def run_node_attempt(
     except Exception as exc:
         raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt)) from exc
     return NodeOutput(writes=serde.pack(list(task.writes)), elapsed=elapsed)
+
+
+async def _launch(
+    services: Services, inp: NodeInput, publish: _Publisher, params: RunParams, loops: NodeLoops
+) -> tuple[Any, _TimedAttemptScope, HostedAttempt, Any]:
+    """Rebuild the task and start it on the current node loop through LangGraph's
+    ``arun_with_retry`` (one attempt: Temporal does the retries), with the
+    functional API's calls served by :class:`FunctionalCalls`; ``stream`` runs the
+    node with ``astream`` (LangGraph's runner does so when an ``astream_events``
+    tracer listens, which yields the nodes' ``on_chain_stream``).
+
+    Returns:
+        ``(task, scope, hosted, policies)``: the task (its ``writes`` fill as the node
+        writes), the attempt's progress scope, the running attempt, and the task's
+        LangGraph retry policies.
+    """
+    spec = inp.task
+    task, calls = await _prepare(services, inp, publish, params)
+    policies = task.retry_policy
+    scope = _TimedAttemptScope(refresh_on=spec.refresh_on if spec.idle_timeout else None)
+    task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])
+    stream = "events" in params.stream_modes
+
+    def make(loop: asyncio.AbstractEventLoop):
+        return arun_with_retry(task, None, stream=stream, configurable=calls.configurable(task, loop))
+
+    hosted = loops.start(spec.name, make)
+    # an abandoned (timed-out) attempt may fail later: nobody awaits it then
+    hosted.future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return task, scope, hosted, policies
