@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from temporalio import activity
 
-from adapter.services import Services
+from evergraph.adapter.services import Services
 
 
 class CronActivities:
@@ -34,7 +34,7 @@ class CronActivities:
         """
         from temporalio.exceptions import ApplicationError
 
-        from adapter.crons import CronFireRefused, fire_cron
+        from evergraph.adapter.crons import CronFireRefused, fire_cron
 
         try:
             return await fire_cron(self.services, cron)

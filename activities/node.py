@@ -11,9 +11,9 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from adapter.node_attempt import NodeAttemptError, TaskMismatchError, run_node_attempt
-from adapter.services import Services
-from workflows.types import NodeInput, NodeOutput
+from evergraph.adapter.node_attempt import NodeAttemptError, TaskMismatchError, run_node_attempt
+from evergraph.adapter.services import Services
+from evergraph.workflows.types import NodeInput, NodeOutput
 
 
 class NodeActivities:

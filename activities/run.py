@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from adapter.driver import DriverRegistry
-from adapter.finish import finish_run
-from adapter.services import Services
-from workflows.types import AdvanceRequest, AdvanceResponse, FinishInput, RunOutcome
+from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.finish import finish_run
+from evergraph.adapter.services import Services
+from evergraph.workflows.types import AdvanceRequest, AdvanceResponse, FinishInput, RunOutcome
 
 
 class RunActivities:
@@ -35,7 +35,7 @@ class RunActivities:
         Raises:
             adapter.webhooks.WebhookFailed: transport error or 5xx answer.
         """
-        from adapter.webhooks import ATTEMPTS, send_staged
+        from evergraph.adapter.webhooks import ATTEMPTS, send_staged
 
         await send_staged(self.services, run_id, final_attempt=activity.info().attempt >= ATTEMPTS)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from temporalio import activity
 
-from adapter.runs import accept_run, resume_thread
-from adapter.services import Services
-from workflows.types import RunInput, SubmitRun
+from evergraph.adapter.runs import accept_run, resume_thread
+from evergraph.adapter.services import Services
+from evergraph.workflows.types import RunInput, SubmitRun
 
 
 class ThreadActivities:

@@ -16,10 +16,10 @@ from typing import Any, Iterable
 from langgraph.pregel import Pregel
 from pydantic import create_model
 
-from adapter import serde
-from adapter.ids import iso, now, parse_uuid, system_assistant_id
-from adapter.services import Services
-from api.errors import ApiError
+from evergraph.adapter import serde
+from evergraph.adapter.ids import iso, now, parse_uuid, system_assistant_id
+from evergraph.adapter.services import Services
+from evergraph.api.errors import ApiError
 
 log = logging.getLogger(__name__)
 

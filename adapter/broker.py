@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from adapter import serde
+from evergraph.adapter import serde
 
 END = "__end__"
 """Name of the control event that closes a run's stream (never sent as such to clients)."""

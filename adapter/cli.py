@@ -19,10 +19,13 @@ import logging
 import os
 import signal
 import sys
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from adapter.settings import Settings, SettingsError
+import httpx
+
+from evergraph.adapter.settings import Settings, SettingsError
 
 log = logging.getLogger("evergraph")
 
@@ -41,29 +44,29 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         broker_kind: ``"memory"`` (API and worker in this process) or ``"sqlite"``
             (API and worker in different processes on one machine).
     """
-    from adapter.assistants import ensure_system_assistants
-    from adapter.broker import MemoryBroker
-    from adapter.services import Services
+    from evergraph.adapter.assistants import ensure_system_assistants
+    from evergraph.adapter.broker import MemoryBroker
+    from evergraph.adapter.services import Services
 
     loop = asyncio.get_running_loop()
     if settings.uses_postgres:
-        from adapter.checkpoint import open_postgres_checkpointer
-        from adapter.storage_pg import PostgresRecords
+        from evergraph.adapter.checkpoint import open_postgres_checkpointer
+        from evergraph.adapter.storage_pg import PostgresRecords
 
         records = await PostgresRecords(settings.database_uri).open()
         stack.push_async_callback(records.close)
         saver = await open_postgres_checkpointer(settings.database_uri, stack)
         local_dir = settings.data_dir
     else:
-        from adapter.checkpoint import open_checkpointer
-        from adapter.storage import Records
+        from evergraph.adapter.checkpoint import open_checkpointer
+        from evergraph.adapter.storage import Records
 
         records = await Records(settings.sqlite_path).open()
         stack.push_async_callback(records.close)
         saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
         local_dir = settings.sqlite_path.parent
     if settings.redis_uri:
-        from adapter.redis_broker import RedisBroker
+        from evergraph.adapter.redis_broker import RedisBroker
 
         broker = await RedisBroker(settings.redis_uri, loop).open()
         stack.push_async_callback(broker.close)
@@ -72,11 +75,11 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         broker = MemoryBroker(loop, spill_path=local_dir / "stream-spill.sqlite")
         stack.callback(broker.close)
     else:
-        from adapter.sqlite_broker import SqliteBroker
+        from evergraph.adapter.sqlite_broker import SqliteBroker
 
         broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)
-    from adapter.store import open_store
+    from evergraph.adapter.store import open_store
 
     store = await open_store(settings, registry.config.store, stack)
     services = Services(
@@ -89,7 +92,7 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
 async def _serve_api(services, settings: Settings, started: asyncio.Event | None = None) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from evergraph.api.app import create_app
 
     config = uvicorn.Config(
         create_app(services),
@@ -114,9 +117,44 @@ async def _serve_api(services, settings: Settings, started: asyncio.Event | None
         raise
 
 
+async def _api_answers(settings: Settings, tasks: list[asyncio.Future], timeout: float = 30.0) -> None:
+    """Return once ``GET /ok`` of the API just started answers 200, so ``Ready.`` is
+    printed only for an API that serves.
+
+    Args:
+        settings: the API's host and port.
+        tasks: the process's tasks (API, worker); one that ended re-raises its error.
+        timeout: seconds to wait for the answer.
+
+    Raises:
+        RuntimeError: no 200 from ``/ok`` within ``timeout`` seconds.
+    """
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else ("[::1]" if settings.host == "::" else settings.host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    url = f"http://{host}:{settings.port}/ok"
+    deadline = time.monotonic() + timeout
+    last: object = None
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        while time.monotonic() < deadline:
+            for task in tasks:
+                if task.done():
+                    task.result()  # re-raises what ended it
+                    raise RuntimeError("the API stopped before it answered")
+            try:
+                response = await http.get(url)
+                if response.status_code == 200:
+                    return
+                last = f"status {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = exc
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"the API did not answer GET {url} within {timeout:g} s ({last})")
+
+
 async def _main(command: str, settings: Settings, registry) -> None:
-    from adapter.devserver import DevServerError, start_dev_server
-    from adapter.temporal import build_worker, connect, ensure_search_attributes
+    from evergraph.adapter.devserver import DevServerError, start_dev_server
+    from evergraph.adapter.temporal import build_worker, connect, ensure_search_attributes
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -157,6 +195,7 @@ async def _main(command: str, settings: Settings, registry) -> None:
         if command in ("dev", "serve"):
             tasks.append(asyncio.ensure_future(_serve_api(services, settings, api_started)))
             await asyncio.wait([asyncio.ensure_future(api_started.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
+            await _api_answers(settings, tasks)
         if command in ("dev", "serve"):
             print(f"Evergraph API: http://{settings.host}:{settings.port}", flush=True)
             authenticated = bool(settings.api_keys) or bool(registry.config.auth and registry.config.auth.path)
@@ -207,9 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     errors print a message and end the process with exit code 2."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
-    from adapter.config import ConfigError, load_config
-    from adapter.devserver import DevServerError
-    from adapter.graphs import GraphLoadError, load_registry
+    from evergraph.adapter.config import ConfigError, load_config
+    from evergraph.adapter.devserver import DevServerError
+    from evergraph.adapter.graphs import GraphLoadError, load_registry
 
     try:
         env = dict(os.environ)
@@ -230,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         # import every graph before starting anything: a broken graph stops here
         registry = load_registry(load_config(settings.config_path))
         if args.command in ("dev", "serve"):
-            from adapter.devserver import port_is_free
+            from evergraph.adapter.devserver import port_is_free
 
             if not port_is_free(settings.port, settings.host):
                 raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")

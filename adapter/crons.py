@@ -49,11 +49,11 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapter.ids import iso, new_id, now
-from adapter.services import Services
-from api.errors import ApiError
-from workflows import search
-from workflows.cron import CronWorkflow
+from evergraph.adapter.ids import iso, new_id, now
+from evergraph.adapter.services import Services
+from evergraph.api.errors import ApiError
+from evergraph.workflows import search
+from evergraph.workflows.cron import CronWorkflow
 
 #: memo key/value marking a schedule as an Evergraph cron
 MEMO_KIND = ("evergraph", "cron")
@@ -244,7 +244,7 @@ async def create_cron(
             and ``config.configurable``), 503 (Temporal refused the write).
             Nothing is created on error.
     """
-    from adapter.runs import CONTEXT_AND_CONFIGURABLE
+    from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
 
     schedule = check_schedule(body.get("schedule"))
     tz = check_timezone(body.get("timezone"))
@@ -345,7 +345,7 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
         ApiError: 422 (bad schedule, time zone or end time; nothing changes),
             400 (both ``context`` and ``config.configurable`` result).
     """
-    from adapter.runs import CONTEXT_AND_CONFIGURABLE
+    from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
 
     if "schedule" in changes:
         check_schedule(changes["schedule"])
@@ -527,8 +527,8 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
         CronFireRefused: the run is refused with another 4xx.
         RunRejected: 503, Temporal could not take the run (worth retrying).
     """
-    from adapter.assistants import resolve_assistant
-    from adapter.runs import RunRejected, create_run
+    from evergraph.adapter.assistants import resolve_assistant
+    from evergraph.adapter.runs import RunRejected, create_run
 
     body = run_body(cron)
     try:

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflows import search
+from evergraph.workflows import search
 
 
 class DevServerError(RuntimeError):

@@ -44,12 +44,12 @@ from langgraph.constants import START
 from langgraph.errors import GraphInterrupt, NodeTimeoutError
 from langgraph.types import PregelExecutableTask, TimeoutPolicy
 
-from adapter import serde
-from adapter.policy import retry_spec, timeout_fields
-from adapter.runconfig import DRIVER_MODES, run_params
-from adapter.services import Services
-from adapter.streams import EventsTracer, WireEncoder
-from workflows.types import (
+from evergraph.adapter import serde
+from evergraph.adapter.policy import retry_spec, timeout_fields
+from evergraph.adapter.runconfig import DRIVER_MODES, run_params
+from evergraph.adapter.services import Services
+from evergraph.adapter.streams import EventsTracer, WireEncoder
+from evergraph.workflows.types import (
     AdvanceRequest,
     AdvanceResponse,
     RunInput,

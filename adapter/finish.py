@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from adapter import serde
-from adapter.ids import iso, now
-from adapter.services import Services
-from adapter.state import bound_graph, thread_interrupts, wait_body
-from adapter.webhooks import stage as stage_webhook
-from workflows.types import RunInput, RunOutcome
+from evergraph.adapter import serde
+from evergraph.adapter.ids import iso, now
+from evergraph.adapter.services import Services
+from evergraph.adapter.state import bound_graph, thread_interrupts, wait_body
+from evergraph.adapter.webhooks import stage as stage_webhook
+from evergraph.workflows.types import RunInput, RunOutcome
 
 logger = logging.getLogger(__name__)
 

@@ -63,14 +63,14 @@ from langgraph.pregel.main import _coerce_context
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import Runtime
 
-from adapter import serde
-from adapter.calls import FunctionalCalls
-from adapter.node_loop import HostedAttempt, NodeLoops, node_loops
-from adapter.policy import retry_decision
-from adapter.runconfig import RunParams, run_params
-from adapter.services import Services
-from adapter.streams import EventsTracer, WireEncoder
-from workflows.types import NodeInput, NodeOutput, TaskError
+from evergraph.adapter import serde
+from evergraph.adapter.calls import FunctionalCalls
+from evergraph.adapter.node_loop import HostedAttempt, NodeLoops, node_loops
+from evergraph.adapter.policy import retry_decision
+from evergraph.adapter.runconfig import RunParams, run_params
+from evergraph.adapter.services import Services
+from evergraph.adapter.streams import EventsTracer, WireEncoder
+from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 #: (their answers also deliver Temporal's cancellation to the attempt)

@@ -18,7 +18,7 @@ from typing import Sequence
 from langgraph.pregel._retry import _should_retry_on
 from langgraph.types import RetryPolicy, TimeoutPolicy
 
-from workflows.types import RetrySpec
+from evergraph.workflows.types import RetrySpec
 
 
 def timeout_fields(policy: TimeoutPolicy | None) -> tuple[float | None, float | None, str]:

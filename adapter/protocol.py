@@ -37,9 +37,9 @@ import time
 from collections import deque
 from typing import Any, AsyncIterator, Callable
 
-from adapter import serde
-from adapter.broker import END, StreamEvent
-from adapter.services import Services
+from evergraph.adapter import serde
+from evergraph.adapter.broker import END, StreamEvent
+from evergraph.adapter.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -607,8 +607,8 @@ def _run_body(params: dict[str, Any]) -> dict[str, Any]:
 
 async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                      params: dict[str, Any]) -> dict[str, Any]:
-    from adapter.assistants import resolve_assistant
-    from adapter.runs import create_run
+    from evergraph.adapter.assistants import resolve_assistant
+    from evergraph.adapter.runs import create_run
 
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
@@ -625,8 +625,8 @@ async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, comma
 
 async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                          params: dict[str, Any]) -> dict[str, Any]:
-    from adapter.assistants import resolve_assistant
-    from adapter.runs import create_run
+    from evergraph.adapter.assistants import resolve_assistant
+    from evergraph.adapter.runs import create_run
 
     if "responses" in params:
         entries = params["responses"]

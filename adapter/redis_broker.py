@@ -32,8 +32,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from adapter import serde
-from adapter.broker import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
+from evergraph.adapter import serde
+from evergraph.adapter.broker import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapter.ids import run_workflow_id, thread_workflow_id
-from adapter.services import Services
-from adapter.webhooks import check_webhook
-from workflows import search
-from workflows.thread import BUSY, ThreadWorkflow
-from workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
+from evergraph.adapter.ids import run_workflow_id, thread_workflow_id
+from evergraph.adapter.services import Services
+from evergraph.adapter.webhooks import check_webhook
+from evergraph.workflows import search
+from evergraph.workflows.thread import BUSY, ThreadWorkflow
+from evergraph.workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
 
 
 def run_input(services: Services, run: dict[str, Any], graph_id: str, after_seconds: float | None = None) -> RunInput:
@@ -93,7 +93,7 @@ async def close_thread(services: Services, thread_id: str) -> None:
     """Stop everything Temporal does for a thread that is being deleted: delete its
     crons' schedules, terminate its workflow (queued runs never start) and cancel the
     workflows of its running runs. Missing workflows are ignored."""
-    from adapter.crons import delete_cron, list_crons
+    from evergraph.adapter.crons import delete_cron, list_crons
 
     client: Client = services.temporal
     for cron in await list_crons(services, thread_id=thread_id):
@@ -125,7 +125,7 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
     Raises:
         LookupError: the thread or its assistant no longer exists.
     """
-    from adapter.ids import new_id
+    from evergraph.adapter.ids import new_id
 
     thread = await services.records.get_thread(thread_id)
     if thread is None:
@@ -185,7 +185,7 @@ def build_run(
     import copy
     import uuid
 
-    from adapter.ids import iso, now
+    from evergraph.adapter.ids import iso, now
 
     graph_id = assistant["graph_id"]
     a_config = copy.deepcopy(assistant.get("config") or {})
@@ -321,8 +321,8 @@ async def create_run(
             on a busy thread, decided by the thread's workflow), 503 (Temporal
             unreachable). Nothing is kept for a rejected run.
     """
-    from adapter.ids import new_id
-    from adapter.storage import new_thread
+    from evergraph.adapter.ids import new_id
+    from evergraph.adapter.storage import new_thread
 
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.broker import StreamBroker
-from adapter.checkpoint import SharedSaver
-from adapter.graphs import GraphRegistry
-from adapter.settings import Settings
-from adapter.storage import Records
+from evergraph.adapter.broker import StreamBroker
+from evergraph.adapter.checkpoint import SharedSaver
+from evergraph.adapter.graphs import GraphRegistry
+from evergraph.adapter.settings import Settings
+from evergraph.adapter.storage import Records
 
 
 @dataclass

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from adapter import serde
-from adapter.broker import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
+from evergraph.adapter import serde
+from evergraph.adapter.broker import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stream_log (

@@ -11,8 +11,8 @@ from typing import Any
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
-from adapter import serde
-from adapter.services import Services
+from evergraph.adapter import serde
+from evergraph.adapter.services import Services
 
 
 async def bound_graph(services: Services, graph_id: str, config: dict[str, Any] | None = None) -> Pregel:

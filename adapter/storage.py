@@ -18,8 +18,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-from adapter import serde
-from adapter.ids import iso, now
+from evergraph.adapter import serde
+from evergraph.adapter.ids import iso, now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assistants (

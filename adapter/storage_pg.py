@@ -19,8 +19,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from adapter import serde
-from adapter.ids import iso, now
+from evergraph.adapter import serde
+from evergraph.adapter.ids import iso, now
 
 _C = 'COLLATE "C"'
 _SCHEMA = [
@@ -126,7 +126,7 @@ class PostgresRecords:
         Raises:
             psycopg.OperationalError / psycopg_pool.PoolTimeout: the server is unreachable.
         """
-        from adapter.checkpoint import pg_advisory_lock
+        from evergraph.adapter.checkpoint import pg_advisory_lock
 
         await self._pool.open(wait=True, timeout=30)
         async with await AsyncConnection.connect(self.uri, autocommit=True, row_factory=dict_row) as conn:

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 from langgraph.store.base import BaseStore, Op, Result, ensure_embeddings, validate_op_namespace
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
-from adapter.config import ConfigError, GraphSpec, StoreConfig
+from evergraph.adapter.config import ConfigError, GraphSpec, StoreConfig
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def load_embeddings(config: StoreConfig) -> Any:
         ConfigError: the file, module or attribute is missing, or the provider
             cannot be initialised; the message names ``store.index.embed``.
     """
-    from adapter.graphs import GraphLoadError, _import_target
+    from evergraph.adapter.graphs import GraphLoadError, _import_target
 
     embed = (config.index or {})["embed"]
     target, _, attr = embed.rpartition(":")
@@ -297,7 +297,7 @@ async def open_postgres_store(uri: str, config: StoreConfig, stack: AsyncExitSta
     """
     from langgraph.store.postgres.aio import AsyncPostgresStore
 
-    from adapter.checkpoint import open_pg_pool, pg_advisory_lock
+    from evergraph.adapter.checkpoint import open_pg_pool, pg_advisory_lock
 
     index = _index_config(config)
     pool = await open_pg_pool(uri, stack, max_size)

@@ -15,17 +15,17 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.cron import CronActivities
-from activities.node import NodeActivities
-from activities.run import RunActivities
-from activities.thread import ThreadActivities
-from adapter.driver import DriverRegistry
-from adapter.services import Services
-from adapter.settings import Settings
-from workflows import search
-from workflows.cron import CronWorkflow
-from workflows.run import RunWorkflow
-from workflows.thread import ThreadWorkflow
+from evergraph.activities.cron import CronActivities
+from evergraph.activities.node import NodeActivities
+from evergraph.activities.run import RunActivities
+from evergraph.activities.thread import ThreadActivities
+from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.services import Services
+from evergraph.adapter.settings import Settings
+from evergraph.workflows import search
+from evergraph.workflows.cron import CronWorkflow
+from evergraph.workflows.run import RunWorkflow
+from evergraph.workflows.thread import ThreadWorkflow
 
 
 #: longest time a node attempt's heartbeat waits before it is sent to Temporal, which
@@ -129,7 +129,7 @@ def sandboxed_runner() -> SandboxedWorkflowRunner:
     """Temporal's workflow sandbox with Evergraph's ``workflows`` package passed
     through: what ``EVERGRAPH_WORKFLOW_SANDBOX=1`` runs workflows in, and what the
     tests replay real histories with to catch nondeterminism and sandbox violations."""
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("evergraph.workflows"))
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from adapter import serde
-from adapter.config import WebhookUrlPolicy
-from adapter.ids import iso, now
+from evergraph.adapter import serde
+from evergraph.adapter.config import WebhookUrlPolicy
+from evergraph.adapter.ids import iso, now
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ async def check_webhook(services: Any, body: dict[str, Any]) -> None:
     url = body.get("webhook")
     if url is None:
         return
-    from adapter.runs import RunRejected
+    from evergraph.adapter.runs import RunRejected
 
     if not isinstance(url, str):
         raise RunRejected(422, f"webhook must be a URL string, got {type(url).__name__}")
@@ -140,7 +140,7 @@ def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> 
     """The webhook body: the Run object (with its final ``status``) plus
     ``run_started_at`` (when the run went ``running``: the record's ``updated_at``
     then, else ``created_at``), ``run_ended_at``, ``webhook_sent_at`` and ``values``."""
-    from adapter.storage import public_run
+    from evergraph.adapter.storage import public_run
 
     run = public_run(record)
     started = record["updated_at"] if record.get("status") == "running" else record["created_at"]

@@ -7,8 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from adapter.services import Services
-from api.errors import validation_handler
+from evergraph.adapter.services import Services
+from evergraph.api.errors import validation_handler
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -18,7 +18,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 def create_app(services: Services) -> FastAPI:
     """The API app bound to ``services`` (graphs, records, checkpointer, broker,
     Temporal client)."""
-    from api.routes import assistants, crons, protocol, runs, store, system, threads
+    from evergraph.api.routes import assistants, crons, protocol, runs, store, system, threads
 
     app = FastAPI(
         title="Evergraph",
@@ -29,8 +29,8 @@ def create_app(services: Services) -> FastAPI:
         strict_content_type=False,
     )
     app.state.services = services
-    from adapter.auth import build_authenticator
-    from api.auth import AuthMiddleware
+    from evergraph.adapter.auth import build_authenticator
+    from evergraph.api.auth import AuthMiddleware
 
     auth_config = services.registry.config.auth
     authenticator = build_authenticator(auth_config, services.settings.api_keys)

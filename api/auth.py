@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 from starlette.routing import Match
 
-from adapter.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
-from api.errors import ApiError
+from evergraph.adapter.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
+from evergraph.api.errors import ApiError
 
 #: paths that never need credentials (liveness probes, server info, API docs)
 OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from adapter.services import Services
+from evergraph.adapter.services import Services
 
 
 def services(request: Request) -> Services:

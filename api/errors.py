@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi import utils as _openapi_utils
 from fastapi.responses import JSONResponse
 
-from adapter.ids import parse_uuid
+from evergraph.adapter.ids import parse_uuid
 
 
 def _document_error_shape() -> None:

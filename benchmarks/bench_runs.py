@@ -237,7 +237,7 @@ def start_evergraph(
     env.update(extra_env or {})
     log_file = open(data_dir.parent / f"{data_dir.name}.log", "wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "adapter.cli", "dev", "--config", str(config), "--port", str(port)],
+        [sys.executable, "-m", "evergraph.adapter.cli", "dev", "--config", str(config), "--port", str(port)],
         env=env,
         cwd=str(repo),
         stdout=log_file,
@@ -429,7 +429,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.devserver import free_port, start_dev_server
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph_sdk import get_client
     from temporalio.client import Client
@@ -763,7 +763,7 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.devserver import free_port, start_dev_server
     from langgraph_sdk import get_client
     from temporalio.client import Client
     from temporalio.worker import Worker

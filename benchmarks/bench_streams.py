@@ -320,7 +320,7 @@ async def bench(args: argparse.Namespace, procs: Processes) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.devserver import free_port, start_dev_server
     from langgraph_sdk import get_client
 
     tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-streams-"))

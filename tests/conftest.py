@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from langgraph_sdk import get_client, get_sync_client
 
-from adapter.devserver import DevServer, free_port, start_dev_server
+from evergraph.adapter.devserver import DevServer, free_port, start_dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS_CONFIG = ROOT / "tests" / "graphs" / "langgraph.json"
@@ -40,22 +40,34 @@ async def temporal_server(data_root: Path):
 
 
 class EvergraphProcess:
-    """A running ``evergraph`` command, with its output kept for failure messages."""
+    """A running ``evergraph`` command, with its output kept for failure messages.
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    Args:
+        args: the command's arguments (``["dev", "--config", ...]``).
+        env: its environment.
+        log_path: where its output goes.
+        program: the command itself; default: this interpreter's ``-m evergraph.adapter.cli``.
+        cwd: its working folder.
+    """
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, *, program: list[str] | None = None,
+        cwd: Path = ROOT,
+    ) -> None:
         self.log_path = log_path
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "adapter.cli", *args],
+            [*(program or [sys.executable, "-m", "evergraph.adapter.cli"]), *args],
             env=env,
-            cwd=str(ROOT),
+            cwd=str(cwd),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, url: str, timeout: float = 60.0) -> None:
@@ -90,7 +102,6 @@ def evergraph_env(temporal_address: str, data_dir: Path, **extra: str) -> dict[s
         TEMPORAL_ADDRESS=temporal_address,
         EVERGRAPH_DATA_DIR=str(data_dir),
         EVERGRAPH_SSE_HEARTBEAT="1",
-        PYTHONPATH=str(ROOT),
         **extra,
     )
     return env

@@ -13,7 +13,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError
 
-from adapter.ids import system_assistant_id
+from evergraph.adapter.ids import system_assistant_id
 from tests.conftest import GRAPHS_CONFIG, running_evergraph
 
 #: graph ids of tests/graphs/langgraph.json, in file order

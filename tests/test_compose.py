@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from adapter.settings import Settings
+from evergraph.adapter.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,7 @@ def test_environment_variables_reference_each_other(compose):
     assert api["EVERGRAPH_HOST"] == "0.0.0.0"
     assert _ports(s["evergraph-api"]) == {int(api["EVERGRAPH_PORT"]): int(api["EVERGRAPH_PORT"])}
 
-    # the graphs file exists in the image (the build context is the repository at /app)
+    # the graphs file exists in the image (the Dockerfile copies examples/ to /app/examples)
     config = Path(api["EVERGRAPH_CONFIG"])
     assert config.is_relative_to("/app") and (ROOT / config.relative_to("/app")).is_file()
 
@@ -101,3 +101,19 @@ def test_evergraph_environment_is_valid_and_documented(compose):
         assert settings.temporal_address == env["TEMPORAL_ADDRESS"]
         for var in env:
             assert f"`{var}`" in readme, f"{var} is not in README's settings table"
+
+
+def test_the_image_installs_the_wheel_not_the_source_tree():
+    """The Dockerfile builds the project's wheel in one stage and installs only that
+    wheel in the image it runs (as users install Evergraph); the image's /app holds
+    the example graphs the compose file serves."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    stages = [i for i, line in enumerate(lines) if line.upper().startswith("FROM ")]
+    assert len(stages) == 2
+    build, final = lines[stages[0]:stages[1]], lines[stages[1]:]
+    assert any(line.startswith("RUN pip wheel") and "--no-deps" in line for line in build)
+    assert any(line.startswith("COPY --from=") for line in final)
+    assert any(line.startswith("RUN pip install") and ".whl" in line for line in final)
+    assert "COPY . ." not in final and "COPY . /app" not in final
+    assert "COPY examples/ /app/examples/" in final
+    assert final[-1] == 'CMD ["evergraph", "serve"]'

@@ -13,7 +13,7 @@ from langgraph_sdk.errors import NotFoundError, UnprocessableEntityError
 from temporalio.client import ScheduleIntervalSpec, ScheduleRange, ScheduleSpec, ScheduleUpdate
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapter.ids import system_assistant_id
+from evergraph.adapter.ids import system_assistant_id
 from tests.conftest import wait_for
 
 NEVER = "0 0 1 1 *"  # once a year: these crons must not tick during the test
@@ -234,8 +234,8 @@ async def test_pause_unpause_and_trigger_in_temporal(client, http, temporal_clie
         # the CronWorkflow's real history replays in Temporal's workflow sandbox
         from temporalio.worker import Replayer
 
-        from adapter.temporal import DATA_CONVERTER, sandboxed_runner
-        from workflows.cron import CronWorkflow
+        from evergraph.adapter.temporal import DATA_CONVERTER, sandboxed_runner
+        from evergraph.workflows.cron import CronWorkflow
 
         action = (await handle.describe()).info.recent_actions[0].action
         history = await temporal_client.get_workflow_handle(action.workflow_id).fetch_history()

@@ -82,9 +82,9 @@ async def test_real_histories_replay_in_the_workflow_sandbox(client, temporal_cl
     replay in Temporal's sandbox without nondeterminism or sandbox violations."""
     from temporalio.worker import Replayer
 
-    from adapter.temporal import DATA_CONVERTER, sandboxed_runner
-    from workflows.run import RunWorkflow
-    from workflows.thread import ThreadWorkflow
+    from evergraph.adapter.temporal import DATA_CONVERTER, sandboxed_runner
+    from evergraph.workflows.run import RunWorkflow
+    from evergraph.workflows.thread import ThreadWorkflow
 
     thread = await client.threads.create()
     tid = thread["thread_id"]

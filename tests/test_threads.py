@@ -8,7 +8,7 @@ import uuid
 import pytest
 from langgraph_sdk.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError
 
-from adapter.ids import system_assistant_id
+from evergraph.adapter.ids import system_assistant_id
 
 THREAD_KEYS = {"thread_id", "created_at", "updated_at", "state_updated_at", "metadata", "status", "config", "values"}
 STATE_KEYS = {

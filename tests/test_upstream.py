@@ -30,7 +30,7 @@ def test_plain_langgraph_refuses_sync_node_timeouts_at_compile():
     """adapter.graphs.allow_sync_node_timeouts replaces this exact check."""
     import langgraph.pregel.main as pregel_main
 
-    from adapter import graphs
+    from evergraph.adapter import graphs
 
     if graphs._patched:
         pytest.skip("the check is already lifted in this process")
@@ -40,7 +40,7 @@ def test_plain_langgraph_refuses_sync_node_timeouts_at_compile():
 
 
 def test_evergraph_compiles_sync_node_timeouts():
-    from adapter.graphs import allow_sync_node_timeouts
+    from evergraph.adapter.graphs import allow_sync_node_timeouts
 
     allow_sync_node_timeouts()
     graph = _sync_timeout_builder().compile()

@@ -21,8 +21,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search
-    from workflows.types import (
+    from evergraph.workflows import search
+    from evergraph.workflows.types import (
         AdvanceRequest,
         AdvanceResponse,
         CancelRun,

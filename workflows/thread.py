@@ -43,9 +43,9 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search
-    from workflows.run import RunWorkflow, deliver_webhook
-    from workflows.types import CancelRun, FinishInput, RunInput, RunOutcome, SubmitRun, ThreadInput
+    from evergraph.workflows import search
+    from evergraph.workflows.run import RunWorkflow, deliver_webhook
+    from evergraph.workflows.types import CancelRun, FinishInput, RunInput, RunOutcome, SubmitRun, ThreadInput
 
 IDLE_SECONDS = 60
 MAX_RUNS_PER_EXECUTION = 200

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from adapter import serde
-from adapter.assistants import (
+from evergraph.adapter import serde
+from evergraph.adapter.assistants import (
     assistant_graph,
     assistant_schemas,
     assistant_subgraphs,
@@ -21,14 +21,14 @@ from adapter.assistants import (
     graph_not_found,
     parse_xray,
 )
-from adapter.ids import iso, now
-from adapter.runs import CONTEXT_AND_CONFIGURABLE
-from adapter.services import Services
-from adapter.storage import matches, public_assistant
-from api.auth import authorize, visible
-from api.deps import services as get_services
-from api.errors import ApiError, not_found, require_uuid
-from api.models import (
+from evergraph.adapter.ids import iso, now
+from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
+from evergraph.adapter.services import Services
+from evergraph.adapter.storage import matches, public_assistant
+from evergraph.api.auth import authorize, visible
+from evergraph.api.deps import services as get_services
+from evergraph.api.errors import ApiError, not_found, require_uuid
+from evergraph.api.models import (
     AssistantCount,
     AssistantCreate,
     AssistantPatch,
@@ -279,7 +279,7 @@ async def delete_assistant(
     and checkpoints included)."""
     record = await _get_assistant(services, assistant_id, _named_404, request, "delete")
     if delete_threads:
-        from api.routes.threads import delete_thread_everywhere
+        from evergraph.api.routes.threads import delete_thread_everywhere
 
         for thread in await services.records.list_threads():
             if (thread.get("metadata") or {}).get("assistant_id") == record["assistant_id"]:

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from adapter import crons
-from adapter.assistants import resolve_assistant
-from adapter.ids import iso, now
-from adapter.services import Services
-from api.auth import authorize, current_user, visible
-from api.deps import services as get_services
-from api.errors import ApiError, not_found, require_uuid
-from api.models import JsonBody
-from api.routes.runs import RunCreate, StreamMode
+from evergraph.adapter import crons
+from evergraph.adapter.assistants import resolve_assistant
+from evergraph.adapter.ids import iso, now
+from evergraph.adapter.services import Services
+from evergraph.api.auth import authorize, current_user, visible
+from evergraph.api.deps import services as get_services
+from evergraph.api.errors import ApiError, not_found, require_uuid
+from evergraph.api.models import JsonBody
+from evergraph.api.routes.runs import RunCreate, StreamMode
 
 router = APIRouter(tags=["crons"])
 

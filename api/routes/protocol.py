@@ -14,12 +14,12 @@ from typing import Any, AsyncIterator
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import ORJSONResponse
 
-from adapter import protocol, serde
-from adapter.broker import StreamEvent
-from adapter.services import Services
-from api.auth import authorize, authorizes, visible
-from api.deps import services as get_services
-from api.errors import ApiError, require_uuid
+from evergraph.adapter import protocol, serde
+from evergraph.adapter.broker import StreamEvent
+from evergraph.adapter.services import Services
+from evergraph.api.auth import authorize, authorizes, visible
+from evergraph.api.deps import services as get_services
+from evergraph.api.errors import ApiError, require_uuid
 
 router = APIRouter(tags=["protocol"])
 
@@ -99,7 +99,7 @@ async def thread_command(thread_id: str, request: Request, services: Services = 
 
 
 def _sse_frame(event: dict[str, Any]) -> bytes:
-    from api.sse import frame
+    from evergraph.api.sse import frame
 
     return frame(StreamEvent(str(event["seq"]), event["method"], protocol.event_json(event)), with_id=True)
 
@@ -114,7 +114,7 @@ async def thread_events_sse(thread_id: str, request: Request, services: Services
     Raises:
         ApiError: 422 for a thread id that is not a UUID or an invalid filter.
     """
-    from api.sse import sse_response
+    from evergraph.api.sse import sse_response
 
     thread_id = require_uuid(thread_id, "thread")
     await _check_readable(request, services, thread_id)

@@ -10,18 +10,18 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adapter import serde
-from adapter.assistants import resolve_assistant
-from adapter.finish import RESULT
-from adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create_run
-from adapter.services import Services
-from adapter.state import bound_graph, wait_body
-from adapter.storage import public_run
-from api.auth import authorize, authorizes, check_thread, current_user, visible
-from api.deps import services as get_services
-from api.errors import ApiError, not_found, require_uuid
-from api.models import JsonBody
-from api.sse import frame, longpoll_response, sse_response
+from evergraph.adapter import serde
+from evergraph.adapter.assistants import resolve_assistant
+from evergraph.adapter.finish import RESULT
+from evergraph.adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create_run
+from evergraph.adapter.services import Services
+from evergraph.adapter.state import bound_graph, wait_body
+from evergraph.adapter.storage import public_run
+from evergraph.api.auth import authorize, authorizes, check_thread, current_user, visible
+from evergraph.api.deps import services as get_services
+from evergraph.api.errors import ApiError, not_found, require_uuid
+from evergraph.api.models import JsonBody
+from evergraph.api.sse import frame, longpoll_response, sse_response
 
 router = APIRouter(tags=["runs"])
 

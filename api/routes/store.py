@@ -16,12 +16,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from langgraph.store.base import InvalidNamespaceError
 
-from adapter import serde
-from adapter.ids import iso
-from adapter.services import Services
-from api.auth import authorize
-from api.deps import services as get_services
-from api.models import check_json_value
+from evergraph.adapter import serde
+from evergraph.adapter.ids import iso
+from evergraph.adapter.services import Services
+from evergraph.api.auth import authorize
+from evergraph.api.deps import services as get_services
+from evergraph.api.models import check_json_value
 
 router = APIRouter(tags=["store"])
 

@@ -21,17 +21,17 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import StateUpdate
 
-from adapter import serde
-from adapter.assistants import assistant_config
-from adapter.ids import iso, new_id, now, parse_uuid
-from adapter.runconfig import _command as command_from_json
-from adapter.services import Services
-from adapter.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
-from adapter.storage import matches, new_thread, public_thread
-from api.auth import authorize, visible
-from api.deps import services as get_services
-from api.errors import ApiError, require_uuid
-from api.models import (
+from evergraph.adapter import serde
+from evergraph.adapter.assistants import assistant_config
+from evergraph.adapter.ids import iso, new_id, now, parse_uuid
+from evergraph.adapter.runconfig import _command as command_from_json
+from evergraph.adapter.services import Services
+from evergraph.adapter.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
+from evergraph.adapter.storage import matches, new_thread, public_thread
+from evergraph.api.auth import authorize, visible
+from evergraph.api.deps import services as get_services
+from evergraph.api.errors import ApiError, require_uuid
+from evergraph.api.models import (
     HistoryRequest,
     StateAtCheckpoint,
     StateUpdate as StateUpdateBody,
@@ -43,7 +43,7 @@ from api.models import (
     ThreadSearch,
     ThreadTTL,
 )
-from api.routes.assistants import json_response, paginate, select_fields, sort_records
+from evergraph.api.routes.assistants import json_response, paginate, select_fields, sort_records
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def _cancel_active_runs(services: Services, thread_id: str) -> None:
     """Stop the thread's workflow and running runs before the thread goes away."""
     if services.temporal is None:
         return
-    from adapter.runs import close_thread
+    from evergraph.adapter.runs import close_thread
 
     try:
         await close_thread(services, thread_id)
@@ -744,8 +744,8 @@ async def thread_events(
     """
     from collections import deque
 
-    from adapter.broker import END, StreamEvent
-    from api.sse import frame
+    from evergraph.adapter.broker import END, StreamEvent
+    from evergraph.api.sse import frame
 
     broker, records = services.broker, services.records
     with_runs = "run_modes" in modes
@@ -803,8 +803,8 @@ async def join_thread_stream(
     """
     import time
 
-    from adapter.broker import parse_event_id
-    from api.sse import sse_response
+    from evergraph.adapter.broker import parse_event_id
+    from evergraph.api.sse import sse_response
 
     thread = await _authorized_thread(request, services, thread_id, "read")
     modes = _thread_stream_modes(stream_modes)
