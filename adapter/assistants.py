@@ -19,7 +19,7 @@ from pydantic import create_model
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso, now, parse_uuid, system_assistant_id
 from evergraph.adapter.services import Services
-from evergraph.api.errors import ApiError
+from evergraph.adapter.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ NOT_FOUND_FOR_RUN = "Thread or assistant not found."
 """404 body of run creation with an unknown assistant UUID (API.md §1.3)."""
 
 
-def graph_not_found(services: Services, graph_id: str) -> ApiError:
-    """404 ``Graph 'x' not found. Expected one of: ['agent', 'nested']``."""
-    return ApiError(404, f"Graph '{graph_id}' not found. Expected one of: {services.registry.graph_ids!r}")
+def graph_not_found(services: Services, graph_id: str) -> NotFound:
+    """Not found (404) ``Graph 'x' not found. Expected one of: ['agent', 'nested']``."""
+    return NotFound(f"Graph '{graph_id}' not found. Expected one of: {services.registry.graph_ids!r}")
 
 
 def system_assistant(services: Services, graph_id: str, ts: str | None = None) -> dict[str, Any]:
@@ -77,8 +77,8 @@ async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, 
         The assistant record (all Assistant fields).
 
     Raises:
-        ApiError: 404 ``Thread or assistant not found.`` for a UUID no assistant
-            has; 422 ``Invalid assistant: '<id>'. Must be either: …`` listing the
+        NotFound: ``Thread or assistant not found.`` for a UUID no assistant
+            has. Invalid: ``Invalid assistant: '<id>'. Must be either: …`` listing the
             registered graphs when the value is neither a UUID nor a graph id.
     """
     if isinstance(assistant_id, str) and assistant_id in services.registry:
@@ -91,15 +91,14 @@ async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, 
     parsed = parse_uuid(assistant_id)
     if parsed is None:
         graphs = ", ".join(services.registry.graph_ids)
-        raise ApiError(
-            422,
+        raise Invalid(
             f"Invalid assistant: '{assistant_id}'. Must be either:\n"
             f"- A valid assistant UUID, or\n"
             f"- One of the registered graphs: {graphs}",
         )
     record = await services.records.get_assistant(parsed)
     if record is None:
-        raise ApiError(404, NOT_FOUND_FOR_RUN)
+        raise NotFound(NOT_FOUND_FOR_RUN)
     return record
 
 
@@ -121,7 +120,7 @@ async def assistant_graph(services: Services, assistant: dict[str, Any]) -> Preg
     """The compiled graph of ``assistant`` (factories are called with its config).
 
     Raises:
-        ApiError: 404 if the assistant's graph is no longer in ``langgraph.json``.
+        NotFound: the assistant's graph is no longer in ``langgraph.json``.
     """
     graph_id = assistant["graph_id"]
     if graph_id not in services.registry:
@@ -133,7 +132,7 @@ def parse_xray(value: str | None) -> bool | int:
     """The ``xray`` query value: ``true``/``false`` or a depth (API.md §3.2).
 
     Raises:
-        ApiError: 422 naming the value when it is neither.
+        Invalid: naming the value when it is neither.
     """
     if value is None or value == "":
         return False
@@ -145,9 +144,9 @@ def parse_xray(value: str | None) -> bool | int:
     try:
         depth = int(low)
     except ValueError:
-        raise ApiError(422, f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer") from None
+        raise Invalid(f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer") from None
     if depth < 0:
-        raise ApiError(422, f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer")
+        raise Invalid(f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer")
     return depth if depth > 0 else False
 
 

@@ -51,7 +51,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from evergraph.adapter.ids import iso, new_id, now
 from evergraph.adapter.services import Services
-from evergraph.api.errors import ApiError
+from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
 from evergraph.workflows import search
 from evergraph.workflows.cron import CronWorkflow
 
@@ -76,19 +76,18 @@ def schedule_id(cron_id: str) -> str:
     return f"cron-{cron_id}"
 
 
-def invalid_schedule(schedule: Any) -> ApiError:
+def invalid_schedule(schedule: Any) -> Invalid:
     """The reference's 422 for a schedule that is not a 5-field cron (s11 [21])."""
-    return ApiError(
-        422,
+    return Invalid(
         f"Invalid cron schedule: '{schedule}'. Reason: Invalid cron schedule. Ensure the schedule uses the "
         "standard cron format (minute hour day_of_month month day_of_week). Example: '*/5 * * * *' for every "
         "5 minutes.",
     )
 
 
-def invalid_timezone(tz: Any) -> ApiError:
+def invalid_timezone(tz: Any) -> Invalid:
     """422 for a ``timezone`` that is not an IANA time zone name."""
-    return ApiError(422, f"Invalid timezone: '{tz}'. Use an IANA time zone name such as 'America/New_York'.")
+    return Invalid(f"Invalid timezone: '{tz}'. Use an IANA time zone name such as 'America/New_York'.")
 
 
 def check_schedule(schedule: Any) -> str:
@@ -96,7 +95,7 @@ def check_schedule(schedule: Any) -> str:
     checked by Temporal when the schedule is written).
 
     Raises:
-        ApiError: 422 ``Invalid cron schedule: '…'. Reason: …`` (the reference's text).
+        Invalid: ``Invalid cron schedule: '…'. Reason: …`` (the reference's text).
     """
     if not isinstance(schedule, str) or len(schedule.split()) != 5:
         raise invalid_schedule(schedule)
@@ -107,7 +106,7 @@ def check_timezone(tz: Any) -> str | None:
     """``tz`` (an IANA name such as ``Europe/Paris``) or ``None`` for UTC.
 
     Raises:
-        ApiError: 422 ``Invalid timezone: '…'`` for a name the tz database lacks.
+        Invalid: ``Invalid timezone: '…'`` for a name the tz database lacks.
     """
     if tz is None:
         return None
@@ -124,14 +123,14 @@ def parse_end_time(value: Any) -> datetime | None:
     """``end_time`` (ISO-8601; a naive time is UTC) as an aware datetime, or ``None``.
 
     Raises:
-        ApiError: 422 when it is not an ISO-8601 date-time.
+        Invalid: it is not an ISO-8601 date-time.
     """
     if value is None:
         return None
     try:
         ts = datetime.fromisoformat(str(value))
     except ValueError:
-        raise ApiError(422, f"Invalid end_time: '{value}'. Expected an ISO-8601 date-time.") from None
+        raise Invalid(f"Invalid end_time: '{value}'. Expected an ISO-8601 date-time.") from None
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
@@ -158,15 +157,15 @@ def _action(services: Services, cron: dict[str, Any], graph_id: str) -> Schedule
     )
 
 
-def _schedule_rpc_error(err: RPCError, cron: dict[str, Any]) -> Exception:
+def _schedule_rpc_error(err: RPCError, cron: dict[str, Any]) -> EvergraphError:
     """A schedule write Temporal refused, as the API's answer."""
     if err.status == RPCStatusCode.INVALID_ARGUMENT:
         if "time zone" in err.message:
             return invalid_timezone(cron.get("timezone"))
         if "schedule spec" in err.message:
             return invalid_schedule(cron.get("schedule"))
-        return ApiError(422, err.message)
-    return ApiError(503, f"Could not write the cron's Temporal Schedule: {err.message}")
+        return Invalid(err.message)
+    return Unavailable(f"Could not write the cron's Temporal Schedule: {err.message}")
 
 
 async def _decode_cron(client: Client, desc: ScheduleDescription) -> dict[str, Any] | None:
@@ -240,8 +239,8 @@ async def create_cron(
         The Cron object.
 
     Raises:
-        ApiError: 422 (bad schedule, time zone or end time), 400 (both ``context``
-            and ``config.configurable``), 503 (Temporal refused the write).
+        Invalid: bad schedule, time zone or end time. Refused: both ``context``
+            and ``config.configurable``. Unavailable: Temporal refused the write.
             Nothing is created on error.
     """
     from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
@@ -250,7 +249,7 @@ async def create_cron(
     tz = check_timezone(body.get("timezone"))
     end = parse_end_time(body.get("end_time"))
     if body.get("context") and (body.get("config") or {}).get("configurable"):
-        raise ApiError(400, CONTEXT_AND_CONFIGURABLE)
+        raise Refused(CONTEXT_AND_CONFIGURABLE)
     cron_id = new_id()
     payload = {k: v for k, v in body.items() if k not in ("assistant_id", "config")}
     payload["assistant_id"] = assistant["assistant_id"]
@@ -295,7 +294,7 @@ async def create_cron(
     except RPCError as err:
         raise _schedule_rpc_error(err, cron) from None
     except ScheduleAlreadyRunningError:  # a UUIDv7 collision: not expected
-        raise ApiError(409, f"Cron {cron_id} already exists") from None
+        raise Conflict(f"Cron {cron_id} already exists") from None
     await _until_listed(client, schedule_id(cron_id))
     return cron_object(cron, await handle.describe())
 
@@ -342,8 +341,8 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
         The updated Cron object, or ``None`` when there is no such cron.
 
     Raises:
-        ApiError: 422 (bad schedule, time zone or end time; nothing changes),
-            400 (both ``context`` and ``config.configurable`` result).
+        Invalid: bad schedule, time zone or end time (nothing changes).
+        Refused: both ``context`` and ``config.configurable`` result.
     """
     from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
 
@@ -370,7 +369,7 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
                 payload[key] = value
         if payload.get("context") and {k: v for k, v in payload["config"].get("configurable", {}).items()
                                        if k != "cron_id"}:
-            raise ApiError(400, CONTEXT_AND_CONFIGURABLE)
+            raise Refused(CONTEXT_AND_CONFIGURABLE)
         if "schedule" in changes:
             cron["schedule"] = changes["schedule"]
         if "timezone" in changes:
@@ -525,27 +524,26 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
 
     Raises:
         CronFireRefused: the run is refused with another 4xx.
-        RunRejected: 503, Temporal could not take the run (worth retrying).
+        Unavailable: Temporal could not take the run (worth retrying).
     """
     from evergraph.adapter.assistants import resolve_assistant
-    from evergraph.adapter.runs import RunRejected, create_run
+    from evergraph.adapter.runs import create_run
 
     body = run_body(cron)
     try:
         assistant = await resolve_assistant(services, cron["assistant_id"])
         run = await create_run(services, cron.get("thread_id"), assistant, body)
-    except (ApiError, RunRejected) as err:
-        status = err.status_code if isinstance(err, ApiError) else err.status
-        if status == 409:
-            return None
-        if status == 404:
-            # its thread or assistant was deleted: the cron goes with it, as the
-            # reference's crons do with their thread and assistant
-            await _delete_schedule(services, cron["cron_id"])
-            return None
-        if status < 500:
-            raise CronFireRefused(f"cron {cron['cron_id']}: {status} {err.detail}") from None
+    except Conflict:
+        return None
+    except NotFound:
+        # its thread or assistant was deleted: the cron goes with it, as
+        # langgraph-api's crons go with their thread and assistant
+        await _delete_schedule(services, cron["cron_id"])
+        return None
+    except Unavailable:
         raise
+    except EvergraphError as err:
+        raise CronFireRefused(f"cron {cron['cron_id']}: {type(err).__name__}: {err.message}") from None
     return {"run_id": run["run_id"], "thread_id": run["thread_id"]}
 
 

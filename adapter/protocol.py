@@ -38,7 +38,9 @@ from collections import deque
 from typing import Any, AsyncIterator, Callable
 
 from evergraph.adapter import serde
+from evergraph.adapter.auth import AuthError
 from evergraph.adapter.broker import END, StreamEvent
+from evergraph.adapter.errors import EvergraphError, Unavailable
 from evergraph.adapter.services import Services
 
 logger = logging.getLogger(__name__)
@@ -540,16 +542,14 @@ def success(command_id: Any, result: dict[str, Any], seq: int) -> dict[str, Any]
     return {"type": "success", "id": command_id, "result": result, "meta": {"applied_through_seq": seq}}
 
 
-def _rejection(exc: Exception) -> tuple[int, str] | None:
-    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-    detail = getattr(exc, "detail", None)
-    if isinstance(status, int) and detail is not None:
-        return status, str(detail)
+def _rejection(exc: Exception) -> tuple[str, str] | None:
+    """The protocol error code and message for a command the core refused, or ``None``
+    for an unexpected failure."""
+    if isinstance(exc, EvergraphError):
+        return ("unknown_error" if isinstance(exc, Unavailable) else "invalid_argument"), exc.message
+    if isinstance(exc, AuthError):
+        return ("permission_denied" if exc.status == 403 else "invalid_argument"), exc.detail
     return None
-
-
-def _code_for(status: int) -> str:
-    return {403: "permission_denied", 404: "invalid_argument"}.get(status, "invalid_argument" if status < 500 else "unknown_error")
 
 
 async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, body: Any) -> dict[str, Any]:
@@ -582,7 +582,7 @@ async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, b
     except Exception as exc:  # noqa: BLE001 - every failure is a protocol error body
         rejected = _rejection(exc)
         if rejected is not None:
-            return error(command_id, _code_for(rejected[0]), rejected[1])
+            return error(command_id, *rejected)
         logger.exception("protocol command %s on thread %s failed", method, thread_id)
         return error(command_id, "unknown_error", f"{type(exc).__name__}: {exc}")
     if method.startswith("subscription.") or method in (

@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
 from evergraph.adapter.ids import run_workflow_id, thread_workflow_id
 from evergraph.adapter.services import Services
 from evergraph.adapter.webhooks import check_webhook
@@ -42,7 +43,7 @@ async def submit_run(
     accepts the run.
 
     Raises:
-        RunRejected: 409 when ``strategy="reject"`` and the thread is busy.
+        Conflict: ``strategy="reject"`` and the thread is busy (409).
         RPCError / WorkflowUpdateFailedError: Temporal could not take the run.
     """
     client: Client = services.temporal
@@ -60,7 +61,7 @@ async def submit_run(
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type == "ThreadBusy":
-            raise RunRejected(409, BUSY) from None
+            raise Conflict(BUSY) from None
         raise
 
 
@@ -146,15 +147,6 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
 
 
 TERMINAL = ("success", "error", "interrupted", "timeout")
-
-
-class RunRejected(Exception):
-    """A run cannot be created; ``status`` and ``detail`` are the HTTP answer."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 CONTEXT_AND_CONFIGURABLE = (
@@ -261,17 +253,17 @@ async def _check_checkpoint(services: Services, thread_id: str, body: dict[str, 
     that does not exist.
 
     Raises:
-        RunRejected: 422 when the id is not a string, 404 when it is unknown.
+        Invalid: the id is not a string. NotFound: the thread has no such checkpoint.
     """
     checkpoint = body.get("checkpoint") or {}
     checkpoint_id = body.get("checkpoint_id") or checkpoint.get("checkpoint_id")
     if checkpoint_id is None:
         return
     if not isinstance(checkpoint_id, str):
-        raise RunRejected(422, f"checkpoint_id must be a string, got {type(checkpoint_id).__name__}")
+        raise Invalid(f"checkpoint_id must be a string, got {type(checkpoint_id).__name__}")
     ref = {"thread_id": thread_id, "checkpoint_ns": checkpoint.get("checkpoint_ns") or "", "checkpoint_id": checkpoint_id}
     if await services.saver.aget_tuple({"configurable": ref}) is None:
-        raise RunRejected(404, f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
+        raise NotFound(f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
 
 
 def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
@@ -280,7 +272,7 @@ def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
     run is in flight, since that run may change the pending interrupts.
 
     Raises:
-        RunRejected: 400 naming the unknown ids and the pending ones.
+        Refused: naming the unknown ids and the pending ones.
     """
     from langgraph.pregel._utils import is_xxh3_128_hexdigest
 
@@ -292,8 +284,7 @@ def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
     pending = {i["id"] for items in (thread.get("interrupts") or {}).values() for i in items if "id" in i}
     unknown = sorted(set(resume) - pending)
     if unknown:
-        raise RunRejected(
-            400,
+        raise Refused(
             f"command.resume names interrupt id(s) {unknown} that thread {thread['thread_id']} is not waiting on; "
             f"pending interrupt ids: {sorted(pending)}",
         )
@@ -316,17 +307,19 @@ async def create_run(
         user: the authenticated user's fields, or None without authentication.
 
     Raises:
-        RunRejected: 400 (context with configurable), 404 (thread missing and
-            ``if_not_exists`` is not ``create``), 409 (``multitask_strategy="reject"``
-            on a busy thread, decided by the thread's workflow), 503 (Temporal
-            unreachable). Nothing is kept for a rejected run.
+        Refused: ``context`` with ``config.configurable``.
+        NotFound: the thread is missing and ``if_not_exists`` is not ``create``.
+        Conflict: ``multitask_strategy="reject"`` on a busy thread, decided by the
+            thread's workflow.
+        Unavailable: Temporal could not take the run.
+        Nothing is kept for a rejected run.
     """
     from evergraph.adapter.ids import new_id
     from evergraph.adapter.storage import new_thread
 
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):
-        raise RunRejected(400, CONTEXT_AND_CONFIGURABLE)
+        raise Refused(CONTEXT_AND_CONFIGURABLE)
     await check_webhook(services, body)
     temporary = thread_id is None
     created_thread = False
@@ -339,7 +332,7 @@ async def create_run(
         thread = await records.get_thread(thread_id)
         if thread is None:
             if body.get("if_not_exists") != "create":
-                raise RunRejected(404, "Thread or assistant not found.")
+                raise NotFound("Thread or assistant not found.")
             await records.put_thread(new_thread(thread_id, owner, status="busy"), if_exists="do_nothing")
             created_thread = True
     if not created_thread:
@@ -355,7 +348,7 @@ async def create_run(
     except Exception as exc:
         if created_thread:
             await records.delete_thread(thread_id)
-        if isinstance(exc, RunRejected):
+        if isinstance(exc, EvergraphError):
             raise
-        raise RunRejected(503, f"Could not submit the run to Temporal: {exc}") from exc
+        raise Unavailable(f"Could not submit the run to Temporal: {exc}") from exc
     return run

@@ -30,6 +30,7 @@ import httpx
 
 from evergraph.adapter import serde
 from evergraph.adapter.config import WebhookUrlPolicy
+from evergraph.adapter.errors import Invalid
 from evergraph.adapter.ids import iso, now
 
 logger = logging.getLogger(__name__)
@@ -121,19 +122,18 @@ async def check_webhook(services: Any, body: dict[str, Any]) -> None:
     policy of ``services.registry.config``.
 
     Raises:
-        adapter.runs.RunRejected: 422 with the reason.
+        Invalid: the reason (422).
     """
     url = body.get("webhook")
     if url is None:
         return
-    from evergraph.adapter.runs import RunRejected
 
     if not isinstance(url, str):
-        raise RunRejected(422, f"webhook must be a URL string, got {type(url).__name__}")
+        raise Invalid(f"webhook must be a URL string, got {type(url).__name__}")
     try:
         await validate_webhook_url(url, services.registry.config.webhooks)
     except WebhookRejected as err:
-        raise RunRejected(422, str(err)) from None
+        raise Invalid(str(err)) from None
 
 
 def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> dict[str, Any]:

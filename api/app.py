@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evergraph.adapter.services import Services
-from evergraph.api.errors import validation_handler
+from evergraph.adapter.errors import EvergraphError
+from evergraph.api.errors import domain_error_handler, validation_handler
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -36,6 +37,7 @@ def create_app(services: Services) -> FastAPI:
     authenticator = build_authenticator(auth_config, services.settings.api_keys)
     app.state.authenticator = authenticator
     app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(EvergraphError, domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
     @app.middleware("http")

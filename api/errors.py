@@ -12,7 +12,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi import utils as _openapi_utils
 from fastapi.responses import JSONResponse
 
+from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
 from evergraph.adapter.ids import parse_uuid
+
+#: HTTP status of each kind of domain error (evergraph.adapter.errors)
+STATUS_OF: dict[type[EvergraphError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Refused: 400,
+    Invalid: 422,
+    Unavailable: 503,
+}
 
 
 def _document_error_shape() -> None:
@@ -39,6 +49,20 @@ class ApiError(HTTPException):
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(status_code=status, detail=detail)
+
+
+def status_of(error: EvergraphError) -> int:
+    """The HTTP status for a domain error (its nearest kind in :data:`STATUS_OF`; 500
+    for a kind it does not list)."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 500
+
+
+async def domain_error_handler(request: Request, exc: EvergraphError) -> JSONResponse:
+    """``{"detail": message}`` with the status of the error's kind."""
+    return JSONResponse({"detail": exc.message}, status_code=status_of(exc))
 
 
 def not_found(detail: str = "Not Found") -> ApiError:

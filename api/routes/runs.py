@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from evergraph.adapter import serde
 from evergraph.adapter.assistants import resolve_assistant
 from evergraph.adapter.finish import RESULT
-from evergraph.adapter.runs import TERMINAL, RunNotActive, RunRejected, cancel_run, create_run
+from evergraph.adapter.runs import TERMINAL, RunNotActive, cancel_run, create_run
 from evergraph.adapter.services import Services
 from evergraph.adapter.state import bound_graph, wait_body
 from evergraph.adapter.storage import public_run
@@ -151,11 +151,8 @@ async def _create(
         existed = thread is not None
         if existed and not visible(thread, flt):
             raise ApiError(404, MISSING_THREAD_OR_ASSISTANT)
-    try:
-        user = current_user(request)
-        run = await create_run(services, thread_id, assistant, payload, user=user.dict() if user else None)
-    except RunRejected as err:
-        raise ApiError(err.status, err.detail) from None
+    user = current_user(request)
+    run = await create_run(services, thread_id, assistant, payload, user=user.dict() if user else None)
     if stamped and not existed and payload["metadata"]:
         # the thread this run created carries the run's (stamped) metadata, so the
         # auth filters that let the user create it also let them read it
