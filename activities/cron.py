@@ -30,13 +30,19 @@ class CronActivities:
 
         Raises:
             ApplicationError (non-retryable): the cron's thread or assistant is gone
-                or its payload is refused (4xx); other errors are retried.
+                or its payload is refused (4xx); other errors as
+                :func:`~evergraph.activities.errors.classified` says (transient ones
+                are retried).
         """
         from temporalio.exceptions import ApplicationError
 
+        from evergraph.activities.errors import classified
         from evergraph.adapter.crons import CronFireRefused, fire_cron
+        from evergraph.adapter.errors import Unavailable
 
-        try:
-            return await fire_cron(self.services, cron)
-        except CronFireRefused as err:
-            raise ApplicationError(str(err), type="CronFireRefused", non_retryable=True) from None
+        # Unavailable: Temporal could not take the run
+        with classified(transient=(Unavailable,)):
+            try:
+                return await fire_cron(self.services, cron)
+            except CronFireRefused as err:
+                raise ApplicationError(str(err), type="CronFireRefused", non_retryable=True) from None

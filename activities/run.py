@@ -1,10 +1,13 @@
 """Local activities of ``RunWorkflow``: ``advance`` (talk to the run's driver) and
-``finish_run`` (record the outcome, update the thread, close the stream)."""
+``finish_run`` (record the outcome, update the thread, close the stream), and the
+activity ``send_webhook``. Failures are classified by
+:func:`evergraph.activities.errors.classified` (transient ones retried, others not)."""
 
 from __future__ import annotations
 
 from temporalio import activity
 
+from evergraph.activities.errors import classified
 from evergraph.adapter.driver import DriverRegistry
 from evergraph.adapter.finish import finish_run
 from evergraph.adapter.services import Services
@@ -25,23 +28,35 @@ class RunActivities:
 
     @activity.defn(name="advance")
     async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
-        """Deliver finished tasks to the run's driver; return what to start next."""
-        return await self.drivers.advance(req)
+        """Deliver finished tasks to the run's driver; return what to start next.
+
+        Raises:
+            ApplicationError: see :func:`~evergraph.activities.errors.classified`.
+        """
+        with classified():
+            return await self.drivers.advance(req)
 
     @activity.defn(name="send_webhook")
     async def send_webhook(self, run_id: str) -> None:
         """Deliver the staged webhook of a finished run (one attempt; Temporal retries).
 
         Raises:
-            adapter.webhooks.WebhookFailed: transport error or 5xx answer.
+            ApplicationError: type ``WebhookFailed`` (retryable) for a transport error
+                or 5xx answer; others see :func:`~evergraph.activities.errors.classified`.
         """
-        from evergraph.adapter.webhooks import ATTEMPTS, send_staged
+        from evergraph.adapter.webhooks import ATTEMPTS, WebhookFailed, send_staged
 
-        await send_staged(self.services, run_id, final_attempt=activity.info().attempt >= ATTEMPTS)
+        with classified(transient=(WebhookFailed,)):
+            await send_staged(self.services, run_id, final_attempt=activity.info().attempt >= ATTEMPTS)
 
     @activity.defn(name="finish_run")
     async def finish_run(self, inp: FinishInput) -> RunOutcome:
         """Record the run's outcome (see :func:`adapter.finish.finish_run`); returns it
-        with the thread's resulting status and interrupts."""
-        self.drivers.cancel(inp.run.run_id)
-        return await finish_run(self.services, inp.run, inp.outcome)
+        with the thread's resulting status and interrupts.
+
+        Raises:
+            ApplicationError: see :func:`~evergraph.activities.errors.classified`.
+        """
+        with classified():
+            self.drivers.cancel(inp.run.run_id)
+            return await finish_run(self.services, inp.run, inp.outcome)

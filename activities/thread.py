@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from evergraph.activities.errors import classified
 from evergraph.adapter.runs import accept_run, resume_thread
 from evergraph.adapter.services import Services
 from evergraph.workflows.types import RunInput, SubmitRun
@@ -24,19 +26,24 @@ class ThreadActivities:
 
     @activity.defn(name="accept_run")
     async def accept_run(self, msg: SubmitRun) -> None:
-        """Store the record of a run the thread accepted; mark the thread busy."""
-        await accept_run(self.services, msg)
+        """Store the record of a run the thread accepted; mark the thread busy.
+
+        Raises:
+            ApplicationError: see :func:`~evergraph.activities.errors.classified`.
+        """
+        with classified():
+            await accept_run(self.services, msg)
 
     @activity.defn(name="resume_thread")
     async def resume_thread(self, thread_id: str, command: dict[str, Any]) -> RunInput:
         """Create and store a run on ``thread_id`` carrying ``command``; returns its ids.
 
         Raises:
-            ApplicationError (non-retryable): the thread or its assistant is gone.
+            ApplicationError: type ``NotFound`` (non-retryable) when the thread or its
+                assistant is gone; others see :func:`~evergraph.activities.errors.classified`.
         """
-        from temporalio.exceptions import ApplicationError
-
-        try:
-            return await resume_thread(self.services, thread_id, command)
-        except LookupError as err:
-            raise ApplicationError(str(err), type="NotFound", non_retryable=True) from None
+        with classified():
+            try:
+                return await resume_thread(self.services, thread_id, command)
+            except LookupError as err:
+                raise ApplicationError(str(err), type="NotFound", non_retryable=True) from None

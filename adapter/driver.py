@@ -120,17 +120,23 @@ class RunDriver:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Load the run, publish the stream's ``metadata`` event (first start only),
-        mark the run ``running`` and start LangGraph's loop in a task."""
+        """Load the run, mark it ``running``, publish the stream's ``metadata`` event
+        (first start only) and start LangGraph's loop in a task.
+
+        Raises:
+            LookupError: the run's record is gone (deleted behind the API's back: the
+                API cancels a run before deleting it).
+        """
         records = self.services.records
         run = await records.get_run(self.run.run_id)
         if run is None:
             raise LookupError(f"run {self.run.run_id} not found")
         self._params = run_params(run)
-        if not self.resume:
-            self.services.broker.publish(self.run.run_id, "metadata", {"run_id": self.run.run_id, "attempt": 1})
         if run["status"] == "pending":
             await records.set_run_status(self.run.run_id, "running")
+        # after the last step that can fail, so a retried start publishes it once
+        if not self.resume:
+            self.services.broker.publish(self.run.run_id, "metadata", {"run_id": self.run.run_id, "attempt": 1})
         self._main_task = asyncio.ensure_future(self._main())
 
     def abort(self) -> None:
@@ -373,8 +379,9 @@ class DriverRegistry:
             driver = None
         if driver is None:
             driver = RunDriver(self.services, req.run, resume=req.seq > 0, seq=req.seq)
-            self._drivers[run_id] = driver
             await driver.start()
+            # only once started: a retried advance after a failed start builds a new one
+            self._drivers[run_id] = driver
         response = await driver.advance(req.seq, req.results)
         if response.outcome is not None:
             self._drivers.pop(run_id, None)

@@ -5,7 +5,11 @@ to do, start one activity per task (activity type ``<graph_id>.<node>``, timeout
 retries from the node's LangGraph policies), wait for any to finish, report back.
 All LangGraph state stays in the checkpointer; this history holds ids, task
 descriptors and node writes. ``finish_run`` (local activity) records the outcome and
-``send_webhook`` (activity) delivers the run's webhook, if it has one. Between
+``send_webhook`` (activity) delivers the run's webhook, if it has one. The local
+activities are retried only for transient failures, boundedly
+(:data:`~evergraph.workflows.retry.BOOKKEEPING_RETRY`); when ``advance`` fails for
+good the run ends ``error`` with the failure's type and message, and when
+``finish_run`` does, :func:`finish` records that failure instead. Between
 supersteps, with no node attempt in flight, a long run continues-as-new
 (:data:`MAX_HISTORY_EVENTS`), carrying only the next ``advance`` number and results.
 """
@@ -18,9 +22,17 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    FailureError,
+    TimeoutError,
+    TimeoutType,
+)
 
 with workflow.unsafe.imports_passed_through():
+    from evergraph.workflows.retry import BOOKKEEPING_RETRY
     from evergraph.workflows import search
     from evergraph.workflows.types import (
         AdvanceRequest,
@@ -48,7 +60,7 @@ LOST_WORKER_RETRIES = 100
 #: well before Temporal's limits (a superstep of one node takes about 8 events)
 MAX_HISTORY_EVENTS = 10_000
 
-_LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
+_LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=BOOKKEEPING_RETRY)
 
 
 #: webhook delivery: 3 attempts, 1 s then 2 s apart (adapter.webhooks.ATTEMPTS)
@@ -67,6 +79,51 @@ async def deliver_webhook(run: RunInput, outcome: RunOutcome) -> None:
         await workflow.execute_activity("send_webhook", run.run_id, **_WEBHOOK)
     except ActivityError as err:
         workflow.logger.warning("webhook of run %s not delivered: %s", run.run_id, err.cause or err)
+
+
+def local_failure(err: FailureError) -> BaseException:
+    """What made a local activity fail for good. The SDK raises it as it is (an
+    ``ApplicationError``, ``CancelledError`` or ``TimeoutError``; seen with
+    temporalio 1.35) or wrapped in an ``ActivityError``: both are unwrapped here."""
+    return err.cause if isinstance(err, ActivityError) and err.cause is not None else err
+
+
+def failed_outcome(err: FailureError) -> RunOutcome:
+    """The ``error`` outcome of a run whose own activity (``advance``, ``finish_run``)
+    failed for good: the failure's type (the exception's class name, see
+    :mod:`evergraph.activities.errors`) and message; the stream gets its ``error`` event."""
+    failure = local_failure(err)
+    if isinstance(failure, ApplicationError) and failure.type:
+        error, message = failure.type, failure.message
+    else:  # e.g. the activity's own start-to-close timeout
+        error, message = type(failure).__name__, str(failure)
+    return RunOutcome(status="error", error=error, message=message, publish_error=True)
+
+
+async def finish(run: RunInput, outcome: RunOutcome) -> RunOutcome:
+    """Record ``outcome`` with the ``finish_run`` local activity and return it as
+    recorded. If ``finish_run`` fails for good, run it once more to record that
+    failure as the run's ``error`` (or, if it was cancelled, the same outcome again);
+    if that fails too, give up, logged, returning the error outcome: no workflow
+    waits for ever on a run it cannot record."""
+    try:
+        return await workflow.execute_local_activity(
+            "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
+        )
+    except FailureError as err:
+        workflow.logger.warning("finish_run of run %s failed: %s", run.run_id, local_failure(err))
+        if not isinstance(local_failure(err), CancelledError):
+            outcome = failed_outcome(err)
+    try:
+        return await workflow.execute_local_activity(
+            "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
+        )
+    except FailureError as err:
+        workflow.logger.error(
+            "run %s ended %s but could not be recorded: %s", run.run_id, outcome.status, local_failure(err)
+        )
+        outcome.thread_status = "error"
+        return outcome
 
 
 def _retry_policy(spec: TaskSpec) -> RetryPolicy:
@@ -133,9 +190,18 @@ class RunWorkflow:
             while True:
                 if not running and self._history_is_long():
                     workflow.continue_as_new(args=[run, RunCarry(seq=seq, results=results)])
-                response: AdvanceResponse = await workflow.execute_local_activity(
-                    "advance", AdvanceRequest(run=run, seq=seq, results=results), result_type=AdvanceResponse, **_LOCAL
-                )
+                try:
+                    response: AdvanceResponse = await workflow.execute_local_activity(
+                        "advance", AdvanceRequest(run=run, seq=seq, results=results), result_type=AdvanceResponse, **_LOCAL
+                    )
+                except FailureError as err:
+                    if isinstance(local_failure(err), CancelledError):  # the run was cancelled meanwhile
+                        raise asyncio.CancelledError from None
+                    workflow.logger.warning("advance of run %s failed: %s", run.run_id, local_failure(err))
+                    for handle in running.values():
+                        handle.cancel()
+                    outcome = failed_outcome(err)
+                    break
                 seq += 1
                 results = []
                 for task_id in response.cancel:
@@ -181,9 +247,10 @@ class RunWorkflow:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal("run_ended", run.run_id)
             except Exception as err:  # noqa: BLE001 - e.g. the thread was deleted meanwhile
                 workflow.logger.info("run_ended not delivered to %s: %s", parent.workflow_id, err)
-        outcome = await workflow.execute_local_activity(
-            "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
-        )
+        outcome = await finish(run, outcome)
+        if outcome.status != self._status:  # finish_run failed the run (e.g. state not serialisable)
+            self._status = outcome.status
+            workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
         await deliver_webhook(run, outcome)
         return outcome
 

@@ -28,7 +28,10 @@ waits at an interrupt the workflow keeps running with the search attribute
 ``EvergraphStatus=interrupted`` (``busy`` while a run is queued or running,
 ``idle``/``error`` otherwise). An idle thread's workflow ends after ``IDLE_SECONDS``;
 a waiting one never times out. It continues-as-new after ``MAX_RUNS_PER_EXECUTION``
-runs to keep its history short.
+runs to keep its history short. Its local activities retry transient failures only,
+boundedly (``BOOKKEEPING_RETRY`` in workflows/retry.py); a run it records itself
+(cancelled before it started, or past the run timeout) goes through
+:func:`evergraph.workflows.run.finish`, which never leaves the thread waiting.
 """
 
 from __future__ import annotations
@@ -38,14 +41,15 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from evergraph.workflows.retry import BOOKKEEPING_RETRY
     from evergraph.workflows import search
-    from evergraph.workflows.run import RunWorkflow, deliver_webhook
-    from evergraph.workflows.types import CancelRun, FinishInput, RunInput, RunOutcome, SubmitRun, ThreadInput
+    from evergraph.workflows.run import RunWorkflow, deliver_webhook, finish, local_failure
+    from evergraph.workflows.types import CancelRun, RunInput, RunOutcome, SubmitRun, ThreadInput
 
 IDLE_SECONDS = 60
 MAX_RUNS_PER_EXECUTION = 200
@@ -53,7 +57,9 @@ MAX_RUNS_PER_EXECUTION = 200
 #: langgraph-api's 409 detail for ``multitask_strategy="reject"`` on a busy thread
 BUSY = "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
 
-_LOCAL = dict(start_to_close_timeout=timedelta(minutes=1))
+#: local activities (``accept_run``, ``resume_thread``): transient failures retried
+#: boundedly (BOOKKEEPING_RETRY in workflows/retry.py), others not at all
+_LOCAL = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=BOOKKEEPING_RETRY)
 
 
 @workflow.defn(name="ThreadWorkflow")
@@ -117,8 +123,8 @@ class ThreadWorkflow:
                 "resume_thread", args=[self._thread_id, command], result_type=RunInput, **_LOCAL
             )
             self._queue.append(run)
-        except ActivityError as err:  # a signal has no caller to tell: log it
-            workflow.logger.warning("resume signal on thread %s ignored: %s", self._thread_id, err.cause or err)
+        except FailureError as err:  # a signal has no caller to tell: log it
+            workflow.logger.warning("resume signal on thread %s ignored: %s", self._thread_id, local_failure(err))
         finally:
             self._accepting -= 1
 
@@ -226,9 +232,7 @@ class ThreadWorkflow:
                 outcome = RunOutcome(
                     status="timeout", error="TimeoutError", message=f"run exceeded {run.run_timeout:g} s"
                 )
-                outcome = await workflow.execute_local_activity(
-                    "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
-                )
+                outcome = await finish(run, outcome)
                 await deliver_webhook(run, outcome)
                 return outcome
             return None  # the run recorded its own outcome (finish_run)
@@ -267,8 +271,6 @@ class ThreadWorkflow:
 
     async def _finish_unstarted(self, run: RunInput, action: str) -> RunOutcome:
         outcome = RunOutcome(status="interrupted", rollback=action == "rollback")
-        outcome = await workflow.execute_local_activity(
-            "finish_run", FinishInput(run=run, outcome=outcome), result_type=RunOutcome, **_LOCAL
-        )
+        outcome = await finish(run, outcome)
         await deliver_webhook(run, outcome)
         return outcome

@@ -150,6 +150,9 @@ class RunOutcome:
         interrupts: the thread's pending interrupts after the run,
             ``{task_id: [{"id", "value"}]}`` (API.md §4.2), filled in by ``finish_run``.
         webhook: a webhook delivery is staged for the ``send_webhook`` activity.
+        publish_error: the run's stream has no ``error`` event for this outcome yet
+            (the error was not the graph's, e.g. ``advance`` failed): ``finish_run``
+            publishes it.
     """
 
     status: str
@@ -159,6 +162,7 @@ class RunOutcome:
     thread_status: Optional[str] = None
     interrupts: Optional[dict[str, Any]] = None
     webhook: bool = False
+    publish_error: bool = False
 
 
 @dataclass

@@ -1,0 +1,88 @@
+"""What Temporal retries when one of Evergraph's own activities fails, and for how long.
+
+Evergraph's own activities are the bookkeeping around a run: ``advance`` and
+``finish_run`` (local activities of ``RunWorkflow``), ``accept_run`` and
+``resume_thread`` (of ``ThreadWorkflow``), ``cron_fire`` (of ``CronWorkflow``) and
+``send_webhook``. (Node attempts follow the node's own LangGraph ``RetryPolicy``; see
+:mod:`evergraph.activities.node`.) Each runs its work inside :func:`classified`, which
+turns every exception into a Temporal ``ApplicationError`` whose ``type`` is the
+exception's class name and whose message is the exception's message:
+
+* **transient** (:func:`is_transient`): storage or broker unavailable. Retryable; the
+  workflows schedule these activities with ``BOOKKEEPING_RETRY`` (workflows/retry.py), so they are
+  retried for about a minute and then fail the run like any other error.
+* **everything else** (the graph cannot be built, a value cannot be serialised, a
+  record is missing, a programming error): non-retryable, because another attempt
+  would fail the same way. The run ends ``error`` at once with that type and message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+from collections.abc import Iterator
+
+from temporalio.exceptions import ApplicationError
+
+#: SQLite ``OperationalError`` messages that mean "try again later": another
+#: connection holds the lock, or the file is briefly unreachable
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o error", "unable to open database file")
+
+#: gRPC statuses of a Temporal ``RPCError`` that mean the server is briefly unavailable
+_RPC_TRANSIENT = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether retrying may fix ``err``: storage or broker unavailable.
+
+    Transient: ``sqlite3.OperationalError`` for a locked, busy or unreachable database;
+    psycopg's ``OperationalError`` (connection failures, ``psycopg_pool.PoolTimeout``)
+    and ``errors.TransactionRollback`` (serialization failure, deadlock); redis-py's
+    ``ConnectionError`` and ``TimeoutError``; ``OSError`` (which holds the built-in
+    ``ConnectionError`` and ``TimeoutError``); a Temporal ``RPCError`` with status
+    UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or ABORTED. Everything else is not.
+    """
+    if isinstance(err, sqlite3.OperationalError):
+        message = str(err).lower()
+        return any(part in message for part in _SQLITE_TRANSIENT)
+    if isinstance(err, OSError):
+        return True
+    # only modules already imported can have raised: no import just to classify
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(err, (psycopg.OperationalError, psycopg.errors.TransactionRollback)):
+        return True
+    redis_exceptions = sys.modules.get("redis.exceptions")
+    if redis_exceptions is not None and isinstance(
+        err, (redis_exceptions.ConnectionError, redis_exceptions.TimeoutError)
+    ):
+        return True
+    service = sys.modules.get("temporalio.service")
+    if service is not None and isinstance(err, service.RPCError):
+        return err.status.name in _RPC_TRANSIENT
+    return False
+
+
+def as_application_error(err: Exception, transient: tuple[type[BaseException], ...] = ()) -> ApplicationError:
+    """``err`` as the ``ApplicationError`` Temporal records: ``type`` is its class name,
+    the message its message, retryable only if it is transient (:func:`is_transient`,
+    or an instance of one of ``transient``)."""
+    retryable = isinstance(err, transient) or is_transient(err)
+    return ApplicationError(str(err) or repr(err), type=type(err).__name__, non_retryable=not retryable)
+
+
+@contextlib.contextmanager
+def classified(transient: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Run an activity's work; re-raise any exception as :func:`as_application_error`
+    (the original stays attached as the cause, with its traceback, for the Temporal
+    UI). ``ApplicationError``\\ s raised on purpose and cancellation pass unchanged.
+
+    Args:
+        transient: further exception classes to retry (e.g. a failed webhook POST).
+    """
+    try:
+        yield
+    except ApplicationError:
+        raise
+    except Exception as err:
+        raise as_application_error(err, transient) from err
