@@ -6,43 +6,35 @@ from typing import Any, Optional
 
 from temporalio import activity
 
-from evergraph.adapter.services import Services
+from evergraph.activities.errors import classified
+from evergraph.activities.ports import CronPort
+
+__all__ = ["CronActivities"]
 
 
 class CronActivities:
-    """Activities bound to this worker's services.
+    """The cron-tick activity.
 
     Args:
-        services: process services (records, registry, Temporal client).
+        crons: the core's cron firing.
     """
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, crons: CronPort) -> None:
+        self.crons = crons
 
     @activity.defn(name="cron_fire")
     async def cron_fire(self, cron: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """Create the run of one tick of ``cron`` (a cron document); see
-        :func:`adapter.crons.fire_cron`.
+        """Create the run of one tick of ``cron`` (a cron document).
 
         Returns:
             ``{"run_id", "thread_id"}`` of the new run, or ``None`` when the thread
             refused it (``multitask_strategy="reject"`` while busy).
 
         Raises:
-            ApplicationError (non-retryable): the cron's thread or assistant is gone
-                or its payload is refused (4xx); other errors as
-                :func:`~evergraph.activities.errors.classified` says (transient ones
-                are retried).
+            ApplicationError: non-retryable when the cron's payload is refused (type
+                ``CronFireRefused``); retryable when Temporal could not take the run
+                (type ``Unavailable``); others as
+                :func:`~evergraph.activities.errors.classified` says.
         """
-        from temporalio.exceptions import ApplicationError
-
-        from evergraph.activities.errors import classified
-        from evergraph.adapter.crons import CronFireRefused, fire_cron
-        from evergraph.adapter.errors import Unavailable
-
-        # Unavailable: Temporal could not take the run
-        with classified(transient=(Unavailable,)):
-            try:
-                return await fire_cron(self.services, cron)
-            except CronFireRefused as err:
-                raise ApplicationError(str(err), type="CronFireRefused", non_retryable=True) from None
+        with classified():
+            return await self.crons.fire_cron(cron)

@@ -25,6 +25,17 @@ from collections.abc import Iterator
 
 from temporalio.exceptions import ApplicationError
 
+from evergraph.workflows.types import TaskError
+
+__all__ = [
+    "NodeAttemptError",
+    "TaskMismatchError",
+    "TransientError",
+    "as_application_error",
+    "classified",
+    "is_transient",
+]
+
 #: SQLite ``OperationalError`` messages that mean "try again later": another
 #: connection holds the lock, or the file is briefly unreachable
 _SQLITE_TRANSIENT = ("locked", "busy", "disk i/o error", "unable to open database file")
@@ -63,12 +74,47 @@ def is_transient(err: BaseException) -> bool:
     return False
 
 
+class TransientError(Exception):
+    """A failure that retrying may fix, raised by the core through a port.
+
+    Args:
+        message: what failed.
+        kind: the failure's name as Temporal records it (the ``ApplicationError``
+            type); default: the class name.
+    """
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind or type(self).__name__
+
+
+class NodeAttemptError(Exception):
+    """The node raised (or timed out). ``retry_in`` is LangGraph's verdict: seconds
+    before the next attempt, or ``None`` for no retry.
+
+    Args:
+        error: the failure as carried back to the driver.
+        retry_in: seconds, or ``None``.
+    """
+
+    def __init__(self, error: TaskError, retry_in: float | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_in = retry_in
+
+
+class TaskMismatchError(RuntimeError):
+    """The task rebuilt from the checkpoint is not the one the driver dispatched (or
+    its run or checkpoint is gone): never retried."""
+
+
 def as_application_error(err: Exception, transient: tuple[type[BaseException], ...] = ()) -> ApplicationError:
     """``err`` as the ``ApplicationError`` Temporal records: ``type`` is its class name,
     the message its message, retryable only if it is transient (:func:`is_transient`,
     or an instance of one of ``transient``)."""
-    retryable = isinstance(err, transient) or is_transient(err)
-    return ApplicationError(str(err) or repr(err), type=type(err).__name__, non_retryable=not retryable)
+    retryable = isinstance(err, (TransientError, *transient)) or is_transient(err)
+    kind = err.kind if isinstance(err, TransientError) else type(err).__name__
+    return ApplicationError(str(err) or repr(err), type=kind, non_retryable=not retryable)
 
 
 @contextlib.contextmanager

@@ -1,30 +1,34 @@
 """The node-attempt activity. Its activity type is ``<graph_id>.<node>`` (a dynamic
 activity), so the Temporal UI lists node names; attempts, timeouts and failures are
-Temporal's own. The work is in :func:`adapter.node_attempt.run_node_attempt`."""
+Temporal's own. The work is done by the core's :class:`~evergraph.activities.ports.NodePort`
+(``adapter/execution/node_attempt.py``)."""
 
+from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 
 from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from evergraph.adapter.node_attempt import NodeAttemptError, TaskMismatchError, run_node_attempt
-from evergraph.adapter.services import Services
+from evergraph.activities.errors import NodeAttemptError, TaskMismatchError
+from evergraph.activities.ports import NodePort
 from evergraph.workflows.types import NodeInput, NodeOutput
+
+__all__ = ["NodeActivities"]
 
 
 class NodeActivities:
-    """Holds the process services for the node-attempt activity.
+    """The node-attempt activity.
 
     Args:
-        services: process services (graphs, checkpointer, broker…).
+        nodes: runs the attempts (the core's node runner).
     """
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, nodes: NodePort) -> None:
+        self.nodes = nodes
 
     @activity.defn(dynamic=True)
     async def node_attempt(self, args: Sequence[RawValue]) -> NodeOutput:
@@ -32,14 +36,12 @@ class NodeActivities:
 
         Raises:
             ApplicationError: the node raised or timed out; ``type`` is the exception
-                class name, details hold a :class:`~workflows.types.TaskError`,
+                class name, details hold a :class:`~evergraph.workflows.types.TaskError`,
                 ``non_retryable`` / ``next_retry_delay`` follow LangGraph's retry policy.
         """
         inp = activity.payload_converter().from_payload(args[0].payload, NodeInput)
         try:
-            return await run_node_attempt(
-                self.services, inp, attempt=activity.info().attempt, heartbeat=activity.heartbeat
-            )
+            return await self.nodes.run_attempt(inp, attempt=activity.info().attempt, heartbeat=activity.heartbeat)
         except NodeAttemptError as err:
             raise ApplicationError(
                 err.error.message,

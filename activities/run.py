@@ -8,23 +8,21 @@ from __future__ import annotations
 from temporalio import activity
 
 from evergraph.activities.errors import classified
-from evergraph.adapter.driver import DriverRegistry
-from evergraph.adapter.finish import finish_run
-from evergraph.adapter.services import Services
+from evergraph.activities.ports import RunPort
 from evergraph.workflows.types import AdvanceRequest, AdvanceResponse, FinishInput, RunOutcome
+
+__all__ = ["RunActivities"]
 
 
 class RunActivities:
-    """Activities bound to this worker's services and driver registry.
+    """The run's bookkeeping activities.
 
     Args:
-        services: process services.
-        drivers: the drivers of runs hosted by this worker.
+        runs: the core's run bookkeeping (driver registry, outcome recording, webhooks).
     """
 
-    def __init__(self, services: Services, drivers: DriverRegistry) -> None:
-        self.services = services
-        self.drivers = drivers
+    def __init__(self, runs: RunPort) -> None:
+        self.runs = runs
 
     @activity.defn(name="advance")
     async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
@@ -34,7 +32,7 @@ class RunActivities:
             ApplicationError: see :func:`~evergraph.activities.errors.classified`.
         """
         with classified():
-            return await self.drivers.advance(req)
+            return await self.runs.advance(req)
 
     @activity.defn(name="send_webhook")
     async def send_webhook(self, run_id: str) -> None:
@@ -44,19 +42,16 @@ class RunActivities:
             ApplicationError: type ``WebhookFailed`` (retryable) for a transport error
                 or 5xx answer; others see :func:`~evergraph.activities.errors.classified`.
         """
-        from evergraph.adapter.webhooks import ATTEMPTS, WebhookFailed, send_staged
-
-        with classified(transient=(WebhookFailed,)):
-            await send_staged(self.services, run_id, final_attempt=activity.info().attempt >= ATTEMPTS)
+        with classified():
+            await self.runs.send_webhook(run_id, activity.info().attempt)
 
     @activity.defn(name="finish_run")
     async def finish_run(self, inp: FinishInput) -> RunOutcome:
-        """Record the run's outcome (see :func:`adapter.finish.finish_run`); returns it
-        with the thread's resulting status and interrupts.
+        """Record the run's outcome; returns it with the thread's resulting status and
+        interrupts.
 
         Raises:
             ApplicationError: see :func:`~evergraph.activities.errors.classified`.
         """
         with classified():
-            self.drivers.cancel(inp.run.run_id)
-            return await finish_run(self.services, inp.run, inp.outcome)
+            return await self.runs.finish_run(inp)

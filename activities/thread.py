@@ -6,23 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from evergraph.activities.errors import classified
-from evergraph.adapter.runs import accept_run, resume_thread
-from evergraph.adapter.services import Services
+from evergraph.activities.ports import ThreadPort
 from evergraph.workflows.types import RunInput, SubmitRun
+
+__all__ = ["ThreadActivities"]
 
 
 class ThreadActivities:
-    """Activities bound to this worker's services.
+    """The thread's bookkeeping activities.
 
     Args:
-        services: process services (records).
+        threads: the core's thread bookkeeping (records).
     """
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, threads: ThreadPort) -> None:
+        self.threads = threads
 
     @activity.defn(name="accept_run")
     async def accept_run(self, msg: SubmitRun) -> None:
@@ -32,7 +32,7 @@ class ThreadActivities:
             ApplicationError: see :func:`~evergraph.activities.errors.classified`.
         """
         with classified():
-            await accept_run(self.services, msg)
+            await self.threads.accept_run(msg)
 
     @activity.defn(name="resume_thread")
     async def resume_thread(self, thread_id: str, command: dict[str, Any]) -> RunInput:
@@ -43,7 +43,4 @@ class ThreadActivities:
                 assistant is gone; others see :func:`~evergraph.activities.errors.classified`.
         """
         with classified():
-            try:
-                return await resume_thread(self.services, thread_id, command)
-            except LookupError as err:
-                raise ApplicationError(str(err), type="NotFound", non_retryable=True) from None
+            return await self.threads.resume_thread(thread_id, command)

@@ -1,6 +1,7 @@
 """One node attempt: rebuild a LangGraph task from the saved checkpoint and run it.
 
-The node-attempt activity (:mod:`activities.node`) calls :func:`run_node_attempt`.
+The node-attempt activity (``activities/node.py``) calls :func:`run_node_attempt`
+through the worker's node port (``adapter/ports.py``).
 The task is rebuilt with LangGraph's own ``prepare_single_task`` from the checkpoint
 and pending writes the driver saved before dispatching it, so the node sees exactly
 the input, config, scratchpad (resume values) and runtime it would see in-process;
@@ -63,6 +64,7 @@ from langgraph.pregel.main import _coerce_context
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.runtime import Runtime
 
+from evergraph.activities.errors import NodeAttemptError, TaskMismatchError
 from evergraph.adapter import serde
 from evergraph.adapter.calls import FunctionalCalls
 from evergraph.adapter.node_loop import HostedAttempt, NodeLoops, node_loops
@@ -75,25 +77,6 @@ from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 #: (their answers also deliver Temporal's cancellation to the attempt)
 LIVENESS_INTERVAL = 1.0
-
-
-class NodeAttemptError(Exception):
-    """The node raised (or timed out). ``retry_in`` is LangGraph's verdict: seconds
-    before the next attempt, or ``None`` for no retry.
-
-    Attributes:
-        error: the failure as carried back to the driver.
-        retry_in: seconds, or ``None``.
-    """
-
-    def __init__(self, error: TaskError, retry_in: float | None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry_in = retry_in
-
-
-class TaskMismatchError(RuntimeError):
-    """The task rebuilt from the checkpoint is not the one the driver dispatched."""
 
 
 def task_error(exc: BaseException) -> TaskError:

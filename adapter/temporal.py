@@ -20,6 +20,7 @@ from evergraph.activities.node import NodeActivities
 from evergraph.activities.run import RunActivities
 from evergraph.activities.thread import ThreadActivities
 from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.ports import CronFiring, NodeRunner, RunBookkeeping, ThreadBookkeeping
 from evergraph.adapter.services import Services
 from evergraph.adapter.settings import Settings
 from evergraph.workflows import search
@@ -149,10 +150,10 @@ def build_worker(client: Client, services: Services) -> Worker:
     """
     settings = services.settings
     drivers = DriverRegistry(services)
-    run_acts = RunActivities(services, drivers)
-    node_acts = NodeActivities(services)
-    thread_acts = ThreadActivities(services)
-    cron_acts = CronActivities(services)
+    run_acts = RunActivities(RunBookkeeping(services, drivers))
+    node_acts = NodeActivities(NodeRunner(services))
+    thread_acts = ThreadActivities(ThreadBookkeeping(services))
+    cron_acts = CronActivities(CronFiring(services))
     return Worker(
         client,
         task_queue=settings.task_queue,

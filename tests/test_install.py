@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -31,8 +32,14 @@ USER_PACKAGES = ("api", "workflows", "activities", "adapter")
 def wheel(tmp_path_factory) -> Path:
     """The project's wheel, built from the repository."""
     out = tmp_path_factory.mktemp("wheel")
+    # built from a copy of what the sdist holds, so the build leaves nothing in the tree
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    for layer in USER_PACKAGES:
+        shutil.copytree(ROOT / layer, source / layer, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         cwd=str(out),

@@ -1,0 +1,131 @@
+"""The core's side of the activity ports (``activities/ports.py``): objects that give
+Evergraph's activities their work, built by the worker bootstrap
+(``adapter/temporal.py``). They translate the core's errors into the activity
+layer's: a failure worth retrying becomes a
+:class:`~evergraph.activities.errors.TransientError`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from evergraph.activities.errors import TransientError
+from evergraph.adapter.crons import fire_cron
+from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.errors import NotFound, Unavailable
+from evergraph.adapter.finish import finish_run
+from evergraph.adapter.node_attempt import run_node_attempt
+from evergraph.adapter.runs import accept_run, resume_thread
+from evergraph.adapter.services import Services
+from evergraph.adapter.webhooks import ATTEMPTS, WebhookFailed, send_staged
+from evergraph.workflows.types import (
+    AdvanceRequest,
+    AdvanceResponse,
+    FinishInput,
+    NodeInput,
+    NodeOutput,
+    RunInput,
+    RunOutcome,
+    SubmitRun,
+)
+
+__all__ = ["CronFiring", "NodeRunner", "RunBookkeeping", "ThreadBookkeeping"]
+
+
+class NodeRunner:
+    """:class:`~evergraph.activities.ports.NodePort` on this process's services.
+
+    Args:
+        services: process services.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def run_attempt(self, inp: NodeInput, *, attempt: int, heartbeat: Callable[[], None]) -> NodeOutput:
+        """See :func:`evergraph.adapter.node_attempt.run_node_attempt`."""
+        return await run_node_attempt(self.services, inp, attempt=attempt, heartbeat=heartbeat)
+
+
+class RunBookkeeping:
+    """:class:`~evergraph.activities.ports.RunPort`: the drivers of the runs this
+    worker hosts, outcome recording and webhook delivery.
+
+    Args:
+        services: process services.
+        drivers: the worker's driver registry.
+    """
+
+    def __init__(self, services: Services, drivers: DriverRegistry) -> None:
+        self.services = services
+        self.drivers = drivers
+
+    async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
+        """See :meth:`evergraph.adapter.driver.DriverRegistry.advance`."""
+        return await self.drivers.advance(req)
+
+    async def finish_run(self, inp: FinishInput) -> RunOutcome:
+        """Drop the run's driver, then record its outcome
+        (:func:`evergraph.adapter.finish.finish_run`)."""
+        self.drivers.cancel(inp.run.run_id)
+        return await finish_run(self.services, inp.run, inp.outcome)
+
+    async def send_webhook(self, run_id: str, attempt: int) -> None:
+        """One delivery attempt (:func:`evergraph.adapter.webhooks.send_staged`); the
+        attempt numbered :data:`~evergraph.adapter.webhooks.ATTEMPTS` is the last.
+
+        Raises:
+            TransientError: kind ``WebhookFailed``, a transport error or 5xx answer.
+        """
+        try:
+            await send_staged(self.services, run_id, final_attempt=attempt >= ATTEMPTS)
+        except WebhookFailed as err:
+            raise TransientError(str(err), kind="WebhookFailed") from err
+
+
+class ThreadBookkeeping:
+    """:class:`~evergraph.activities.ports.ThreadPort` on this process's records.
+
+    Args:
+        services: process services.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def accept_run(self, msg: SubmitRun) -> None:
+        """See :func:`evergraph.adapter.runs.accept_run`."""
+        await accept_run(self.services, msg)
+
+    async def resume_thread(self, thread_id: str, command: dict[str, Any]) -> RunInput:
+        """See :func:`evergraph.adapter.runs.resume_thread`.
+
+        Raises:
+            NotFound: the thread or its assistant no longer exists.
+        """
+        try:
+            return await resume_thread(self.services, thread_id, command)
+        except LookupError as err:
+            raise NotFound(str(err)) from None
+
+
+class CronFiring:
+    """:class:`~evergraph.activities.ports.CronPort` on this process's services.
+
+    Args:
+        services: process services.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def fire_cron(self, cron: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """See :func:`evergraph.adapter.crons.fire_cron`.
+
+        Raises:
+            TransientError: kind ``Unavailable``, Temporal could not take the run.
+        """
+        try:
+            return await fire_cron(self.services, cron)
+        except Unavailable as err:
+            raise TransientError(err.message, kind="Unavailable") from err
