@@ -168,6 +168,10 @@ class NodeLoop:
 
             def done(t: asyncio.Task) -> None:
                 self.forget(hosted)
+                # the owner map holds attempts strongly: let go of the task so its
+                # entry (and the attempt's context) can be collected
+                hosted._task = None
+                self._owners.pop(t, None)
                 if hosted.future.done():
                     return
                 if t.cancelled():

@@ -81,3 +81,25 @@ async def test_a_blocking_node_stalls_other_runs_only_until_its_timeout(own_serv
     # the worker keeps serving on the new loop
     again = await client.runs.wait(tb, "ticking", input={"log": []})
     assert again["log"][-1] == "tick7"
+
+
+def test_finished_attempts_are_not_kept():
+    """The node loop keeps no attempt (nor its task and context) once it has ended."""
+    import gc
+
+    from evergraph.adapter.node_loop import NodeLoops
+
+    async def attempt(loop):
+        await asyncio.sleep(0)
+        # a child task, as LangGraph creates for a node's coroutine
+        await asyncio.create_task(asyncio.sleep(0))
+        return "done"
+
+    loops = NodeLoops()
+    hosted = [loops.start("n", attempt) for _ in range(200)]
+    assert [h.future.result(timeout=10) for h in hosted] == ["done"] * 200
+    node_loop = loops.current
+    del hosted
+    gc.collect()
+    assert node_loop.attempts() == []
+    assert len(node_loop._owners) == 0
