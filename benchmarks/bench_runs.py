@@ -22,9 +22,15 @@ d. peak RSS (VmHWM) of the ``evergraph dev`` process and of this process.
 Optionally (``--timeline``) it reads the Temporal history of one Evergraph run and one
 bare run and prints where the time goes (workflow tasks, node activities, gaps).
 
+``--vs-tree [NAME=]PATH`` (repeatable) compares source trees instead: this one (or
+``--repo``) and each PATH, for example a ``git worktree`` of an older commit, in
+``--rounds`` alternating rounds on one dev server, each round a fresh ``evergraph dev``
+of each tree (see :func:`bench_trees`).
+
 Usage::
 
     PYTHONPATH=. /work/venv/bin/python benchmarks/bench_runs.py [--json out.json] [--timeline]
+    PYTHONPATH=. /work/venv/bin/python benchmarks/bench_runs.py --vs-tree before=/tmp/eg-before
 
 See ``benchmarks/README.md``.
 """
@@ -34,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import hashlib
 import json
 import os
 import platform
@@ -107,6 +114,84 @@ def chain_source(nodes: int) -> str:
 
 
 CHAIN10 = chain_source(NODES)
+
+#: ``--vs-tree``: fan-out graphs whose parallel nodes only wait, and a probe of the
+#: server's own modules
+PARALLEL_WIDTH = 4
+PARALLEL_SLEEP = 0.2
+
+PARALLEL = textwrap.dedent(
+    '''
+    """Benchmark graphs: WIDTH parallel nodes that each wait SLEEP s, async
+    (``await asyncio.sleep``: the attempts overlap on the node loop) and sync
+    (``time.sleep``: LangGraph runs them in the loop's executor), and the same fan-out
+    of no-op nodes (the overhead the waits add to); and ``probe``, which reports where
+    the server process imported its node-attempt code from."""
+    import asyncio
+    import operator
+    import sys
+    import threading
+    import time
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    WIDTH = PARALLEL_WIDTH
+    SLEEP = PARALLEL_SLEEP
+
+
+    class State(TypedDict, total=False):
+        done: Annotated[list[str], operator.add]
+        modules: dict
+        thread: str
+
+
+    def _async(i):
+        async def node(state: State) -> dict:
+            await asyncio.sleep(SLEEP)
+            return {"done": [f"a{i}"]}
+
+        return node
+
+
+    def _sync(i):
+        def node(state: State) -> dict:
+            time.sleep(SLEEP)
+            return {"done": [f"s{i}"]}
+
+        return node
+
+
+    def _fan(make):
+        builder = StateGraph(State)
+        for i in range(WIDTH):
+            builder.add_node(f"p{i}", make(i))
+            builder.add_edge(START, f"p{i}")
+            builder.add_edge(f"p{i}", END)
+        return builder.compile()
+
+
+    async def _noop(state: State) -> dict:
+        return {"done": ["n"]}
+
+
+    par_noop = _fan(lambda i: _noop)
+    par_async = _fan(_async)
+    par_sync = _fan(_sync)
+
+
+    async def _probe(state: State) -> dict:
+        modules = {
+            name: getattr(module, "__file__", None)
+            for name, module in list(sys.modules.items())
+            if name.endswith(("adapter.node_attempt", "adapter.node_loop", "adapter.cli"))
+        }
+        return {"modules": modules, "thread": threading.current_thread().name}
+
+
+    probe = StateGraph(State).add_node("probe", _probe).add_edge(START, "probe").add_edge("probe", END).compile()
+    '''
+).replace("PARALLEL_WIDTH", str(PARALLEL_WIDTH)).replace("PARALLEL_SLEEP", repr(PARALLEL_SLEEP))
 
 
 # --------------------------------------------------------------------------- bare Temporal
@@ -203,32 +288,85 @@ class Processes:
             return
         self._stopped = True
         for p in [self.evergraph, *self.others]:
-            if p is None or p.poll() is not None:
-                continue
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-            except ProcessLookupError:
-                pass
+            stop_process(p)
         if self.dev_server is not None:
             self.dev_server.stop()
         if self.tmp is not None and not self.keep_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def stop_process(p: subprocess.Popen | None) -> None:
+    """SIGTERM the process group of ``p`` (SIGKILL after 15 s) and reap it."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    except ProcessLookupError:
+        pass
+
+
 PROCS = Processes()
+
+
+LAYERS = ("adapter", "api", "workflows", "activities")
+
+
+def cli_module(tree: Path) -> str:
+    """The module that runs ``evergraph`` from source tree ``tree``:
+    ``evergraph.adapter.cli`` since the layer folders install under the ``evergraph``
+    name, ``adapter.cli`` in older trees, whose top-level packages (``adapter``, ``api``,
+    ``workflows``, ``activities``) come from ``PYTHONPATH``."""
+    text = (tree / "adapter" / "cli.py").read_text()
+    return "evergraph.adapter.cli" if "from evergraph.adapter" in text else "adapter.cli"
+
+
+def installed_tree() -> Path | None:
+    """The source tree this environment's ``evergraph`` package comes from (the
+    editable install's), or ``None``."""
+    try:
+        import evergraph.adapter
+    except ImportError:
+        return None
+    return Path(evergraph.adapter.__file__).resolve().parent.parent
+
+
+def tree_pythonpath(tree: Path, shim_root: Path) -> list[str]:
+    """``PYTHONPATH`` entries under which a server imports its code from ``tree``.
+
+    An old-layout tree needs only itself (top-level ``adapter`` ...). A new-layout tree
+    other than the installed one also needs, first on the path, a folder
+    ``<shim_root>/evergraph-shim-<hash>/evergraph`` of links to its layer folders: the
+    path finder finds ``evergraph`` there before the editable install's finder (last on
+    ``sys.meta_path``) would map ``evergraph.*`` to the installed tree.
+    """
+    tree = tree.resolve()
+    entries = [str(tree)]
+    if cli_module(tree) == "evergraph.adapter.cli" and installed_tree() != tree:
+        shim = shim_root / f"evergraph-shim-{hashlib.sha1(str(tree).encode()).hexdigest()[:8]}"
+        package = shim / "evergraph"
+        package.mkdir(parents=True, exist_ok=True)
+        for layer in LAYERS:
+            link = package / layer
+            if not link.is_symlink():
+                link.symlink_to(tree / layer, target_is_directory=True)
+        entries.insert(0, str(shim))
+    return entries
 
 
 def start_evergraph(
     repo: Path, config: Path, data_dir: Path, address: str, task_queue: str, port: int,
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
+    """Start ``evergraph dev`` from source tree ``repo`` (:func:`cli_module`,
+    :func:`tree_pythonpath`), logging to ``<data_dir>.log`` next to ``data_dir``."""
     env = dict(os.environ)
+    path = tree_pythonpath(repo, data_dir.parent)
     env.update(
-        PYTHONPATH=str(repo) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
+        PYTHONPATH=os.pathsep.join(path + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
         TEMPORAL_ADDRESS=address,
         EVERGRAPH_DATA_DIR=str(data_dir),
         EVERGRAPH_TASK_QUEUE=task_queue,
@@ -237,7 +375,7 @@ def start_evergraph(
     env.update(extra_env or {})
     log_file = open(data_dir.parent / f"{data_dir.name}.log", "wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "evergraph.adapter.cli", "dev", "--config", str(config), "--port", str(port)],
+        [sys.executable, "-m", cli_module(repo), "dev", "--config", str(config), "--port", str(port)],
         env=env,
         cwd=str(repo),
         stdout=log_file,
@@ -888,6 +1026,269 @@ def render_compare(r: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
+# --------------------------------------------------------------------------- --vs-tree
+
+
+def parse_tree(text: str) -> tuple[str, Path]:
+    """``[NAME=]PATH`` -> (name, resolved path); the name defaults to the folder's."""
+    name, sep, path = text.partition("=")
+    if not sep:
+        name, path = Path(text).name, text
+    tree = Path(path).expanduser().resolve()
+    if not (tree / "adapter" / "cli.py").is_file():
+        raise SystemExit(f"--vs-tree {text!r}: {tree} is not an Evergraph source tree (no adapter/cli.py)")
+    return name, tree
+
+
+def check_probe(label: str, tree: Path, probe: Any) -> dict[str, Any]:
+    """Raise unless the server's ``probe`` run shows that it imported its node-attempt
+    code from ``tree`` (links resolved). Returns what the probe saw."""
+    modules = probe.get("modules") if isinstance(probe, dict) else None
+    if not modules:
+        raise RuntimeError(f"{label}: unexpected probe result {probe!r}")
+    attempt = {k: v for k, v in modules.items() if k.endswith("adapter.node_attempt")}
+    expected = (tree / "adapter" / "node_attempt.py").resolve()
+    wrong = {k: v for k, v in attempt.items() if v is None or Path(v).resolve() != expected}
+    if not attempt or wrong:
+        raise RuntimeError(
+            f"{label}: the server's node-attempt code is not {expected}: {attempt or modules} "
+            "(see tree_pythonpath)"
+        )
+    files = sorted({v + (" (via links)" if Path(v).resolve() != Path(v) else "") for v in attempt.values()})
+    return {
+        "modules": modules, "node_attempt": [str(expected)], "imported_as": files, "node_thread": probe.get("thread"),
+    }
+
+
+async def _tree_round(
+    args: argparse.Namespace, tmp: Path, config: Path, address: str, label: str, tree: Path, index: int
+) -> dict[str, Any]:
+    """One fresh ``evergraph dev`` of ``tree``: probe, chain10 latency, the parallel
+    graphs (sequential and concurrent runs), chain10 throughput, peak RSS; then stop it."""
+    from evergraph.adapter.devserver import free_port
+    from langgraph_sdk import get_client
+
+    port = free_port()
+    data = tmp / f"{label}-{index}"
+    data.mkdir()
+    t = time.monotonic()
+    proc = start_evergraph(tree, config, data, address, f"bench-{label}-{index}-{uuid.uuid4().hex[:8]}", port)
+    PROCS.others.append(proc)
+    try:
+        await wait_ready(proc, f"http://127.0.0.1:{port}", tmp / f"{data.name}.log")
+        out: dict[str, Any] = {"ready_s": time.monotonic() - t, "pid": proc.pid}
+        sdk = get_client(url=f"http://127.0.0.1:{port}", api_key=None, timeout=120)
+        out["probe"] = check_probe(label, tree, await sdk.runs.wait(None, "probe", input={}))
+        pids = {"evergraph": proc.pid, "temporal": PROCS.dev_server.process.pid, "benchmark": "self"}
+        noise0 = (time.monotonic(), system_busy_seconds(), sum(cpu_seconds(v) or 0 for v in pids.values()))
+
+        def runner(graph: str, check):
+            async def run() -> None:
+                res = await sdk.runs.wait(None, graph, input={"n": 0} if graph == "chain10" else {})
+                if not check(res):
+                    raise RuntimeError(f"{label}: unexpected {graph} result {res!r}")
+            return run
+
+        chain = runner("chain10", lambda r: isinstance(r, dict) and r.get("n") == NODES)
+        par = {
+            kind: runner(f"par_{kind}", lambda r: isinstance(r, dict) and len(r.get("done") or []) == PARALLEL_WIDTH)
+            for kind in ("noop", "async", "sync")
+        }
+
+        await timed(chain, args.warmup)
+        c0 = cpu_seconds(proc.pid)
+        lat = [x * 1000 for x in await timed(chain, args.n)]
+        out["chain10_median_ms"] = statistics.median(lat)
+        out["chain10_p90_ms"] = pct(lat, 90)
+        out["chain10_cpu_ms_per_run_sequential"] = ((cpu_seconds(proc.pid) or 0) - (c0 or 0)) * 1000 / args.n
+
+        for kind, run in par.items():
+            await timed(run, 2)
+            walls = [x * 1000 for x in await timed(run, args.par_n)]
+            out[f"par_{kind}_median_ms"] = statistics.median(walls)
+            out[f"par_{kind}_p90_ms"] = pct(walls, 90)
+            conc = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                await asyncio.gather(*(run() for _ in range(args.par_concurrency)))
+                conc.append((time.perf_counter() - t0) * 1000)
+            out[f"par_{kind}_concurrent_ms"] = statistics.median(conc)
+        for kind in ("async", "sync"):
+            out[f"par_{kind}_over_noop_ms"] = out[f"par_{kind}_median_ms"] - out["par_noop_median_ms"]
+            out[f"par_{kind}_concurrent_over_noop_ms"] = (
+                out[f"par_{kind}_concurrent_ms"] - out["par_noop_concurrent_ms"]
+            )
+
+        tp = []
+        c0 = cpu_seconds(proc.pid)
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            await asyncio.gather(*(chain() for _ in range(args.concurrency)))
+            tp.append(args.concurrency / (time.perf_counter() - t0))
+        out["runs_per_s"] = [round(x, 2) for x in tp]
+        out["runs_per_s_median"] = statistics.median(tp)
+        out["runs_per_s_best"] = max(tp)
+        total = args.concurrency * args.repeats
+        out["cpu_ms_per_run_load"] = ((cpu_seconds(proc.pid) or 0) - (c0 or 0)) * 1000 / total
+        out["evergraph_vmhwm_mb"] = (vm_hwm_kb(proc.pid) or 0) / 1024
+        t1, busy1, ours1 = time.monotonic(), system_busy_seconds(), sum(cpu_seconds(v) or 0 for v in pids.values())
+        other = max(0.0, (busy1 - noise0[1]) - (ours1 - noise0[2])) / (t1 - noise0[0])
+        out["other_processes_cpu_cores"] = round(other, 2)
+        return out
+    finally:
+        stop_process(proc)
+        PROCS.others.remove(proc)
+
+
+#: ``--vs-tree`` metrics: key, label, and whether trees compare as a ratio (else as a
+#: difference: for differences of wall times)
+TREE_METRICS = (
+    ("chain10_median_ms", "chain10 runs.wait median (ms)", True),
+    ("chain10_p90_ms", "chain10 runs.wait p90 (ms)", True),
+    ("chain10_cpu_ms_per_run_sequential", "evergraph CPU ms/run, sequential", True),
+    ("runs_per_s_median", "throughput runs/s (median of repeats)", True),
+    ("runs_per_s_best", "throughput runs/s (best of repeats)", True),
+    ("cpu_ms_per_run_load", "evergraph CPU ms/run under load", True),
+    ("par_noop_median_ms", "4 parallel no-op nodes, wall median (ms)", True),
+    ("par_async_median_ms", "4 parallel async 0.2s, wall median (ms)", True),
+    ("par_async_p90_ms", "4 parallel async 0.2s, wall p90 (ms)", True),
+    ("par_async_over_noop_ms", "  async median - no-op median (ms)", False),
+    ("par_sync_median_ms", "4 parallel sync 0.2s, wall median (ms)", True),
+    ("par_sync_p90_ms", "4 parallel sync 0.2s, wall p90 (ms)", True),
+    ("par_sync_over_noop_ms", "  sync median - no-op median (ms)", False),
+    ("par_noop_concurrent_ms", "C concurrent 4-no-op runs, wall (ms)", True),
+    ("par_async_concurrent_ms", "C concurrent 4-async runs, wall (ms)", True),
+    ("par_async_concurrent_over_noop_ms", "  minus C concurrent no-op (ms)", False),
+    ("par_sync_concurrent_ms", "C concurrent 4-sync runs, wall (ms)", True),
+    ("par_sync_concurrent_over_noop_ms", "  minus C concurrent no-op (ms)", False),
+    ("evergraph_vmhwm_mb", "peak RSS evergraph dev (MB)", True),
+    ("ready_s", "start-up until ready (s)", True),
+    ("other_processes_cpu_cores", "other processes' CPU (cores)", True),
+)
+
+
+async def bench_trees(args: argparse.Namespace) -> dict[str, Any]:
+    """Compare source trees: ``--repo`` (labelled ``--name``, default ``this``) and each
+    ``--vs-tree``.
+
+    One Temporal dev server serves ``--rounds`` rounds; each round starts a fresh
+    ``evergraph dev`` of each tree in turn (the order reverses every round: A B, B A,
+    ...), measures it and stops it, so load from other processes and the dev server's
+    growing history hit every tree alike. Per tree and round: chain10 ``runs.wait``
+    latency (median, p90) and the server's CPU per run; ``--par-n`` sequential runs of
+    ``par_async`` / ``par_sync`` (:data:`PARALLEL_WIDTH` parallel nodes that each wait
+    :data:`PARALLEL_SLEEP` s) and of ``par_noop`` (the same fan-out of no-op nodes),
+    and the wall time of ``--par-concurrency`` such runs at once, ``--repeats`` times
+    (median): the waiting graphs' excess over ``par_noop`` is about
+    :data:`PARALLEL_SLEEP` s when the attempts of one run, and of concurrent runs,
+    overlap, and a multiple of it when they queue; ``--repeats`` throughput rounds of
+    ``--concurrency`` chain10 runs and the server's CPU per run meanwhile; its peak RSS. A probe run first checks that
+    the server imported its node-attempt code from the tree under test.
+    """
+    from evergraph.adapter.devserver import free_port, start_dev_server
+
+    base = Path(args.repo).resolve()
+    trees = [(args.name, base), *(parse_tree(v) for v in args.vs_tree)]
+    if len({name for name, _ in trees}) != len(trees):
+        raise SystemExit("--vs-tree: give every tree its own NAME (NAME=PATH)")
+    tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-trees-"))
+    PROCS.tmp, PROCS.keep_tmp = tmp, args.keep
+    (tmp / "graphs").mkdir()
+    (tmp / "graphs" / "chain10.py").write_text(CHAIN10)
+    (tmp / "graphs" / "parallel.py").write_text(PARALLEL)
+    config = tmp / "graphs" / "langgraph.json"
+    graphs = {"chain10": "./chain10.py:graph",
+              **{g: f"./parallel.py:{g}" for g in ("par_noop", "par_async", "par_sync", "probe")}}
+    config.write_text(json.dumps({"dependencies": ["."], "graphs": graphs, "env": {}}))
+    PROCS.dev_server = await start_dev_server(tmp / "temporal", port=free_port(), ui_port=free_port())
+    address = PROCS.dev_server.address
+    log(f"Temporal at {address}; trees: " + ", ".join(f"{n}={p} ({cli_module(p)})" for n, p in trees))
+
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "params": {k: getattr(args, k) for k in ("rounds", "n", "warmup", "concurrency", "repeats", "par_n",
+                                                 "par_concurrency")},
+        "trees": {name: {"path": str(path), "module": cli_module(path), "rounds": []} for name, path in trees},
+        "order": [],
+    }
+    for r in range(args.rounds):
+        order = trees if r % 2 == 0 else trees[::-1]
+        for name, path in order:
+            log(f"round {r + 1}/{args.rounds}: {name}")
+            res = await _tree_round(args, tmp, config, address, name, path, r)
+            results["trees"][name]["rounds"].append(res)
+            results["order"].append(name)
+            log(f"  {name}: chain10 {res['chain10_median_ms']:.0f} ms, {res['runs_per_s_median']:.1f} runs/s, "
+                f"{res['cpu_ms_per_run_load']:.0f} CPU ms/run, par async {res['par_async_median_ms']:.0f} ms, "
+                f"sync {res['par_sync_median_ms']:.0f} ms, node thread {res['probe']['node_thread']}, "
+                f"other CPU {res['other_processes_cpu_cores']:.2f}")
+    ref = trees[1][0] if len(trees) > 1 else trees[0][0]
+    results["reference"] = ref
+    summ: dict[str, Any] = {}
+    for key, _, as_ratio in TREE_METRICS:
+        summ[key] = {}
+        ref_vals = [x[key] for x in results["trees"][ref]["rounds"]]
+        for name, _ in trees:
+            vals = [x[key] for x in results["trees"][name]["rounds"]]
+            if as_ratio:
+                paired = [a / b for a, b in zip(vals, ref_vals) if b]
+                versus = statistics.median(vals) / statistics.median(ref_vals) if statistics.median(ref_vals) else None
+            else:
+                paired = [a - b for a, b in zip(vals, ref_vals)]
+                versus = statistics.median(vals) - statistics.median(ref_vals)
+            summ[key][name] = {
+                "min": min(vals), "max": max(vals), "median": statistics.median(vals),
+                "versus": "ratio" if as_ratio else "difference",
+                "versus_medians": versus,
+                "versus_paired_min": min(paired) if paired else None,
+                "versus_paired_max": max(paired) if paired else None,
+            }
+    results["summary"] = summ
+    return results
+
+
+def render_trees(r: dict[str, Any]) -> str:
+    """The ``--vs-tree`` results: per tree the range (min-max) and median over rounds,
+    and the ratio to the reference tree (the first ``--vs-tree``; a difference for the
+    rows that are themselves differences): of the medians, and the range of the
+    per-round ratios (round i of each tree against round i of the reference, measured
+    back to back)."""
+    ref = r["reference"]
+    p = r["params"]
+    L = [f"Trees ({p['rounds']} rounds, order {' '.join(r['order'])}); "
+         f"N={p['n']} chain10, {p['concurrency']} concurrent x {p['repeats']}, parallel graphs "
+         f"{p['par_n']} sequential + {p['par_concurrency']} concurrent (C) x {p['repeats']}"]
+    for name, t in r["trees"].items():
+        threads = sorted({x["probe"]["node_thread"] for x in t["rounds"]})
+        files = sorted({f for x in t["rounds"] for f in x["probe"]["node_attempt"]})
+        via = " (via links)" if any("(via links)" in f for x in t["rounds"] for f in x["probe"]["imported_as"]) else ""
+        L.append(f"  {name}: {t['path']} (python -m {t['module']}); node_attempt from {', '.join(files)}{via}; "
+                 f"node ran on thread {', '.join(threads)}")
+    L.append("")
+    names = list(r["trees"])
+    head = f"{'measurement':<42}" + "".join(f"{n + ' min-max (median)':>28}" for n in names)
+    others = [n for n in names if n != ref]
+    head += "".join(f"{n + '/' + ref + ' (rounds)':>30}" for n in others)
+    L.append(head)
+    for key, label, as_ratio in TREE_METRICS:
+        row = f"{label:<42}"
+        for n in names:
+            s = r["summary"][key][n]
+            row += f"{s['min']:>11.1f}-{s['max']:<7.1f}({s['median']:.1f})".rjust(28)
+        for n in others:
+            s = r["summary"][key][n]
+            fmt = "{:.2f}" if as_ratio else "{:+.0f} ms"
+            rom = fmt.format(s["versus_medians"]) if s["versus_medians"] is not None else "-"
+            pr = (f"{fmt.format(s['versus_paired_min'])} .. {fmt.format(s['versus_paired_max'])}"
+                  if s["versus_paired_min"] is not None else "-")
+            row += f"{rom + ' (' + pr + ')':>30}"
+        L.append(row)
+    L.append("")
+    L.append(f"Last columns: the ratio of the medians over rounds (for '-' rows: their difference), and in brackets "
+             f"the range of the per-round ratios (differences), round i against {ref}'s round i.")
+    return "\n".join(L)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=30, help="sequential runs per latency measurement (default 30)")
@@ -906,8 +1307,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", nargs="+", metavar="NAME[:VAR=VALUE,...]",
                    help="instead of the full benchmark, compare evergraph configurations (extra environment "
                         "variables per variant) with each other and bare Temporal, measured interleaved")
+    p.add_argument("--vs-tree", action="append", default=[], metavar="[NAME=]PATH",
+                   help="instead of the full benchmark, compare --repo (labelled --name) with this source tree "
+                        "(repeatable), "
+                        "for example a git worktree of an older commit: alternating rounds, a fresh evergraph dev "
+                        "per tree and round; ratios are against the first --vs-tree")
+    p.add_argument("--name", default="this", help="--vs-tree: label of the --repo tree (default this)")
+    p.add_argument("--rounds", type=int, default=3, help="--vs-tree: rounds per tree (default 3)")
+    p.add_argument("--par-n", type=int, default=10,
+                   help="--vs-tree: sequential runs of each parallel graph per round (default 10)")
+    p.add_argument("--par-concurrency", type=int, default=10,
+                   help="--vs-tree: concurrent runs of each parallel graph, x --repeats (default 10)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, databases)")
     args = p.parse_args(argv)
+    if args.vs_tree and args.compare:
+        p.error("--vs-tree and --compare are separate modes")
 
     atexit.register(PROCS.stop)
 
@@ -916,13 +1330,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        results = asyncio.run(bench_compare(args) if args.compare else bench(args))
+        mode = bench_trees if args.vs_tree else bench_compare if args.compare else bench
+        results = asyncio.run(mode(args))
     except KeyboardInterrupt:
         log("interrupted; cleaning up")
         return 130
     finally:
         PROCS.stop()
-    print(render_compare(results) if args.compare else render(results))
+    print(render_trees(results) if args.vs_tree else render_compare(results) if args.compare else render(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
         log(f"results written to {args.json}")
