@@ -43,7 +43,7 @@ from evergraph.api.models import (
     ThreadSearch,
     ThreadTTL,
 )
-from evergraph.api.routes.assistants import json_response, paginate, select_fields, sort_records
+from evergraph.api.responses import json_response, paginate, select_fields, sort_records
 
 log = logging.getLogger(__name__)
 
