@@ -1,6 +1,6 @@
 """The core's side of the activity ports (``activities/ports.py``): objects that give
 Evergraph's activities their work, built by the worker bootstrap
-(``adapter/temporal.py``). They translate the core's errors into the activity
+(``adapter/process/temporal.py``). They translate the core's errors into the activity
 layer's: a failure worth retrying becomes a
 :class:`~evergraph.activities.errors.TransientError`."""
 
@@ -10,14 +10,14 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from evergraph.activities.errors import TransientError
-from evergraph.adapter.crons import fire_cron
-from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.resources.crons import fire_cron
+from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.errors import NotFound, Unavailable
-from evergraph.adapter.finish import finish_run
-from evergraph.adapter.node_attempt import run_node_attempt
-from evergraph.adapter.runs import accept_run, resume_thread
+from evergraph.adapter.execution.finish import finish_run
+from evergraph.adapter.execution.node_attempt import run_node_attempt
+from evergraph.adapter.resources.runs import accept_run, resume_thread
 from evergraph.adapter.services import Services
-from evergraph.adapter.webhooks import ATTEMPTS, WebhookFailed, send_staged
+from evergraph.adapter.resources.webhooks import ATTEMPTS, WebhookFailed, send_staged
 from evergraph.workflows.types import (
     AdvanceRequest,
     AdvanceResponse,
@@ -43,7 +43,7 @@ class NodeRunner:
         self.services = services
 
     async def run_attempt(self, inp: NodeInput, *, attempt: int, heartbeat: Callable[[], None]) -> NodeOutput:
-        """See :func:`evergraph.adapter.node_attempt.run_node_attempt`."""
+        """See :func:`evergraph.adapter.execution.node_attempt.run_node_attempt`."""
         return await run_node_attempt(self.services, inp, attempt=attempt, heartbeat=heartbeat)
 
 
@@ -61,18 +61,18 @@ class RunBookkeeping:
         self.drivers = drivers
 
     async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
-        """See :meth:`evergraph.adapter.driver.DriverRegistry.advance`."""
+        """See :meth:`evergraph.adapter.execution.driver.DriverRegistry.advance`."""
         return await self.drivers.advance(req)
 
     async def finish_run(self, inp: FinishInput) -> RunOutcome:
         """Drop the run's driver, then record its outcome
-        (:func:`evergraph.adapter.finish.finish_run`)."""
+        (:func:`evergraph.adapter.execution.finish.finish_run`)."""
         self.drivers.cancel(inp.run.run_id)
         return await finish_run(self.services, inp.run, inp.outcome)
 
     async def send_webhook(self, run_id: str, attempt: int) -> None:
-        """One delivery attempt (:func:`evergraph.adapter.webhooks.send_staged`); the
-        attempt numbered :data:`~evergraph.adapter.webhooks.ATTEMPTS` is the last.
+        """One delivery attempt (:func:`evergraph.adapter.resources.webhooks.send_staged`); the
+        attempt numbered :data:`~evergraph.adapter.resources.webhooks.ATTEMPTS` is the last.
 
         Raises:
             TransientError: kind ``WebhookFailed``, a transport error or 5xx answer.
@@ -94,11 +94,11 @@ class ThreadBookkeeping:
         self.services = services
 
     async def accept_run(self, msg: SubmitRun) -> None:
-        """See :func:`evergraph.adapter.runs.accept_run`."""
+        """See :func:`evergraph.adapter.resources.runs.accept_run`."""
         await accept_run(self.services, msg)
 
     async def resume_thread(self, thread_id: str, command: dict[str, Any]) -> RunInput:
-        """See :func:`evergraph.adapter.runs.resume_thread`.
+        """See :func:`evergraph.adapter.resources.runs.resume_thread`.
 
         Raises:
             NotFound: the thread or its assistant no longer exists.
@@ -120,7 +120,7 @@ class CronFiring:
         self.services = services
 
     async def fire_cron(self, cron: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """See :func:`evergraph.adapter.crons.fire_cron`.
+        """See :func:`evergraph.adapter.resources.crons.fire_cron`.
 
         Raises:
             TransientError: kind ``Unavailable``, Temporal could not take the run.

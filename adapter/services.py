@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evergraph.adapter.broker import StreamBroker
-from evergraph.adapter.checkpoint import SharedSaver
-from evergraph.adapter.graphs import GraphRegistry
-from evergraph.adapter.settings import Settings
-from evergraph.adapter.storage import Records
+from evergraph.adapter.broker.memory import StreamBroker
+from evergraph.adapter.graphs.checkpoint import SharedSaver
+from evergraph.adapter.graphs.registry import GraphRegistry
+from evergraph.adapter.process.settings import Settings
+from evergraph.adapter.records.sqlite import Records
 
 
 @dataclass

@@ -30,7 +30,7 @@ def create_app(services: Services) -> FastAPI:
         strict_content_type=False,
     )
     app.state.services = services
-    from evergraph.adapter.auth import build_authenticator
+    from evergraph.adapter.resources.auth import build_authenticator
     from evergraph.api.auth import AuthMiddleware
 
     auth_config = services.registry.config.auth

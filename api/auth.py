@@ -1,4 +1,4 @@
-"""The FastAPI side of authentication and authorization (core: :mod:`adapter.auth`).
+"""The FastAPI side of authentication and authorization (core: :mod:`adapter.resources.auth`).
 
 :class:`AuthMiddleware` authenticates every HTTP and WebSocket request (except the
 liveness, info and OpenAPI pages) before routing and keeps the user in the ASGI
@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 from starlette.routing import Match
 
-from evergraph.adapter.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
+from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
 from evergraph.api.errors import ApiError
 
 #: paths that never need credentials (liveness probes, server info, API docs)

@@ -16,7 +16,7 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.responses import StreamingResponse
 
-from evergraph.adapter.broker import StreamEvent
+from evergraph.adapter.broker.memory import StreamEvent
 
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 

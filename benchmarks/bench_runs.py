@@ -3,7 +3,7 @@
 
 What it starts (all cleaned up on exit, also on Ctrl-C / SIGTERM):
 
-* one Temporal dev server (``adapter.devserver.start_dev_server``) on free ports;
+* one Temporal dev server (``adapter/process/devserver.py``) on free ports;
 * one ``evergraph dev`` subprocess pointed at it (``TEMPORAL_ADDRESS``), serving a
   generated ``langgraph.json`` with the graph ``chain10`` (10 trivial async nodes);
 * in this process: a bare Temporal worker (10 sequential no-op activities) on its
@@ -29,8 +29,8 @@ of each tree (see :func:`bench_trees`).
 
 Usage::
 
-    PYTHONPATH=. /work/venv/bin/python benchmarks/bench_runs.py [--json out.json] [--timeline]
-    PYTHONPATH=. /work/venv/bin/python benchmarks/bench_runs.py --vs-tree before=/tmp/eg-before
+    .venv/bin/python benchmarks/bench_runs.py [--json out.json] [--timeline]
+    .venv/bin/python benchmarks/bench_runs.py --vs-tree before=/tmp/eg-before
 
 See ``benchmarks/README.md``.
 """
@@ -184,7 +184,7 @@ PARALLEL = textwrap.dedent(
         modules = {
             name: getattr(module, "__file__", None)
             for name, module in list(sys.modules.items())
-            if name.endswith(("adapter.node_attempt", "adapter.node_loop", "adapter.cli"))
+            if name.endswith(("node_attempt", "node_loop", ".cli"))
         }
         return {"modules": modules, "thread": threading.current_thread().name}
 
@@ -316,10 +316,13 @@ LAYERS = ("adapter", "api", "workflows", "activities")
 
 
 def cli_module(tree: Path) -> str:
-    """The module that runs ``evergraph`` from source tree ``tree``:
-    ``evergraph.adapter.cli`` since the layer folders install under the ``evergraph``
-    name, ``adapter.cli`` in older trees, whose top-level packages (``adapter``, ``api``,
+    """The module that runs ``evergraph`` from source tree ``tree``: in today's layout
+    ``evergraph.adapter.process.cli``; ``evergraph.adapter.cli`` in trees whose layer
+    folders installed under ``evergraph`` before ``adapter/`` had sub-packages;
+    ``adapter.cli`` in older trees, whose top-level packages (``adapter``, ``api``,
     ``workflows``, ``activities``) come from ``PYTHONPATH``."""
+    if (tree / "adapter" / "process" / "cli.py").is_file():
+        return "evergraph.adapter.process.cli"
     text = (tree / "adapter" / "cli.py").read_text()
     return "evergraph.adapter.cli" if "from evergraph.adapter" in text else "adapter.cli"
 
@@ -345,7 +348,7 @@ def tree_pythonpath(tree: Path, shim_root: Path) -> list[str]:
     """
     tree = tree.resolve()
     entries = [str(tree)]
-    if cli_module(tree) == "evergraph.adapter.cli" and installed_tree() != tree:
+    if cli_module(tree).startswith("evergraph.") and installed_tree() != tree:
         shim = shim_root / f"evergraph-shim-{hashlib.sha1(str(tree).encode()).hexdigest()[:8]}"
         package = shim / "evergraph"
         package.mkdir(parents=True, exist_ok=True)
@@ -567,7 +570,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from evergraph.adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.process.devserver import free_port, start_dev_server
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph_sdk import get_client
     from temporalio.client import Client
@@ -901,7 +904,7 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from evergraph.adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.process.devserver import free_port, start_dev_server
     from langgraph_sdk import get_client
     from temporalio.client import Client
     from temporalio.worker import Worker
@@ -1035,8 +1038,8 @@ def parse_tree(text: str) -> tuple[str, Path]:
     if not sep:
         name, path = Path(text).name, text
     tree = Path(path).expanduser().resolve()
-    if not (tree / "adapter" / "cli.py").is_file():
-        raise SystemExit(f"--vs-tree {text!r}: {tree} is not an Evergraph source tree (no adapter/cli.py)")
+    if not any((tree / "adapter" / sub / "cli.py").is_file() for sub in ("process", "")):
+        raise SystemExit(f"--vs-tree {text!r}: {tree} is not an Evergraph source tree (no adapter/process/cli.py)")
     return name, tree
 
 
@@ -1065,7 +1068,7 @@ async def _tree_round(
 ) -> dict[str, Any]:
     """One fresh ``evergraph dev`` of ``tree``: probe, chain10 latency, the parallel
     graphs (sequential and concurrent runs), chain10 throughput, peak RSS; then stop it."""
-    from evergraph.adapter.devserver import free_port
+    from evergraph.adapter.process.devserver import free_port
     from langgraph_sdk import get_client
 
     port = free_port()
@@ -1185,7 +1188,7 @@ async def bench_trees(args: argparse.Namespace) -> dict[str, Any]:
     ``--concurrency`` chain10 runs and the server's CPU per run meanwhile; its peak RSS. A probe run first checks that
     the server imported its node-attempt code from the tree under test.
     """
-    from evergraph.adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.process.devserver import free_port, start_dev_server
 
     base = Path(args.repo).resolve()
     trees = [(args.name, base), *(parse_tree(v) for v in args.vs_tree)]

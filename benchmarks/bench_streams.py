@@ -4,7 +4,7 @@ graph under in-process ``graph.astream`` in the same run.
 
 What it starts (all cleaned up on exit, also on Ctrl-C / SIGTERM):
 
-* one Temporal dev server (``adapter.devserver.start_dev_server``) on free ports;
+* one Temporal dev server (``adapter/process/devserver.py``) on free ports;
 * one ``evergraph dev`` subprocess (API and worker in one process) pointed at it,
   serving a generated ``langgraph.json`` with the graph ``streams`` (one node, ``emit``);
 * in this process: the same graph, run with ``graph.astream`` for reference.
@@ -33,7 +33,7 @@ c. memory of the API process during a long stream: the node writes ``--long``
 
 Usage::
 
-    PYTHONPATH=. /work/venv/bin/python benchmarks/bench_streams.py [--json out.json]
+    .venv/bin/python benchmarks/bench_streams.py [--json out.json]
 
 See ``benchmarks/README.md``.
 """
@@ -320,7 +320,7 @@ async def bench(args: argparse.Namespace, procs: Processes) -> dict[str, Any]:
     repo = Path(args.repo).resolve()
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from evergraph.adapter.devserver import free_port, start_dev_server
+    from evergraph.adapter.process.devserver import free_port, start_dev_server
     from langgraph_sdk import get_client
 
     tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-streams-"))

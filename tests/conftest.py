@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from langgraph_sdk import get_client, get_sync_client
 
-from evergraph.adapter.devserver import DevServer, free_port, start_dev_server
+from evergraph.adapter.process.devserver import DevServer, free_port, start_dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS_CONFIG = ROOT / "tests" / "graphs" / "langgraph.json"
@@ -46,7 +46,7 @@ class EvergraphProcess:
         args: the command's arguments (``["dev", "--config", ...]``).
         env: its environment.
         log_path: where its output goes.
-        program: the command itself; default: this interpreter's ``-m evergraph.adapter.cli``.
+        program: the command itself; default: this interpreter's ``-m evergraph.adapter.process.cli``.
         cwd: its working folder.
     """
 
@@ -57,7 +57,7 @@ class EvergraphProcess:
         self.log_path = log_path
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [*(program or [sys.executable, "-m", "evergraph.adapter.cli"]), *args],
+            [*(program or [sys.executable, "-m", "evergraph.adapter.process.cli"]), *args],
             env=env,
             cwd=str(cwd),
             stdout=self.log,

@@ -172,7 +172,7 @@ async def test_run_record_missing_when_the_run_starts_ends_it_with_lookup_error(
     # the failure path replays deterministically in Temporal's workflow sandbox
     from temporalio.worker import Replayer
 
-    from evergraph.adapter.temporal import DATA_CONVERTER, sandboxed_runner
+    from evergraph.adapter.process.temporal import DATA_CONVERTER, sandboxed_runner
     from evergraph.workflows.run import RunWorkflow
     from evergraph.workflows.thread import ThreadWorkflow
 

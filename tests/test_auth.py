@@ -17,8 +17,8 @@ import pytest
 from langgraph_sdk import Auth, get_client
 from langgraph_sdk.errors import NotFoundError, PermissionDeniedError
 
-from evergraph.adapter.auth import AuthError, Authenticator, AuthUser, filter_matches
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, filter_matches
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import GRAPHS_CONFIG, ROOT, EvergraphProcess, evergraph_env, wait_for
 
 AUTH_CONFIG = ROOT / "tests" / "graphs" / "langgraph_auth.json"
@@ -387,8 +387,8 @@ async def test_warning_without_auth_on_a_public_address(temporal_server, tmp_pat
 
 
 def test_auth_config_errors_name_the_key(tmp_path):
-    from evergraph.adapter.auth import build_authenticator
-    from evergraph.adapter.config import ConfigError, load_config
+    from evergraph.adapter.resources.auth import build_authenticator
+    from evergraph.adapter.graphs.config import ConfigError, load_config
 
     (tmp_path / "g.py").write_text("graph = None\nnot_auth = 42\n")
     (tmp_path / "a.py").write_text(

@@ -16,7 +16,7 @@ def _run(args, env_extra=None, tmp: Path | None = None) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVERGRAPH_")}
     env.update(PYTHONPATH=str(ROOT), TEMPORAL_ADDRESS="127.0.0.1:1", **(env_extra or {}))
     return subprocess.run(
-        [sys.executable, "-m", "evergraph.adapter.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "evergraph.adapter.process.cli", *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from evergraph.adapter.settings import Settings
+from evergraph.adapter.process.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -234,7 +234,7 @@ async def test_pause_unpause_and_trigger_in_temporal(client, http, temporal_clie
         # the CronWorkflow's real history replays in Temporal's workflow sandbox
         from temporalio.worker import Replayer
 
-        from evergraph.adapter.temporal import DATA_CONVERTER, sandboxed_runner
+        from evergraph.adapter.process.temporal import DATA_CONVERTER, sandboxed_runner
         from evergraph.workflows.cron import CronWorkflow
 
         action = (await handle.describe()).info.recent_actions[0].action

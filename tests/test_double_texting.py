@@ -11,7 +11,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, wait_for
 
 BUSY = "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.devserver import free_port, start_dev_server
+from evergraph.adapter.process.devserver import free_port, start_dev_server
 from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, wait_for
 
 

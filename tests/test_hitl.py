@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from evergraph.adapter.devserver import temporal_cli
+from evergraph.adapter.process.devserver import temporal_cli
 from tests.conftest import wait_for
 
 

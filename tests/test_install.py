@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import ROOT, EvergraphProcess
 
 USER_PACKAGES = ("api", "workflows", "activities", "adapter")
@@ -80,7 +80,7 @@ def test_the_wheel_installs_one_import_name_with_every_sub_package(wheel: Path):
     entry_points = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     ).decode()
-    assert "evergraph = evergraph.adapter.cli:main" in entry_points
+    assert "evergraph = evergraph.adapter.process.cli:main" in entry_points
 
 
 def _user_project(root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Node code runs on one long-lived event loop per worker (adapter/node_loop.py).
+"""Node code runs on one long-lived event loop per worker (adapter/execution/node_loop.py).
 
 Module-level asyncio objects of a graph keep working across node attempts, runs and
 threads; a node that blocks the loop is timed out on time and stalls the other runs'
@@ -87,7 +87,7 @@ def test_finished_attempts_are_not_kept():
     """The node loop keeps no attempt (nor its task and context) once it has ended."""
     import gc
 
-    from evergraph.adapter.node_loop import NodeLoops
+    from evergraph.adapter.execution.node_loop import NodeLoops
 
     async def attempt(loop):
         await asyncio.sleep(0)

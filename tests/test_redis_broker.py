@@ -1,5 +1,5 @@
 """The Redis Streams broker against a real Redis (``EVERGRAPH_TEST_REDIS_URI``, set by
-``.ci/run``): the broker contract of :mod:`adapter.broker`, across two broker
+``.ci/run``): the broker contract of :mod:`adapter.broker.memory`, across two broker
 instances (as two processes would use it)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 import orjson
 import pytest
 
-from evergraph.adapter.broker import END, parse_event_id
+from evergraph.adapter.broker.memory import END, parse_event_id
 
 REDIS_URI = os.environ.get("EVERGRAPH_TEST_REDIS_URI")
 pytestmark = pytest.mark.skipif(
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 async def brokers():
-    from evergraph.adapter.redis_broker import RedisBroker
+    from evergraph.adapter.broker.redis import RedisBroker
 
     loop = asyncio.get_running_loop()
     a = await RedisBroker(REDIS_URI, loop, retention=60, block=0.5).open()

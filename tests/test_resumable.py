@@ -344,8 +344,8 @@ def test_join_pads_then_answers_and_failures_are_200_bodies(http):
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 async def test_broker_keeps_a_long_stream_out_of_python_memory(kind, tmp_path):
-    from evergraph.adapter.broker import END, MemoryBroker
-    from evergraph.adapter.sqlite_broker import SqliteBroker
+    from evergraph.adapter.broker.memory import END, MemoryBroker
+    from evergraph.adapter.broker.sqlite import SqliteBroker
 
     loop = asyncio.get_running_loop()
     if kind == "memory":

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.broker import parse_event_id
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.broker.memory import parse_event_id
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env
 
 PG_URI = os.environ.get("EVERGRAPH_TEST_POSTGRES_URI")

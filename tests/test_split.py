@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env
 
 

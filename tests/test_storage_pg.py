@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from evergraph.adapter.storage import Records, new_thread
+from evergraph.adapter.records.sqlite import Records, new_thread
 
 PG_URI = os.environ.get("EVERGRAPH_TEST_POSTGRES_URI")
 pytestmark = pytest.mark.skipif(
@@ -90,7 +90,7 @@ async def _script(records, ids: dict[str, str]) -> list:
 
 
 async def test_postgres_records_match_sqlite(tmp_path):
-    from evergraph.adapter.storage_pg import PostgresRecords
+    from evergraph.adapter.records.postgres import PostgresRecords
 
     ids = {"a": _uid(), "t": _uid(), "r": _uid()}
     sqlite = await Records(tmp_path / "r.sqlite").open()
@@ -106,7 +106,7 @@ async def test_postgres_records_match_sqlite(tmp_path):
 
 
 async def test_concurrent_writers_keep_put_run_and_versions_consistent():
-    from evergraph.adapter.storage_pg import PostgresRecords
+    from evergraph.adapter.records.postgres import PostgresRecords
 
     # two "processes": separate pools
     p1 = await PostgresRecords(PG_URI).open()
@@ -141,7 +141,7 @@ async def test_postgres_checkpointer_deletes_runs_and_collapses():
     from langgraph.graph import END, START, StateGraph
     from typing_extensions import TypedDict
 
-    from evergraph.adapter.checkpoint import open_postgres_checkpointer
+    from evergraph.adapter.graphs.checkpoint import open_postgres_checkpointer
 
     class S(TypedDict):
         log: list[str]

@@ -22,7 +22,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import UnprocessableEntityError
 
-from evergraph.adapter.devserver import free_port
+from evergraph.adapter.process.devserver import free_port
 from tests.conftest import ROOT, EvergraphProcess, evergraph_env, wait_for
 from tests.graphs.store_graphs import embed
 
@@ -304,7 +304,7 @@ def test_store_config_errors(tmp_path: Path, store, message):
     """``langgraph.json``'s ``store`` key is checked when the file is loaded, naming the key."""
     import json
 
-    from evergraph.adapter.config import ConfigError, load_config
+    from evergraph.adapter.graphs.config import ConfigError, load_config
 
     path = tmp_path / "langgraph.json"
     path.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "store": store}))
@@ -314,8 +314,8 @@ def test_store_config_errors(tmp_path: Path, store, message):
 
 def test_store_embed_that_does_not_load(tmp_path: Path):
     """A missing ``embed`` file stops start-up with a message naming ``store.index.embed``."""
-    from evergraph.adapter.config import ConfigError, StoreConfig
-    from evergraph.adapter.store import load_embeddings
+    from evergraph.adapter.graphs.config import ConfigError, StoreConfig
+    from evergraph.adapter.graphs.store import load_embeddings
 
     with pytest.raises(ConfigError, match="store.index.embed './nope.py:embed'.*file not found"):
         load_embeddings(StoreConfig(index={"dims": 4, "embed": "./nope.py:embed"}, base_dir=tmp_path))

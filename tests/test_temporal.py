@@ -82,7 +82,7 @@ async def test_real_histories_replay_in_the_workflow_sandbox(client, temporal_cl
     replay in Temporal's sandbox without nondeterminism or sandbox violations."""
     from temporalio.worker import Replayer
 
-    from evergraph.adapter.temporal import DATA_CONVERTER, sandboxed_runner
+    from evergraph.adapter.process.temporal import DATA_CONVERTER, sandboxed_runner
     from evergraph.workflows.run import RunWorkflow
     from evergraph.workflows.thread import ThreadWorkflow
 

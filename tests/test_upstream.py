@@ -27,12 +27,12 @@ def _sync_timeout_builder() -> StateGraph:
 
 
 def test_plain_langgraph_refuses_sync_node_timeouts_at_compile():
-    """adapter.graphs.allow_sync_node_timeouts replaces this exact check."""
+    """adapter.graphs.registry.allow_sync_node_timeouts replaces this exact check."""
     import langgraph.pregel.main as pregel_main
 
-    from evergraph.adapter import graphs
+    from evergraph.adapter.graphs import registry
 
-    if graphs._patched:
+    if registry._patched:
         pytest.skip("the check is already lifted in this process")
     assert hasattr(pregel_main, "validate_timeout_supported")
     with pytest.raises(ValueError, match="only supported for async nodes"):
@@ -40,7 +40,7 @@ def test_plain_langgraph_refuses_sync_node_timeouts_at_compile():
 
 
 def test_evergraph_compiles_sync_node_timeouts():
-    from evergraph.adapter.graphs import allow_sync_node_timeouts
+    from evergraph.adapter.graphs.registry import allow_sync_node_timeouts
 
     allow_sync_node_timeouts()
     graph = _sync_timeout_builder().compile()
@@ -48,7 +48,7 @@ def test_evergraph_compiles_sync_node_timeouts():
 
 
 def test_runner_submit_hook_and_progress_scope_exist():
-    """adapter.driver and adapter.node_attempt rely on these."""
+    """adapter.execution.driver and adapter.execution.node_attempt rely on these."""
     from langgraph._internal._constants import CONFIG_KEY_RUNNER_SUBMIT
     from langgraph.pregel import _runner
     from langgraph.pregel._retry import _TimedAttemptScope
@@ -64,8 +64,8 @@ def test_runner_submit_hook_and_progress_scope_exist():
 
 
 def test_resume_map_lives_in_the_loop_config():
-    """adapter.node_attempt gives a task the resume map (interrupt id -> value) through
-    this config key, as LangGraph's loop does, and adapter.runs recognises the map
+    """adapter.execution.node_attempt gives a task the resume map (interrupt id -> value) through
+    this config key, as LangGraph's loop does, and adapter.resources.runs recognises the map
     with LangGraph's own rule."""
     from langgraph._internal._constants import CONFIG_KEY_RESUME_MAP
     from langgraph.pregel import _loop
@@ -78,7 +78,7 @@ def test_resume_map_lives_in_the_loop_config():
 
 
 def test_functional_call_hook():
-    """adapter.calls serves @task calls with LangGraph's own _acall: it must keep the
+    """adapter.execution.calls serves @task calls with LangGraph's own _acall: it must keep the
     keyword arguments the runner gives it."""
     from langgraph._internal._constants import CONFIG_KEY_CALL
     from langgraph.pregel._runner import _acall, _acall_impl

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from evergraph.adapter.config import ConfigError, WebhookUrlPolicy, load_config
-from evergraph.adapter.webhooks import WebhookRejected, validate_webhook_url
+from evergraph.adapter.graphs.config import ConfigError, WebhookUrlPolicy, load_config
+from evergraph.adapter.resources.webhooks import WebhookRejected, validate_webhook_url
 
 
 class Receiver:

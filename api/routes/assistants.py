@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from fastapi import APIRouter, Depends, Request, Response
 
 from evergraph.adapter import serde
-from evergraph.adapter.assistants import (
+from evergraph.adapter.resources.assistants import (
     assistant_graph,
     assistant_schemas,
     assistant_subgraphs,
@@ -22,9 +22,9 @@ from evergraph.adapter.assistants import (
     parse_xray,
 )
 from evergraph.adapter.ids import iso, now
-from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
+from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
 from evergraph.adapter.services import Services
-from evergraph.adapter.storage import matches, public_assistant
+from evergraph.adapter.records.sqlite import matches, public_assistant
 from evergraph.api.auth import authorize, visible
 from evergraph.api.deps import services as get_services
 from evergraph.api.errors import ApiError, not_found, require_uuid

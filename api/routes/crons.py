@@ -1,5 +1,5 @@
 """Cron endpoints (API.md §3.6): create (stateless and on a thread), get, update,
-delete, search, count. Each cron is a Temporal Schedule; see :mod:`adapter.crons`."""
+delete, search, count. Each cron is a Temporal Schedule; see :mod:`adapter.resources.crons`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from evergraph.adapter import crons
-from evergraph.adapter.assistants import resolve_assistant
+from evergraph.adapter.resources import crons
+from evergraph.adapter.resources.assistants import resolve_assistant
 from evergraph.adapter.ids import iso, now
 from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, current_user, visible

@@ -2,7 +2,7 @@
 ``client.threads.stream(...)``: ``POST /threads/{id}/commands`` and the thread's
 event stream ``POST /threads/{id}/stream/events`` (SSE) or
 ``WS /threads/{id}/stream/events``. The protocol itself is in
-:mod:`adapter.protocol`.
+:mod:`adapter.resources.protocol`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any, AsyncIterator
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import ORJSONResponse
 
-from evergraph.adapter import protocol, serde
-from evergraph.adapter.broker import StreamEvent
+from evergraph.adapter import serde
+
+from evergraph.adapter.resources import protocol
+from evergraph.adapter.broker.memory import StreamEvent
 from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, authorizes, visible
 from evergraph.api.deps import services as get_services

@@ -11,12 +11,12 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evergraph.adapter import serde
-from evergraph.adapter.assistants import resolve_assistant
-from evergraph.adapter.finish import RESULT
-from evergraph.adapter.runs import TERMINAL, RunNotActive, cancel_run, create_run
+from evergraph.adapter.resources.assistants import resolve_assistant
+from evergraph.adapter.execution.finish import RESULT
+from evergraph.adapter.resources.runs import TERMINAL, RunNotActive, cancel_run, create_run
 from evergraph.adapter.services import Services
-from evergraph.adapter.state import bound_graph, wait_body
-from evergraph.adapter.storage import public_run
+from evergraph.adapter.graphs.state import bound_graph, wait_body
+from evergraph.adapter.records.sqlite import public_run
 from evergraph.api.auth import authorize, authorizes, check_thread, current_user, visible
 from evergraph.api.deps import services as get_services
 from evergraph.api.errors import ApiError, not_found, require_uuid

@@ -1,6 +1,6 @@
 """Store endpoints (API.md §3.7): put, get, delete and search items, list namespaces.
 
-They use the process's LangGraph store (:mod:`adapter.store`), the same store graphs
+They use the process's LangGraph store (:mod:`adapter.graphs.store`), the same store graphs
 see as ``runtime.store``. Observed shapes: transcript s12. Bodies are checked here
 so that errors read like the reference server's JSON-schema messages; a namespace
 label that is empty or contains a period gives a **text/plain** 422 (API.md §1.3,

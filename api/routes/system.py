@@ -5,7 +5,7 @@ from __future__ import annotations
 import langgraph.version
 from fastapi import APIRouter
 
-from evergraph.adapter.runconfig import COMPAT_API_VERSION
+from evergraph.adapter.execution.runconfig import COMPAT_API_VERSION
 
 router = APIRouter(tags=["system"])
 

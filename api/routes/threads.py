@@ -1,6 +1,6 @@
 """Thread endpoints (API.md §3.3) and thread state / checkpoint endpoints (§3.4).
 
-Thread records live in :class:`adapter.storage.Records`; state is read and written
+Thread records live in :class:`adapter.records.sqlite.Records`; state is read and written
 through LangGraph (``aget_state``, ``aget_state_history``, ``aupdate_state``,
 ``abulk_update_state``) on the thread's graph bound to Evergraph's checkpointer, so
 LangGraph alone decides what an update means. Observed shapes: transcripts s02, s09,
@@ -22,12 +22,12 @@ from langgraph.pregel import Pregel
 from langgraph.types import StateUpdate
 
 from evergraph.adapter import serde
-from evergraph.adapter.assistants import assistant_config
+from evergraph.adapter.resources.assistants import assistant_config
 from evergraph.adapter.ids import iso, new_id, now, parse_uuid
-from evergraph.adapter.runconfig import _command as command_from_json
+from evergraph.adapter.execution.runconfig import _command as command_from_json
 from evergraph.adapter.services import Services
-from evergraph.adapter.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
-from evergraph.adapter.storage import matches, new_thread, public_thread
+from evergraph.adapter.graphs.state import EMPTY_STATE, bound_graph, snapshot_json, thread_interrupts
+from evergraph.adapter.records.sqlite import matches, new_thread, public_thread
 from evergraph.api.auth import authorize, visible
 from evergraph.api.deps import services as get_services
 from evergraph.api.errors import ApiError, require_uuid
@@ -95,7 +95,7 @@ async def _cancel_active_runs(services: Services, thread_id: str) -> None:
     """Stop the thread's workflow and running runs before the thread goes away."""
     if services.temporal is None:
         return
-    from evergraph.adapter.runs import close_thread
+    from evergraph.adapter.resources.runs import close_thread
 
     try:
         await close_thread(services, thread_id)
@@ -744,7 +744,7 @@ async def thread_events(
     """
     from collections import deque
 
-    from evergraph.adapter.broker import END, StreamEvent
+    from evergraph.adapter.broker.memory import END, StreamEvent
     from evergraph.api.sse import frame
 
     broker, records = services.broker, services.records
@@ -803,7 +803,7 @@ async def join_thread_stream(
     """
     import time
 
-    from evergraph.adapter.broker import parse_event_id
+    from evergraph.adapter.broker.memory import parse_event_id
     from evergraph.api.sse import sse_response
 
     thread = await _authorized_thread(request, services, thread_id, "read")

@@ -1,4 +1,4 @@
-"""Graphs for the node loop (adapter/node_loop.py): a node that blocks the loop, a
+"""Graphs for the node loop (adapter/execution/node_loop.py): a node that blocks the loop, a
 chain of ordinary async nodes that must keep finishing meanwhile, and a node that
 uses process-wide asyncio objects created at import time."""
 

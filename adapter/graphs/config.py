@@ -292,7 +292,7 @@ def load_config(path: str | Path) -> LangGraphConfig:
 
     Returns:
         The parsed config; graph targets are not imported yet (see
-        :mod:`adapter.graphs`).
+        :mod:`adapter.graphs.registry`).
 
     Raises:
         ConfigError: the file is missing or malformed, or a graph entry is not of the

@@ -2,11 +2,11 @@
 
 * :func:`check_webhook` validates a run's ``webhook`` URL when the run is created,
   against the ``langgraph.json`` ``webhooks.url`` policy
-  (:class:`adapter.config.WebhookUrlPolicy`); a refused URL is a 422 with the
+  (:class:`adapter.graphs.config.WebhookUrlPolicy`); a refused URL is a 422 with the
   reference server's messages (``Webhook must use https``, ``Webhook host blocked:
   loopback IP range``).
 * :func:`stage` is called as the last step of recording a run's end
-  (:func:`adapter.finish.finish_run`): it stores the delivery (the Run object plus
+  (:func:`adapter.execution.finish.finish_run`): it stores the delivery (the Run object plus
   ``run_started_at``, ``run_ended_at``, ``webhook_sent_at`` and ``values``, the final
   state) in the records' outbox, and the run's workflow then runs the Temporal
   activity ``send_webhook`` (:func:`send_staged`), which POSTs it with
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from evergraph.adapter import serde
-from evergraph.adapter.config import WebhookUrlPolicy
+from evergraph.adapter.graphs.config import WebhookUrlPolicy
 from evergraph.adapter.errors import Invalid
 from evergraph.adapter.ids import iso, now
 
@@ -140,7 +140,7 @@ def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> 
     """The webhook body: the Run object (with its final ``status``) plus
     ``run_started_at`` (when the run went ``running``: the record's ``updated_at``
     then, else ``created_at``), ``run_ended_at``, ``webhook_sent_at`` and ``values``."""
-    from evergraph.adapter.storage import public_run
+    from evergraph.adapter.records.sqlite import public_run
 
     run = public_run(record)
     started = record["updated_at"] if record.get("status") == "running" else record["created_at"]

@@ -20,7 +20,7 @@ delete) is what the API reports:
   describe each candidate and filter in Python.
 
 A tick (or a trigger) runs ``CronWorkflow``, whose local activity ``cron_fire`` calls
-:func:`fire_cron`: an ordinary run through :func:`adapter.runs.create_run` with the
+:func:`fire_cron`: an ordinary run through :func:`adapter.resources.runs.create_run` with the
 cron's payload and ``cron_id`` in ``config.configurable``.
 """
 
@@ -243,7 +243,7 @@ async def create_cron(
             and ``config.configurable``. Unavailable: Temporal refused the write.
             Nothing is created on error.
     """
-    from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
+    from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
 
     schedule = check_schedule(body.get("schedule"))
     tz = check_timezone(body.get("timezone"))
@@ -344,7 +344,7 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
         Invalid: bad schedule, time zone or end time (nothing changes).
         Refused: both ``context`` and ``config.configurable`` result.
     """
-    from evergraph.adapter.runs import CONTEXT_AND_CONFIGURABLE
+    from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
 
     if "schedule" in changes:
         check_schedule(changes["schedule"])
@@ -514,7 +514,7 @@ def run_body(cron: dict[str, Any]) -> dict[str, Any]:
 
 async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] | None:
     """Create the run of one tick of ``cron`` (a cron document) with
-    :func:`adapter.runs.create_run`, honouring the payload's ``multitask_strategy``.
+    :func:`adapter.resources.runs.create_run`, honouring the payload's ``multitask_strategy``.
 
     Returns:
         ``{"run_id", "thread_id"}`` of the new run, or ``None`` when the cron's thread
@@ -526,8 +526,8 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
         CronFireRefused: the run is refused with another 4xx.
         Unavailable: Temporal could not take the run (worth retrying).
     """
-    from evergraph.adapter.assistants import resolve_assistant
-    from evergraph.adapter.runs import create_run
+    from evergraph.adapter.resources.assistants import resolve_assistant
+    from evergraph.adapter.resources.runs import create_run
 
     body = run_body(cron)
     try:

@@ -15,8 +15,8 @@ from langgraph.types import StateSnapshot
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso, now
 from evergraph.adapter.services import Services
-from evergraph.adapter.state import bound_graph, thread_interrupts, wait_body
-from evergraph.adapter.webhooks import stage as stage_webhook
+from evergraph.adapter.graphs.state import bound_graph, thread_interrupts, wait_body
+from evergraph.adapter.resources.webhooks import stage as stage_webhook
 from evergraph.workflows.types import RunInput, RunOutcome
 
 logger = logging.getLogger(__name__)

@@ -45,10 +45,10 @@ from langgraph.errors import GraphInterrupt, NodeTimeoutError
 from langgraph.types import PregelExecutableTask, TimeoutPolicy
 
 from evergraph.adapter import serde
-from evergraph.adapter.policy import retry_spec, timeout_fields
-from evergraph.adapter.runconfig import DRIVER_MODES, run_params
+from evergraph.adapter.execution.policy import retry_spec, timeout_fields
+from evergraph.adapter.execution.runconfig import DRIVER_MODES, run_params
 from evergraph.adapter.services import Services
-from evergraph.adapter.streams import EventsTracer, WireEncoder
+from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import (
     AdvanceRequest,
     AdvanceResponse,
@@ -202,7 +202,7 @@ class RunDriver:
 
     def _publish(self, chunk: tuple) -> None:
         """Send one ``Pregel.astream`` chunk ``(namespace, mode, data)`` as the API
-        events the run asked for (:class:`adapter.streams.WireEncoder`)."""
+        events the run asked for (:class:`adapter.execution.streams.WireEncoder`)."""
         for name, data in self._encoder.encode(chunk):
             self._emit(name, data)
 

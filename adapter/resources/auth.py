@@ -31,7 +31,7 @@ from langgraph_sdk.auth import Auth
 from langgraph_sdk.auth.exceptions import HTTPException as AuthHTTPException
 from langgraph_sdk.auth.types import AuthContext
 
-from evergraph.adapter.config import AuthConfig, ConfigError, GraphSpec
+from evergraph.adapter.graphs.config import AuthConfig, ConfigError, GraphSpec
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def load_auth(config: AuthConfig) -> Auth:
             the attribute is not a ``langgraph_sdk.Auth``; the message names
             ``auth.path``.
     """
-    from evergraph.adapter.graphs import GraphLoadError, _import_target
+    from evergraph.adapter.graphs.registry import GraphLoadError, _import_target
 
     GRAPH_PREFIX = "Graph 'auth': "
     spec = GraphSpec("auth", config.target, config.attr, None, config.base_dir)

@@ -7,7 +7,7 @@ and pending writes the driver saved before dispatching it, so the node sees exac
 the input, config, scratchpad (resume values) and runtime it would see in-process;
 its id must match the driver's. It runs through LangGraph's ``arun_with_retry``
 (one attempt: Temporal does the retries) on **the node loop**
-(:mod:`adapter.node_loop`): one long-lived event loop in a thread of its own, shared by
+(:mod:`adapter.execution.node_loop`): one long-lived event loop in a thread of its own, shared by
 every attempt of the process as ``langgraph dev`` shares its loop, so process-wide
 async objects of user code (model clients, connection pools, semaphores) keep
 working, while a node that blocks (``time.sleep`` in an async node, a sync node)
@@ -23,7 +23,7 @@ activity slot is freed even when the node stays blocked. The scope is then close
 the abandoned node can no longer write or stream; its writes would only have
 travelled as the activity's result, which Temporal refuses after a timeout. An
 attempt that timed out while blocking the node loop retires that loop; the other
-attempts on it start again on a new one (see :mod:`adapter.node_loop`).
+attempts on it start again on a new one (see :mod:`adapter.execution.node_loop`).
 """
 
 from __future__ import annotations
@@ -66,12 +66,12 @@ from langgraph.runtime import Runtime
 
 from evergraph.activities.errors import NodeAttemptError, TaskMismatchError
 from evergraph.adapter import serde
-from evergraph.adapter.calls import FunctionalCalls
-from evergraph.adapter.node_loop import HostedAttempt, NodeLoops, node_loops
-from evergraph.adapter.policy import retry_decision
-from evergraph.adapter.runconfig import RunParams, run_params
+from evergraph.adapter.execution.calls import FunctionalCalls
+from evergraph.adapter.execution.node_loop import HostedAttempt, NodeLoops, node_loops
+from evergraph.adapter.execution.policy import retry_decision
+from evergraph.adapter.execution.runconfig import RunParams, run_params
 from evergraph.adapter.services import Services
-from evergraph.adapter.streams import EventsTracer, WireEncoder
+from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
@@ -94,7 +94,7 @@ def task_error(exc: BaseException) -> TaskError:
 class _Publisher:
     """Sends a node attempt's stream output to the broker as API events: LangGraph
     stream chunks ``(namespace, mode, data)`` (LangGraph's ``StreamMessagesHandler``,
-    the stream writer, subgraph loops) through :class:`adapter.streams.WireEncoder`,
+    the stream writer, subgraph loops) through :class:`adapter.execution.streams.WireEncoder`,
     and callback ``events`` records through :meth:`emit`. Callable from any thread."""
 
     def __init__(self, services: Services, run_id: str, modes: tuple[str, ...], subgraphs: bool) -> None:

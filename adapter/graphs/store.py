@@ -4,9 +4,9 @@ The store is LangGraph's own: ``AsyncSqliteStore`` (langgraph-checkpoint-sqlite)
 ``<data dir>/store.sqlite`` for the embedded default, ``AsyncPostgresStore``
 (langgraph-checkpoint-postgres) when ``EVERGRAPH_DATABASE_URI`` is ``postgresql://``.
 ``langgraph.json``'s ``store.index`` (semantic search) and ``store.ttl`` configure it
-as they configure langgraph-api's store (:class:`adapter.config.StoreConfig`).
+as they configure langgraph-api's store (:class:`adapter.graphs.config.StoreConfig`).
 
-:class:`SharedStore` wraps it the way :class:`adapter.checkpoint.SharedSaver` wraps the
+:class:`SharedStore` wraps it the way :class:`adapter.graphs.checkpoint.SharedSaver` wraps the
 checkpointer: node attempts run on their own event loops in worker threads, so every
 operation is forwarded to the loop that owns the database connection (the "home"
 loop). Graphs see it as ``runtime.store`` / ``get_store()``.
@@ -34,7 +34,7 @@ from typing import Any, Iterable
 from langgraph.store.base import BaseStore, Op, Result, ensure_embeddings, validate_op_namespace
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
-from evergraph.adapter.config import ConfigError, GraphSpec, StoreConfig
+from evergraph.adapter.graphs.config import ConfigError, GraphSpec, StoreConfig
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def load_embeddings(config: StoreConfig) -> Any:
         ConfigError: the file, module or attribute is missing, or the provider
             cannot be initialised; the message names ``store.index.embed``.
     """
-    from evergraph.adapter.graphs import GraphLoadError, _import_target
+    from evergraph.adapter.graphs.registry import GraphLoadError, _import_target
 
     embed = (config.index or {})["embed"]
     target, _, attr = embed.rpartition(":")
@@ -297,7 +297,7 @@ async def open_postgres_store(uri: str, config: StoreConfig, stack: AsyncExitSta
     """
     from langgraph.store.postgres.aio import AsyncPostgresStore
 
-    from evergraph.adapter.checkpoint import open_pg_pool, pg_advisory_lock
+    from evergraph.adapter.graphs.checkpoint import open_pg_pool, pg_advisory_lock
 
     index = _index_config(config)
     pool = await open_pg_pool(uri, stack, max_size)

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
 from evergraph.adapter.ids import run_workflow_id, thread_workflow_id
 from evergraph.adapter.services import Services
-from evergraph.adapter.webhooks import check_webhook
+from evergraph.adapter.resources.webhooks import check_webhook
 from evergraph.workflows import search
 from evergraph.workflows.thread import BUSY, ThreadWorkflow
 from evergraph.workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
@@ -94,7 +94,7 @@ async def close_thread(services: Services, thread_id: str) -> None:
     """Stop everything Temporal does for a thread that is being deleted: delete its
     crons' schedules, terminate its workflow (queued runs never start) and cancel the
     workflows of its running runs. Missing workflows are ignored."""
-    from evergraph.adapter.crons import delete_cron, list_crons
+    from evergraph.adapter.resources.crons import delete_cron, list_crons
 
     client: Client = services.temporal
     for cron in await list_crons(services, thread_id=thread_id):
@@ -315,7 +315,7 @@ async def create_run(
         Nothing is kept for a rejected run.
     """
     from evergraph.adapter.ids import new_id
-    from evergraph.adapter.storage import new_thread
+    from evergraph.adapter.records.sqlite import new_thread
 
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):

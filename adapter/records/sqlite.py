@@ -1,7 +1,7 @@
 """Evergraph's own records: assistants (with versions), threads and runs.
 
 LangGraph state (checkpoints, pending writes) is *not* here: it lives in LangGraph's
-checkpointer (:mod:`adapter.checkpoint`). These tables hold what the Agent Server API
+checkpointer (:mod:`adapter.graphs.checkpoint`). These tables hold what the Agent Server API
 returns about assistants, threads and runs, with the same field names (reference
 API.md §3.8, §3.5.3).
 

@@ -3,7 +3,7 @@ running as separate processes on one machine.
 
 Events are rows ordered by an autoincrement key; each is given its id in the same
 write transaction as the id of the row before it, so ids increase across all runs
-and processes (see :mod:`adapter.broker`). Readers in other processes poll (every
+and processes (see :mod:`adapter.broker.memory`). Readers in other processes poll (every
 ``poll_interval`` seconds), readers in the publishing process are woken at once, and
 readers fetch bounded batches, so a long run's events stay in the file. Several
 machines need a networked broker (Redis Streams, planned with the scale-out setup).
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from evergraph.adapter import serde
-from evergraph.adapter.broker import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
+from evergraph.adapter.broker.memory import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stream_log (

@@ -5,7 +5,7 @@
   is set), a worker and the API, all data under one folder (``EVERGRAPH_DATA_DIR``,
   default ``.evergraph`` beside the ``langgraph.json``).
 * ``evergraph serve``: the API only; ``evergraph worker``: the worker only. Both read
-  the environment variables of :class:`adapter.settings.Settings`.
+  the environment variables of :class:`adapter.process.settings.Settings`.
 
 Start-up problems (bad settings, a graph that does not load, an unreachable Temporal)
 stop the process with one clear line and exit code 2.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from evergraph.adapter.settings import Settings, SettingsError
+from evergraph.adapter.process.settings import Settings, SettingsError
 
 log = logging.getLogger("evergraph")
 
@@ -39,34 +39,34 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
 
     Args:
         settings: validated settings.
-        registry: the loaded :class:`~adapter.graphs.GraphRegistry`.
+        registry: the loaded :class:`~adapter.graphs.registry.GraphRegistry`.
         stack: closes what is opened here.
         broker_kind: ``"memory"`` (API and worker in this process) or ``"sqlite"``
             (API and worker in different processes on one machine).
     """
-    from evergraph.adapter.assistants import ensure_system_assistants
-    from evergraph.adapter.broker import MemoryBroker
+    from evergraph.adapter.resources.assistants import ensure_system_assistants
+    from evergraph.adapter.broker.memory import MemoryBroker
     from evergraph.adapter.services import Services
 
     loop = asyncio.get_running_loop()
     if settings.uses_postgres:
-        from evergraph.adapter.checkpoint import open_postgres_checkpointer
-        from evergraph.adapter.storage_pg import PostgresRecords
+        from evergraph.adapter.graphs.checkpoint import open_postgres_checkpointer
+        from evergraph.adapter.records.postgres import PostgresRecords
 
         records = await PostgresRecords(settings.database_uri).open()
         stack.push_async_callback(records.close)
         saver = await open_postgres_checkpointer(settings.database_uri, stack)
         local_dir = settings.data_dir
     else:
-        from evergraph.adapter.checkpoint import open_checkpointer
-        from evergraph.adapter.storage import Records
+        from evergraph.adapter.graphs.checkpoint import open_checkpointer
+        from evergraph.adapter.records.sqlite import Records
 
         records = await Records(settings.sqlite_path).open()
         stack.push_async_callback(records.close)
         saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
         local_dir = settings.sqlite_path.parent
     if settings.redis_uri:
-        from evergraph.adapter.redis_broker import RedisBroker
+        from evergraph.adapter.broker.redis import RedisBroker
 
         broker = await RedisBroker(settings.redis_uri, loop).open()
         stack.push_async_callback(broker.close)
@@ -75,11 +75,11 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         broker = MemoryBroker(loop, spill_path=local_dir / "stream-spill.sqlite")
         stack.callback(broker.close)
     else:
-        from evergraph.adapter.sqlite_broker import SqliteBroker
+        from evergraph.adapter.broker.sqlite import SqliteBroker
 
         broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)
-    from evergraph.adapter.store import open_store
+    from evergraph.adapter.graphs.store import open_store
 
     store = await open_store(settings, registry.config.store, stack)
     services = Services(
@@ -153,8 +153,8 @@ async def _api_answers(settings: Settings, tasks: list[asyncio.Future], timeout:
 
 
 async def _main(command: str, settings: Settings, registry) -> None:
-    from evergraph.adapter.devserver import DevServerError, start_dev_server
-    from evergraph.adapter.temporal import build_worker, connect, ensure_search_attributes
+    from evergraph.adapter.process.devserver import DevServerError, start_dev_server
+    from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -246,9 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     errors print a message and end the process with exit code 2."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
-    from evergraph.adapter.config import ConfigError, load_config
-    from evergraph.adapter.devserver import DevServerError
-    from evergraph.adapter.graphs import GraphLoadError, load_registry
+    from evergraph.adapter.graphs.config import ConfigError, load_config
+    from evergraph.adapter.process.devserver import DevServerError
+    from evergraph.adapter.graphs.registry import GraphLoadError, load_registry
 
     try:
         env = dict(os.environ)
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         # import every graph before starting anything: a broken graph stops here
         registry = load_registry(load_config(settings.config_path))
         if args.command in ("dev", "serve"):
-            from evergraph.adapter.devserver import port_is_free
+            from evergraph.adapter.process.devserver import port_is_free
 
             if not port_is_free(settings.port, settings.host):
                 raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")

@@ -24,7 +24,7 @@ COMPAT_API_VERSION = "0.16.7"
 
 #: LangGraph stream modes the driver's ``astream`` produces for the run's own graph
 #: (node attempts produce ``messages``, ``custom`` and callback ``events``, and every
-#: mode of subgraphs); see :mod:`adapter.streams` for the wire format
+#: mode of subgraphs); see :mod:`adapter.execution.streams` for the wire format
 DRIVER_MODES = {"values", "updates", "checkpoints", "tasks", "debug"}
 
 
@@ -77,7 +77,7 @@ def _command(raw: dict[str, Any] | None) -> Command | None:
 
 
 def run_params(run: dict[str, Any]) -> RunParams:
-    """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.storage`)."""
+    """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.records.sqlite`)."""
     kwargs = run["kwargs"]
     config: dict[str, Any] = copy.deepcopy(kwargs.get("config") or {})
     configurable = config.setdefault("configurable", {})

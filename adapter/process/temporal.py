@@ -19,10 +19,10 @@ from evergraph.activities.cron import CronActivities
 from evergraph.activities.node import NodeActivities
 from evergraph.activities.run import RunActivities
 from evergraph.activities.thread import ThreadActivities
-from evergraph.adapter.driver import DriverRegistry
+from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.ports import CronFiring, NodeRunner, RunBookkeeping, ThreadBookkeeping
 from evergraph.adapter.services import Services
-from evergraph.adapter.settings import Settings
+from evergraph.adapter.process.settings import Settings
 from evergraph.workflows import search
 from evergraph.workflows.cron import CronWorkflow
 from evergraph.workflows.run import RunWorkflow
@@ -145,7 +145,7 @@ def build_worker(client: Client, services: Services) -> Worker:
     """The Evergraph worker on ``settings.task_queue``.
 
     Node attempts run as async activities whose nodes execute on their own threads
-    (see :mod:`adapter.node_attempt`); workflows run outside Temporal's sandbox unless
+    (see :mod:`adapter.execution.node_attempt`); workflows run outside Temporal's sandbox unless
     ``EVERGRAPH_WORKFLOW_SANDBOX=1`` (see :func:`workflow_runner`).
     """
     settings = services.settings

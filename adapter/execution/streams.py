@@ -30,7 +30,7 @@ from langchain_core.messages.utils import message_chunk_to_message
 from langchain_core.tracers.event_stream import _AstreamEventsCallbackHandler
 from langgraph.constants import TAG_HIDDEN
 
-from evergraph.adapter.runconfig import event_name
+from evergraph.adapter.execution.runconfig import event_name
 
 #: keys Evergraph keeps in a run's ``configurable`` that langgraph-api does not show
 #: in stream payloads (the flag that the request carried a ``context``)

@@ -2,7 +2,7 @@
 several API and worker processes on several machines.
 
 :class:`PostgresRecords` has the methods, arguments and results of
-:class:`adapter.storage.Records` (the SQLite default); each method is one
+:class:`adapter.records.sqlite.Records` (the SQLite default); each method is one
 transaction. Where SQLite serialises writers with ``BEGIN IMMEDIATE``, this module
 locks the rows it reads before writing them (``SELECT … FOR UPDATE``) and uses
 ``INSERT … ON CONFLICT`` for the idempotent inserts. JSON columns are ``text``
@@ -105,7 +105,7 @@ def _jn(value: Any) -> str | None:
 
 class PostgresRecords:
     """Async access to the records in PostgreSQL (same interface as
-    :class:`adapter.storage.Records`).
+    :class:`adapter.records.sqlite.Records`).
 
     Args:
         uri: libpq connection URI (``postgresql://user:password@host:port/db``).
@@ -126,7 +126,7 @@ class PostgresRecords:
         Raises:
             psycopg.OperationalError / psycopg_pool.PoolTimeout: the server is unreachable.
         """
-        from evergraph.adapter.checkpoint import pg_advisory_lock
+        from evergraph.adapter.graphs.checkpoint import pg_advisory_lock
 
         await self._pool.open(wait=True, timeout=30)
         async with await AsyncConnection.connect(self.uri, autocommit=True, row_factory=dict_row) as conn:
@@ -159,7 +159,7 @@ class PostgresRecords:
     # ------------------------------------------------------------------ assistants
 
     async def put_assistant(self, a: dict[str, Any], *, if_exists: str = "raise") -> tuple[dict[str, Any], bool]:
-        """See :meth:`adapter.storage.Records.put_assistant`.
+        """See :meth:`adapter.records.sqlite.Records.put_assistant`.
 
         Raises:
             KeyError: the id exists and ``if_exists == "raise"``.
@@ -190,7 +190,7 @@ class PostgresRecords:
         return rows[0] if rows else None
 
     async def update_assistant(self, assistant_id: str, patch: dict[str, Any]) -> dict[str, Any] | None:
-        """See :meth:`adapter.storage.Records.update_assistant`."""
+        """See :meth:`adapter.records.sqlite.Records.update_assistant`."""
 
         async def fn(conn: AsyncConnection):
             current = await self._one(conn, f"SELECT * FROM {_A} WHERE assistant_id=%s FOR UPDATE", (assistant_id,))
@@ -241,7 +241,7 @@ class PostgresRecords:
         return await self._query(f"SELECT * FROM {_V} WHERE assistant_id=%s ORDER BY version DESC", (assistant_id,))
 
     async def set_latest_assistant_version(self, assistant_id: str, version: int) -> dict[str, Any] | None:
-        """See :meth:`adapter.storage.Records.set_latest_assistant_version`."""
+        """See :meth:`adapter.records.sqlite.Records.set_latest_assistant_version`."""
 
         async def fn(conn: AsyncConnection):
             if await self._one(conn, f"SELECT 1 FROM {_A} WHERE assistant_id=%s FOR UPDATE", (assistant_id,)) is None:
@@ -262,7 +262,7 @@ class PostgresRecords:
     # --------------------------------------------------------------------- threads
 
     async def put_thread(self, t: dict[str, Any], *, if_exists: str = "raise") -> tuple[dict[str, Any], bool]:
-        """See :meth:`adapter.storage.Records.put_thread`.
+        """See :meth:`adapter.records.sqlite.Records.put_thread`.
 
         Raises:
             KeyError: the id exists and ``if_exists == "raise"``.
@@ -291,7 +291,7 @@ class PostgresRecords:
         return rows[0] if rows else None
 
     async def update_thread(self, thread_id: str, **fields: Any) -> dict[str, Any] | None:
-        """See :meth:`adapter.storage.Records.update_thread` (``metadata`` merged)."""
+        """See :meth:`adapter.records.sqlite.Records.update_thread` (``metadata`` merged)."""
 
         async def fn(conn: AsyncConnection):
             current = await self._one(conn, f"SELECT * FROM {_T} WHERE thread_id=%s FOR UPDATE", (thread_id,))
@@ -400,7 +400,7 @@ class PostgresRecords:
     # -------------------------------------------------------------------- webhooks
 
     async def put_webhook(self, run_id: str, url: str, body: dict[str, Any]) -> None:
-        """See :meth:`adapter.storage.Records.put_webhook`."""
+        """See :meth:`adapter.records.sqlite.Records.put_webhook`."""
 
         async def fn(conn: AsyncConnection) -> None:
             await conn.execute(
@@ -412,7 +412,7 @@ class PostgresRecords:
         await self._tx(fn)
 
     async def get_webhook(self, run_id: str) -> dict[str, Any] | None:
-        """See :meth:`adapter.storage.Records.get_webhook`."""
+        """See :meth:`adapter.records.sqlite.Records.get_webhook`."""
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT url, body FROM evergraph_webhooks WHERE run_id=%s", (run_id,))
             row = await cur.fetchone()
@@ -422,7 +422,7 @@ class PostgresRecords:
         return {"url": url, "body": json.loads(body)}
 
     async def delete_webhook(self, run_id: str) -> None:
-        """See :meth:`adapter.storage.Records.delete_webhook`."""
+        """See :meth:`adapter.records.sqlite.Records.delete_webhook`."""
 
         async def fn(conn: AsyncConnection) -> None:
             await conn.execute("DELETE FROM evergraph_webhooks WHERE run_id=%s", (run_id,))

@@ -26,7 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import StateGraph
 from langgraph.pregel import Pregel
 
-from evergraph.adapter.config import GraphSpec, LangGraphConfig, apply_env
+from evergraph.adapter.graphs.config import GraphSpec, LangGraphConfig, apply_env
 
 
 class GraphLoadError(RuntimeError):

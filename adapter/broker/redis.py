@@ -8,7 +8,7 @@ Layout in Redis (``<p>`` is the key prefix, default ``evergraph:``):
 * ``<p>run:<run_id>:end``: set, with the stream's expiry, when the run's stream ends.
 * ``<p>last``: the last id given to any event. A Lua script gives each new event the
   next id after it (Redis' clock, ``TIME``), so ids increase across all runs and all
-  processes, as :mod:`adapter.broker` requires (a thread's stream is the
+  processes, as :mod:`adapter.broker.memory` requires (a thread's stream is the
   concatenation of its runs' streams).
 * ``<p>starts``: one entry per run whose stream started (capped at about 10,000).
 
@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evergraph.adapter import serde
-from evergraph.adapter.broker import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
+from evergraph.adapter.broker.memory import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
 
 logger = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from collections import deque
 from typing import Any, AsyncIterator, Callable
 
 from evergraph.adapter import serde
-from evergraph.adapter.auth import AuthError
-from evergraph.adapter.broker import END, StreamEvent
+from evergraph.adapter.resources.auth import AuthError
+from evergraph.adapter.broker.memory import END, StreamEvent
 from evergraph.adapter.errors import EvergraphError, Unavailable
 from evergraph.adapter.services import Services
 
@@ -607,8 +607,8 @@ def _run_body(params: dict[str, Any]) -> dict[str, Any]:
 
 async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                      params: dict[str, Any]) -> dict[str, Any]:
-    from evergraph.adapter.assistants import resolve_assistant
-    from evergraph.adapter.runs import create_run
+    from evergraph.adapter.resources.assistants import resolve_assistant
+    from evergraph.adapter.resources.runs import create_run
 
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
@@ -625,8 +625,8 @@ async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, comma
 
 async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                          params: dict[str, Any]) -> dict[str, Any]:
-    from evergraph.adapter.assistants import resolve_assistant
-    from evergraph.adapter.runs import create_run
+    from evergraph.adapter.resources.assistants import resolve_assistant
+    from evergraph.adapter.resources.runs import create_run
 
     if "responses" in params:
         entries = params["responses"]

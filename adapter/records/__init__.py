@@ -1,0 +1,3 @@
+"""Records of assistants, threads, runs and webhooks: the SQLite and Postgres record stores.
+
+See docs/architecture.md for the layers."""

@@ -1,0 +1,3 @@
+"""The logic behind the API's resources: assistants, threads, runs, crons, webhooks, authorization and the thread protocol.
+
+See docs/architecture.md for the layers."""
