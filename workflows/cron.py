@@ -25,7 +25,7 @@ class CronWorkflow:
     @workflow.run
     async def run(self, cron: dict[str, Any]) -> Optional[dict[str, Any]]:
         """Create the run of one tick of ``cron`` (a cron document, see
-        :mod:`adapter.crons`); returns ``{"run_id", "thread_id"}`` or ``None``."""
+        :mod:`adapter.resources.crons`); returns ``{"run_id", "thread_id"}`` or ``None``."""
         return await workflow.execute_local_activity(
             "cron_fire",
             cron,

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
 #: start-to-close of a node attempt whose node has no ``run_timeout`` (no cap)
 UNBOUNDED = timedelta(days=3650)
 #: heartbeat timeout of node attempts without ``idle_timeout``: detects a lost worker
-#: (attempts heartbeat every second, see adapter.node_attempt.LIVENESS_INTERVAL)
+#: (attempts heartbeat every second, see adapter.execution.node_attempt.LIVENESS_INTERVAL)
 LIVENESS_TIMEOUT = timedelta(seconds=10)
 #: workflow-side re-dispatches of a task whose worker was lost (not a node failure)
 LOST_WORKER_RETRIES = 100
@@ -63,7 +63,7 @@ MAX_HISTORY_EVENTS = 10_000
 _LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=BOOKKEEPING_RETRY)
 
 
-#: webhook delivery: 3 attempts, 1 s then 2 s apart (adapter.webhooks.ATTEMPTS)
+#: webhook delivery: 3 attempts, 1 s then 2 s apart (adapter.resources.webhooks.ATTEMPTS)
 _WEBHOOK = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3),
