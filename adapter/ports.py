@@ -2,7 +2,8 @@
 Evergraph's activities their work, built by the worker bootstrap
 (``adapter/process/temporal.py``). They translate the core's errors into the activity
 layer's: a failure worth retrying becomes a
-:class:`~evergraph.activities.errors.TransientError`."""
+:class:`~evergraph.activities.errors.TransientError`. See docs/architecture.md, "The
+layers"."""
 
 from __future__ import annotations
 

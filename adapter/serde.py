@@ -23,6 +23,8 @@ import orjson
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel
 
+__all__ = ["dumps", "loads", "pack", "to_jsonable", "unpack"]
+
 _SERDE = JsonPlusSerializer()
 
 
@@ -64,27 +66,52 @@ _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_
 
 
 def dumps(obj: Any) -> bytes:
-    """JSON bytes for API bodies and SSE data (one line, UTF-8)."""
+    """JSON bytes for API bodies and SSE data (one line, UTF-8).
+
+    Raises:
+        orjson.JSONEncodeError: (a ``TypeError``) ``obj`` holds what JSON cannot carry,
+            e.g. an integer beyond 64 bits, a dict key that is a tuple, or nesting
+            deeper than 255 levels.
+    """
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON bytes or text."""
+    """Parse JSON bytes or text.
+
+    Raises:
+        orjson.JSONDecodeError: (a ``ValueError``) ``data`` is not valid JSON.
+    """
     return orjson.loads(data)
 
 
 def to_jsonable(obj: Any) -> Any:
-    """``obj`` as plain JSON types (dict/list/str/number/bool/None)."""
+    """``obj`` as plain JSON types (dict/list/str/number/bool/None).
+
+    Raises:
+        orjson.JSONEncodeError: as :func:`dumps`.
+    """
     return orjson.loads(dumps(obj))
 
 
 def pack(obj: Any) -> str:
-    """Encode ``obj`` with LangGraph's serializer into base64 text (``type:base64``)."""
+    """Encode ``obj`` with LangGraph's serializer into base64 text (``type:base64``).
+
+    Raises:
+        Exception: whatever LangGraph's ``JsonPlusSerializer`` raises for a value it
+            cannot encode.
+    """
     type_, data = _SERDE.dumps_typed(obj)
     return f"{type_}:{base64.b64encode(data).decode()}"
 
 
 def unpack(text: str) -> Any:
-    """Inverse of :func:`pack`."""
+    """Inverse of :func:`pack`.
+
+    Raises:
+        binascii.Error: ``text`` is not base64 after its ``type:`` prefix.
+        Exception: whatever LangGraph's ``JsonPlusSerializer`` raises for data it
+            cannot decode.
+    """
     type_, _, b64 = text.partition(":")
     return _SERDE.loads_typed((type_, base64.b64decode(b64)))

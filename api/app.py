@@ -1,4 +1,6 @@
-"""The FastAPI application of the Evergraph API."""
+"""The FastAPI application of the Evergraph API: the routers, the mapping of domain
+errors to HTTP, authentication and ``vary: Origin`` (docs/architecture.md, "The
+layers")."""
 
 from __future__ import annotations
 
@@ -7,9 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evergraph.adapter.services import Services
 from evergraph.adapter.errors import EvergraphError
+from evergraph.adapter.resources.auth import build_authenticator
+from evergraph.adapter.services import Services
+from evergraph.api.auth import AuthMiddleware
 from evergraph.api.errors import domain_error_handler, validation_handler
+from evergraph.api.routes import assistants, crons, protocol, runs, store, system, threads
+
+__all__ = ["create_app"]
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -18,9 +25,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 def create_app(services: Services) -> FastAPI:
     """The API app bound to ``services`` (graphs, records, checkpointer, broker,
-    Temporal client)."""
-    from evergraph.api.routes import assistants, crons, protocol, runs, store, system, threads
+    Temporal client).
 
+    Raises:
+        ConfigError: ``langgraph.json``'s ``auth.path`` cannot be loaded.
+    """
     app = FastAPI(
         title="Evergraph",
         description="LangGraph Agent Server API, executed on Temporal",
@@ -30,9 +39,6 @@ def create_app(services: Services) -> FastAPI:
         strict_content_type=False,
     )
     app.state.services = services
-    from evergraph.adapter.resources.auth import build_authenticator
-    from evergraph.api.auth import AuthMiddleware
-
     auth_config = services.registry.config.auth
     authenticator = build_authenticator(auth_config, services.settings.api_keys)
     app.state.authenticator = authenticator

@@ -1,11 +1,13 @@
-"""The FastAPI side of authentication and authorization (core: :mod:`adapter.resources.auth`).
+"""The FastAPI side of authentication and authorization (core:
+:mod:`evergraph.adapter.resources.auth`).
 
 :class:`AuthMiddleware` authenticates every HTTP and WebSocket request (except the
 liveness, info and OpenAPI pages) before routing and keeps the user in the ASGI
 scope (``scope["evergraph_user"]``; :func:`current_user`). Route handlers call
 :func:`authorize` with the resource, action and value LangGraph defines for the
-endpoint, and apply the returned filter with :func:`visible` /
-:func:`check_thread`: a record the filter hides answers 404, as langgraph-api does.
+endpoint, and apply the returned filter with :func:`visible` or hand it to the
+core's resource functions: a record the filter hides answers 404, as langgraph-api
+0.16.7 does. See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -16,8 +18,19 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 from starlette.routing import Match
 
-from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, RequestInfo, filter_matches
+from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, RequestInfo, visible
 from evergraph.api.errors import ApiError
+
+__all__ = [
+    "OPEN_PATHS",
+    "USER_KEY",
+    "AuthMiddleware",
+    "authenticator_of",
+    "authorize",
+    "authorizes",
+    "current_user",
+    "visible",
+]
 
 #: paths that never need credentials (liveness probes, server info, API docs)
 OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -111,22 +124,3 @@ async def authorize(conn: HTTPConnection, resource: str, action: str, value: dic
         error = ApiError(exc.status, exc.detail)
         error.headers = exc.headers
         raise error from None
-
-
-def visible(record: dict[str, Any] | None, flt: dict[str, Any] | None) -> bool:
-    """Whether ``record`` exists and its ``metadata`` passes ``flt``."""
-    if record is None:
-        return False
-    try:
-        return filter_matches(record.get("metadata") or {}, flt)
-    except AuthError as exc:
-        raise ApiError(exc.status, exc.detail) from None
-
-
-async def check_thread(services: Any, thread_id: str, flt: dict[str, Any] | None, missing: ApiError) -> None:
-    """Raise ``missing`` (a 404) when ``flt`` hides thread ``thread_id`` (or it does
-    not exist); nothing is read when ``flt`` is ``None``."""
-    if flt is None:
-        return
-    if not visible(await services.records.get_thread(thread_id), flt):
-        raise missing

@@ -1,6 +1,8 @@
-"""Error responses in the reference server's shapes (API.md §1.3): ``{"detail": msg}``.
+"""Error responses in langgraph-api 0.16.7's shape: ``{"detail": msg}``.
 
-Every 4xx names what was wrong with which input.
+Every 4xx names what was wrong with which input. This module alone maps the core's
+domain errors (``adapter/errors.py``) to HTTP status codes (docs/architecture.md,
+"The layers").
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from fastapi.openapi import utils as _openapi_utils
 from fastapi.responses import JSONResponse
 
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
-from evergraph.adapter.ids import parse_uuid
+
+__all__ = [
+    "STATUS_OF",
+    "ApiError",
+    "domain_error_handler",
+    "not_found",
+    "status_of",
+    "validation_handler",
+]
 
 #: HTTP status of each kind of domain error (evergraph.adapter.errors)
 STATUS_OF: dict[type[EvergraphError], int] = {
@@ -29,9 +39,10 @@ def _document_error_shape() -> None:
     """Make ``/openapi.json`` describe the 422 body this API sends.
 
     FastAPI documents every 422 as its own ``HTTPValidationError`` (``detail``: a list
-    of error objects), but :func:`validation_handler` answers, like the reference
-    server, ``{"detail": "<message>"}``. FastAPI builds the document from the module
-    level ``validation_error_response_definition``; it is updated in place so the
+    of error objects), but :func:`validation_handler` answers, like langgraph-api
+    0.16.7, ``{"detail": "<message>"}``. FastAPI builds the document from the module
+    level ``fastapi.openapi.utils.validation_error_response_definition`` (FastAPI
+    0.16x, >=0.160,<0.170 in pyproject.toml); it is updated in place so the
     generated document matches the wire.
     """
     definition = _openapi_utils.validation_error_response_definition
@@ -68,19 +79,6 @@ async def domain_error_handler(request: Request, exc: EvergraphError) -> JSONRes
 def not_found(detail: str = "Not Found") -> ApiError:
     """404 ``{"detail": detail}``."""
     return ApiError(404, detail)
-
-
-def require_uuid(value: str, kind: str) -> str:
-    """``value`` as a canonical UUID string.
-
-    Raises:
-        ApiError: 422 ``Invalid <kind> ID: must be a UUID`` (kind: thread, run,
-            assistant, cron), as the reference server answers.
-    """
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise ApiError(422, f"Invalid {kind} ID: must be a UUID")
-    return parsed
 
 
 def _location(loc: tuple[Any, ...]) -> str:

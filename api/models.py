@@ -1,17 +1,54 @@
 """Request bodies of the REST API (pydantic v2).
 
-Every model ignores fields it does not know, as the reference server does
-(API.md §1.3: unknown body fields pass silently). Enumerations are ``Literal`` so a
-bad value gives 422 naming the field. Sections belong to endpoint groups; add new
-groups as new sections.
+Every model ignores fields it does not know, as langgraph-api 0.16.7 does (unknown
+body fields pass silently). Enumerations are ``Literal`` so a bad value gives 422
+naming the field. Sections belong to endpoint groups; add new groups as new
+sections. Routes parse their bodies with these (docs/architecture.md, "One run's
+path", step 1).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evergraph.adapter import serde
+from evergraph.api.errors import ApiError
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "AssistantCount",
+    "AssistantCreate",
+    "AssistantField",
+    "AssistantPatch",
+    "AssistantSearch",
+    "AssistantSetLatest",
+    "AssistantSortBy",
+    "AssistantVersionsSearch",
+    "CancelMany",
+    "HistoryRequest",
+    "JsonBody",
+    "OnConflict",
+    "RunCreate",
+    "RunCreateStateless",
+    "SortOrder",
+    "StateAtCheckpoint",
+    "StateUpdate",
+    "StreamMode",
+    "Superstep",
+    "SuperstepUpdate",
+    "ThreadCount",
+    "ThreadCreate",
+    "ThreadField",
+    "ThreadPatch",
+    "ThreadPrune",
+    "ThreadSearch",
+    "ThreadSortBy",
+    "ThreadStatus",
+    "ThreadTTL",
+    "check_json_value",
+]
 #: deepest nesting of objects/arrays a request body may have (the JSON encoder that
 #: stores and answers documents stops at 255 levels; responses wrap bodies in a few)
 MAX_JSON_DEPTH = 200
@@ -93,7 +130,7 @@ def _offset() -> Any:
     return Field(default=0, ge=0)
 
 
-# ----------------------------------------------------------------------- assistants (§3.2)
+# ------------------------------------------------------------------------------ assistants
 
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 AssistantField = Literal[
@@ -156,12 +193,14 @@ class AssistantVersionsSearch(_Body):
 
 
 class AssistantSetLatest(_Body):
-    """``POST /assistants/{id}/latest`` (the version is in the body, API.md §5.2)."""
+    """``POST /assistants/{id}/latest``: the version is in the body, as the SDK sends
+    it (langgraph-api 0.16.7 refuses, 422, the query parameter its OpenAPI document
+    advertises)."""
 
     version: int = Field(ge=1)
 
 
-# -------------------------------------------------------------------------- threads (§3.3)
+# --------------------------------------------------------------------------------- threads
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
@@ -239,7 +278,7 @@ class ThreadPrune(_Body):
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
-# --------------------------------------------------------------------- thread state (§3.4)
+# ---------------------------------------------------------------------------- thread state
 
 
 class StateAtCheckpoint(_Body):
@@ -262,10 +301,95 @@ class StateUpdate(_Body):
 
 class HistoryRequest(_Body):
     """``POST /threads/{id}/history``. ``before`` is a config
-    ``{"configurable": {"checkpoint_id": …}}`` (API.md §5.3)."""
+    ``{"configurable": {"checkpoint_id": …}}``, the only form langgraph-api 0.16.7
+    accepts (it refuses the SDK's documented string and bare checkpoint forms)."""
 
     limit: int = _limit()
     before: Union[dict[str, Any], None] = None
     metadata: Union[dict[str, Any], None] = None
     checkpoint: Union[dict[str, Any], None] = None
     select: Union[list[str], None] = None
+
+
+# ------------------------------------------------------------------------------------ runs
+
+StreamMode = Literal[
+    "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
+]
+"""Run stream modes the server accepts; the SDK's ``tools`` and ``lifecycle`` are
+refused with 422, as langgraph-api 0.16.7 refuses them."""
+
+_STREAM_MODES = frozenset(get_args(StreamMode))
+
+
+def _stream_mode_error(schema: str, value: Any) -> ApiError:
+    """langgraph-api 0.16.7's 422 for a bad ``stream_mode``: its JSON-schema ``anyOf``
+    message, naming ``schema`` (``RunCreateStateful``, ``RunCreateStateless`` or
+    ``CronCreate``) and showing the value as JSON."""
+    shown = serde.dumps(value).decode()
+    return ApiError(
+        422,
+        f"{shown} is not valid under any of the schemas listed in the 'anyOf' keyword\n\n"
+        f'Failed validating "anyOf" in schema["components"]["schemas"]["{schema}"]["properties"]["stream_mode"]\n\n'
+        f'On instance["stream_mode"]:\n    {shown}',
+    )
+
+
+class RunCreate(JsonBody):
+    """Body of every run-creating endpoint on a thread (``/threads/{id}/runs``,
+    ``/stream``, ``/wait``). Unknown fields are ignored; values that could not be
+    stored are refused (:class:`JsonBody`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    assistant_id: str
+    input: Any = None
+    command: Union[dict[str, Any], None] = None
+    metadata: Union[dict[str, Any], None] = None
+    config: Union[dict[str, Any], None] = None
+    context: Union[dict[str, Any], None] = None
+    stream_mode: Union[StreamMode, list[StreamMode], None] = None
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    interrupt_before: Union[Literal["*"], list[str], None] = None
+    interrupt_after: Union[Literal["*"], list[str], None] = None
+    checkpoint: Union[dict[str, Any], None] = None
+    checkpoint_id: Union[str, None] = None
+    multitask_strategy: Union[Literal["reject", "enqueue", "interrupt", "rollback"], None] = None
+    if_not_exists: Union[Literal["reject", "create"], None] = None
+    on_disconnect: Union[Literal["cancel", "continue"], None] = None
+    on_completion: Union[Literal["delete", "keep"], None] = None
+    after_seconds: Union[float, None] = Field(default=None, ge=0)
+    webhook: Union[str, None] = None
+    durability: Union[Literal["sync", "async", "exit"], None] = None
+    checkpoint_during: Union[bool, None] = None
+    feedback_keys: Union[list[str], None] = None
+
+    #: name of this body's schema in langgraph-api 0.16.7's OpenAPI document (error messages)
+    _schema_name: ClassVar[str] = "RunCreateStateful"
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _check_stream_mode(cls, value: Any) -> Any:
+        """A mode or a list of modes of :data:`StreamMode`, else langgraph-api's 422."""
+        if value is None or (isinstance(value, str) and value in _STREAM_MODES):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) and v in _STREAM_MODES for v in value):
+            return value
+        raise _stream_mode_error(cls._schema_name, value)
+
+
+class RunCreateStateless(RunCreate):
+    """Body of the stateless run endpoints (``/runs``, ``/runs/stream``, ``/runs/wait``,
+    ``/runs/batch``); same fields as :class:`RunCreate`."""
+
+    _schema_name: ClassVar[str] = "RunCreateStateless"
+
+
+class CancelMany(BaseModel):
+    """Body of ``POST /runs/cancel``."""
+
+    model_config = ConfigDict(extra="allow")
+    thread_id: Union[str, None] = None
+    run_ids: Union[list[str], None] = None
+    status: Union[Literal["pending", "running", "all"], None] = None

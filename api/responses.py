@@ -1,6 +1,6 @@
 """Response helpers shared by the routes: JSON bodies serialised like every other
-API body, pagination with the reference server's headers, field selection and
-sorting of listed records."""
+API body, pagination with langgraph-api 0.16.7's headers, field selection and
+sorting of listed records. See docs/architecture.md for the layers."""
 
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ def json_response(content: Any, headers: dict[str, str] | None = None) -> Respon
 
 
 def paginate(items: list[Any], limit: int, offset: int) -> tuple[list[Any], dict[str, str]]:
-    """One page of ``items`` and the pagination headers (API.md §1.4).
+    """One page of ``items`` and the pagination headers.
 
-    As the reference server does, the page is read with one extra row:
+    As langgraph-api 0.16.7 does, the page is read with one extra row:
     ``X-Pagination-Next`` (the next offset) is sent only when more rows exist, and
     ``X-Pagination-Total`` is the offset plus the rows read (at most ``limit + 1``),
-    not the full count (s01 [39], s02 [23]).
+    not the full count.
     """
     window = items[offset: offset + limit + 1]
     headers = {"X-Pagination-Total": str(offset + len(window))}

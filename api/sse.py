@@ -1,12 +1,12 @@
-"""SSE and long-poll responses in the reference server's wire format.
+"""SSE and long-poll responses in langgraph-api 0.16.7's wire format.
 
-SSE (API.md §2.1): ``text/event-stream; charset=utf-8``, CRLF line ends, fields in the
-order ``event``, ``data``, ``id`` (``id`` only for resumable streams), a ``: heartbeat``
+SSE: ``text/event-stream; charset=utf-8``, CRLF line ends, fields in the order
+``event``, ``data``, ``id`` (``id`` only for resumable streams), a ``: heartbeat``
 comment every 5 s while idle. sse-starlette writes ``id`` before ``event``; the
 framing here is written out because the order is part of what clients see.
 
-Long-poll JSON (§2.5): headers and 200 at once, a ``\\n`` every 5 s while the run is in
-progress, then the JSON body.
+Long-poll JSON (``/wait``, ``/join``): headers and 200 at once, a ``\\n`` every 5 s
+while the run is in progress, then the JSON body.
 """
 
 from __future__ import annotations
@@ -16,7 +16,17 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.responses import StreamingResponse
 
-from evergraph.adapter.broker.memory import StreamEvent
+from evergraph.adapter.broker.protocol import StreamEvent
+
+__all__ = [
+    "HEARTBEAT",
+    "SSE_HEADERS",
+    "frame",
+    "longpoll_response",
+    "sse_frames",
+    "sse_response",
+    "with_heartbeats",
+]
 
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
@@ -30,6 +40,18 @@ def frame(event: StreamEvent, *, with_id: bool) -> bytes:
 
 
 HEARTBEAT = b": heartbeat\r\n\r\n"
+
+
+async def sse_frames(events: AsyncIterator[StreamEvent], *, with_id: bool) -> AsyncIterator[bytes]:
+    """Each of ``events`` as an SSE frame (:func:`frame`); closing the frames closes
+    ``events``."""
+    try:
+        async for event in events:
+            yield frame(event, with_id=with_id)
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def with_heartbeats(events: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:

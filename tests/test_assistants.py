@@ -1,6 +1,6 @@
-"""Assistants through the official SDK (reference API.md §1.2, §1.3, §3.2, §3.8;
-transcript s01_assistants): system assistants, CRUD, versions, search/count, and the
-graph views (graph, schemas, subgraphs)."""
+"""Assistants through the official SDK, compared with what langgraph-api 0.16.7
+answers: system assistants, CRUD, versions, search/count, and the graph views (graph,
+schemas, subgraphs)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ ASSISTANT_KEYS = {
     "assistant_id", "graph_id", "config", "context", "metadata", "name", "description", "version",
     "created_at", "updated_at",
 }
-VERSION_KEYS = ASSISTANT_KEYS - {"updated_at"}  # s01 [21]: versions carry no updated_at
+VERSION_KEYS = ASSISTANT_KEYS - {"updated_at"}  # langgraph-api 0.16.7's versions carry no updated_at
 
 
 def _tag() -> str:
@@ -38,7 +38,7 @@ def _without_times(doc: dict) -> dict:
 
 
 def test_system_assistant_id_matches_the_reference():
-    """s01 [1]/[32]: langgraph-api's system assistant ids, for graphs ``agent`` and ``nested``."""
+    """langgraph-api 0.16.7's system assistant ids, for graphs ``agent`` and ``nested``."""
     assert system_assistant_id("agent") == "fe096781-5601-53d2-b2f6-0d3403f7e9ca"
     assert system_assistant_id("nested") == "0813419b-f0e6-579e-bdee-18d9fdf48632"
     assert uuid.UUID(system_assistant_id("chain")).version == 5
@@ -46,7 +46,7 @@ def test_system_assistant_id_matches_the_reference():
 
 @pytest.mark.parametrize("graph_id", GRAPH_IDS)
 async def test_system_assistant_per_graph(client, graph_id):
-    """s01 [1], [4]: one system assistant per graph, created at start-up."""
+    """One system assistant per graph, created at start-up, as in langgraph-api 0.16.7."""
     found = await client.assistants.search(graph_id=graph_id, metadata={"created_by": "system"})
     assert len(found) == 1
     system = found[0]
@@ -68,8 +68,8 @@ async def test_system_assistant_per_graph(client, graph_id):
 
 
 async def test_create_with_everything_then_if_exists(client):
-    """s01 [9], [12], [14]: context is copied into config.configurable; ``raise`` → 409,
-    ``do_nothing`` → the existing assistant unchanged."""
+    """As in langgraph-api 0.16.7: context is copied into config.configurable;
+    ``raise`` → 409, ``do_nothing`` → the existing assistant unchanged."""
     assistant_id = str(uuid.uuid4())
     created = await client.assistants.create(
         "chain",
@@ -117,7 +117,8 @@ async def test_create_generates_an_id(client):
 
 
 async def test_create_with_unknown_graph_is_404(client):
-    """s01 [47]: ``Graph 'x' not found. Expected one of: [...]``; nothing is created."""
+    """404 ``Graph 'x' not found. Expected one of: [...]``, as langgraph-api 0.16.7
+    answers; nothing is created."""
     before = await client.assistants.count()
     with pytest.raises(NotFoundError) as err:
         await client.assistants.create("no-such-graph", metadata={"t": _tag()})
@@ -126,7 +127,8 @@ async def test_create_with_unknown_graph_is_404(client):
 
 
 async def test_create_with_configurable_and_context_is_400(client):
-    """s01 [7]."""
+    """``config.configurable`` and ``context`` together: 400 with langgraph-api
+    0.16.7's message; nothing is created."""
     tag = _tag()
     with pytest.raises(BadRequestError) as err:
         await client.assistants.create(
@@ -140,7 +142,8 @@ async def test_create_with_configurable_and_context_is_400(client):
 
 
 async def test_update_with_configurable_and_context_is_400_and_makes_no_version(client):
-    """API.md §1.3 / §5.11: the 400 applies to ``update`` too; nothing changes."""
+    """The 400 for ``configurable`` with ``context`` applies to ``update`` too, as in
+    langgraph-api 0.16.7; nothing changes."""
     created = await client.assistants.create("chain", context={"user": "alice"})
     with pytest.raises(BadRequestError) as err:
         await client.assistants.update(
@@ -153,8 +156,8 @@ async def test_update_with_configurable_and_context_is_400_and_makes_no_version(
 
 async def test_config_without_configurable_and_context_together_are_accepted(client):
     """Only ``config.configurable`` conflicts with ``context``: other config keys
-    (tags, recursion_limit) go with it, and ``context`` becomes ``configurable``
-    (s01 [9])."""
+    (tags, recursion_limit) go with it, and ``context`` becomes ``configurable``, as
+    in langgraph-api 0.16.7."""
     created = await client.assistants.create(
         "chain", config={"tags": ["t"], "recursion_limit": 30}, context={"user": "alice"}
     )
@@ -166,7 +169,7 @@ async def test_config_without_configurable_and_context_together_are_accepted(cli
 
 
 def test_create_without_graph_id_is_422(http):
-    """s13 [32]: ``graph_id`` is required (the message names it)."""
+    """``graph_id`` is required: 422 whose message names it."""
     before = http.post("/assistants/count", json={}).json()
     r = http.post("/assistants", json={})
     assert r.status_code == 422
@@ -178,7 +181,7 @@ def test_create_without_graph_id_is_422(http):
 
 
 async def test_get_unknown_is_404_not_found(client):
-    """s01 [49]."""
+    """An unknown assistant is 404 ``Not Found``, as langgraph-api 0.16.7 answers."""
     with pytest.raises(NotFoundError) as err:
         await client.assistants.get(str(uuid.uuid4()))
     assert err.value.body == {"detail": "Not Found"}
@@ -186,7 +189,7 @@ async def test_get_unknown_is_404_not_found(client):
 
 @pytest.mark.parametrize("bad_id", ["chain", "not a uuid or graph"])
 async def test_get_with_a_non_uuid_is_422(client, bad_id):
-    """s01 [5], [51]: a graph id is not accepted in the path."""
+    """A graph id is not accepted in the path: 422, as in langgraph-api 0.16.7."""
     with pytest.raises(UnprocessableEntityError) as err:
         await client.assistants.get(bad_id)
     assert err.value.body == {"detail": "Invalid assistant ID: must be a UUID"}
@@ -196,8 +199,8 @@ async def test_get_with_a_non_uuid_is_422(client, bad_id):
 
 
 async def test_update_versions_and_set_latest(client, http):
-    """s01 [16]–[26]: every patch is a new version; versions newest first; set_latest
-    takes the version from the body (the query form is 422)."""
+    """As in langgraph-api 0.16.7: every patch is a new version; versions newest
+    first; set_latest takes the version from the body (the query form is 422)."""
     created = await client.assistants.create(
         "chain",
         config={"tags": ["anchor"], "recursion_limit": 30},
@@ -218,7 +221,8 @@ async def test_update_versions_and_set_latest(client, http):
     assert v2["created_at"] == created["created_at"]
     assert v2["updated_at"] > created["updated_at"]
 
-    # a given context replaces the config's configurable; tags are lost (s01 [19])
+    # a given context replaces the config's configurable; tags are lost (as in
+    # langgraph-api 0.16.7)
     v3 = await client.assistants.update(aid, context={"user": "carol"})
     assert v3["version"] == 3
     assert v3["name"] == "v2"
@@ -240,9 +244,9 @@ async def test_update_versions_and_set_latest(client, http):
     assert latest["name"] == "v1"
     assert latest["metadata"] == {"team": "anchor"}
     assert latest["config"] == created["config"]
-    # s01 [24] answered the v1 config beside the *v3* context ("carol"), an assistant
-    # whose context and config.configurable disagree; Evergraph restores the whole
-    # version, so both are v1's
+    # langgraph-api 0.16.7 answered the v1 config beside the *v3* context ("carol"),
+    # an assistant whose context and config.configurable disagree; Evergraph restores
+    # the whole version, so both are v1's
     assert latest["context"] == {"user": "alice"}
     assert latest["config"]["configurable"] == latest["context"]
     got = await client.assistants.get(aid)
@@ -292,7 +296,8 @@ async def test_update_unknown_assistant_is_404(client):
 
 
 async def test_delete(client, http):
-    """s01 [53]–[57]: 204, then 404 ``Not Found`` on get and a named 404 on delete."""
+    """204, then 404 ``Not Found`` on get and a named 404 on delete, as in
+    langgraph-api 0.16.7."""
     created = await client.assistants.create("chain", name="to-delete")
     aid = created["assistant_id"]
     r = http.delete(f"/assistants/{aid}")
@@ -318,8 +323,8 @@ async def test_delete_through_the_sdk(client):
 
 
 async def test_search_and_count(client, http):
-    """s01 [1], [39], [41], [43], [45]: filters, paging, sorting, select, the
-    ``X-Pagination-Next`` header read by ``response_format="object"``."""
+    """Filters, paging, sorting, select, and the ``X-Pagination-Next`` header read by
+    ``response_format="object"``, as langgraph-api 0.16.7 serves them."""
     tag = _tag()
     names = ["c-asst", "a-asst", "b-asst"]
     made = []
@@ -417,8 +422,9 @@ CHAIN_GRAPH = {
 
 @pytest.mark.parametrize("xray", [False, True, 1])
 async def test_get_graph_of_chain(client, xray):
-    """s01 [28]/[29]: nodes ``{"id","type":"runnable","data":{"name"}}`` and a bare
-    ``{"id":"__end__"}``; edges ``{"source","target"}``."""
+    """As langgraph-api 0.16.7 draws a graph: nodes
+    ``{"id","type":"runnable","data":{"name"}}`` and a bare ``{"id":"__end__"}``;
+    edges ``{"source","target"}``."""
     graph = await client.assistants.get_graph(system_assistant_id("chain"), xray=xray)
     assert graph == CHAIN_GRAPH
 
@@ -443,7 +449,7 @@ async def test_get_graph_of_unknown_assistant_is_404(client):
 
 
 async def test_get_schemas(client):
-    """s01 [30]: graph_id plus five JSON schemas."""
+    """graph_id plus five JSON schemas, as langgraph-api 0.16.7 answers."""
     schemas = await client.assistants.get_schemas(system_assistant_id("chain"))
     assert set(schemas) == {
         "graph_id", "input_schema", "output_schema", "state_schema", "config_schema", "context_schema",
@@ -461,7 +467,7 @@ async def test_get_subgraphs_of_a_flat_graph_is_empty(client):
     assert await client.assistants.get_subgraphs(aid, recurse=True) == {}
 
 
-# --------------------------------------------------------- a graph with a subgraph (s01 [32]–[38])
+# ------------------------------------------ a graph with a subgraph (langgraph-api 0.16.7's answers)
 
 NESTED_GRAPH = textwrap.dedent(
     '''
@@ -555,7 +561,8 @@ NARROW_GRAPH = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def nested_server(temporal_server, data_root):
-    """A second ``evergraph dev`` serving the reference's ``nested`` graph."""
+    """A second ``evergraph dev`` serving the ``nested`` graph that langgraph-api 0.16.7
+    was observed with."""
     folder = data_root / "nested_graphs"
     folder.mkdir(exist_ok=True)
     (folder / "nested.py").write_text(NESTED_GRAPH)
@@ -573,7 +580,7 @@ SUBGRAPH_KEYS = {"input_schema", "output_schema", "state_schema", "config_schema
 
 async def test_subgraphs_and_xray_of_a_nested_graph(nested_server):
     client = get_client(url=nested_server)
-    aid = "0813419b-f0e6-579e-bdee-18d9fdf48632"  # the reference's id of graph "nested"
+    aid = "0813419b-f0e6-579e-bdee-18d9fdf48632"  # langgraph-api 0.16.7's id of graph "nested"
     system = await client.assistants.get(aid)
     assert (system["graph_id"], system["name"], system["metadata"]) == ("nested", "nested", {"created_by": "system"})
 
@@ -588,7 +595,7 @@ async def test_subgraphs_and_xray_of_a_nested_graph(nested_server):
     flat = await client.assistants.get_graph(aid)
     assert [n["id"] for n in flat["nodes"]] == ["__start__", "inner", "__end__"]
     assert all(n.get("type") == "runnable" for n in flat["nodes"] if n["id"] != "__end__")
-    # s01 [38], verbatim: the xray drawing's nodes carry no "type"
+    # langgraph-api 0.16.7's answer, verbatim: the xray drawing's nodes carry no "type"
     assert await client.assistants.get_graph(aid, xray=1) == {
         "nodes": [
             {"id": "__start__", "data": {"name": "__start__"}},
@@ -601,7 +608,7 @@ async def test_subgraphs_and_xray_of_a_nested_graph(nested_server):
         ],
     }
     assert await client.assistants.get_graph(aid, xray=True) == await client.assistants.get_graph(aid, xray=1)
-    # s01 [33]: a subgraph's config schema is {} and its context schema null
+    # as in langgraph-api 0.16.7, a subgraph's config schema is {} and its context schema null
     assert (subgraphs["inner"]["config_schema"], subgraphs["inner"]["context_schema"]) == ({}, None)
 
 
@@ -643,7 +650,8 @@ async def test_schemas_of_a_narrower_input_type(nested_server):
 
 
 async def test_nested_server_lists_its_own_graphs_in_errors(nested_server):
-    """s13 [4] and s01 [47] list the registered graphs of *this* server."""
+    """The 404 and 422 messages that list the registered graphs list those of *this*
+    server."""
     async with httpx.AsyncClient(base_url=nested_server) as http:
         r = await http.post("/assistants", json={"graph_id": "chain"})
         assert r.status_code == 404

@@ -1,6 +1,5 @@
-"""Rejected requests (reference API.md §1.2, §1.3, §2.2, §5; transcripts s13_errors,
-s01_assistants, s04_stream_modes): the status and body the reference server answers,
-and nothing written by any rejected request."""
+"""Rejected requests: the status and body langgraph-api 0.16.7 answers, and nothing
+written by any rejected request."""
 
 from __future__ import annotations
 
@@ -59,7 +58,7 @@ async def thread_id(client) -> str:
     return (await client.threads.create(metadata={"purpose": "bad-input"}))["thread_id"]
 
 
-# ------------------------------------------------------------------ ids in paths (s13)
+# ------------------------------------------------------------------------ ids in paths
 
 VALID = "00000000-0000-4000-8000-000000000000"
 
@@ -101,8 +100,8 @@ ASSISTANT_PATHS = [
 
 @pytest.mark.parametrize("bad", ["abc", "chain", "not-a-uuid-at-all"])
 async def test_non_uuid_ids_in_paths_are_422(client, http, thread_id, bad):
-    """s13 [26], [28], s01 [5], [51]: ``Invalid <kind> ID: must be a UUID``, a graph
-    id included, on every route; nothing is written."""
+    """``Invalid <kind> ID: must be a UUID``, a graph id included, on every route, as
+    langgraph-api 0.16.7 answers; nothing is written."""
     before = await _snapshot(client, thread_id)
     cases = (
         [(m, p.format(bad=bad), b, "thread") for m, p, b in THREAD_PATHS]
@@ -131,7 +130,8 @@ async def test_non_uuid_ids_through_the_sdk(client, thread_id):
 
 
 async def test_run_on_an_unknown_thread_is_404(client, thread_id):
-    """s13 [20]: ``Thread or assistant not found.``; no thread is made."""
+    """404 ``Thread or assistant not found.``, as langgraph-api 0.16.7 answers; no
+    thread is made."""
     before = await _snapshot(client, thread_id)
     missing = str(uuid.uuid4())
     with pytest.raises(NotFoundError) as err:
@@ -141,7 +141,7 @@ async def test_run_on_an_unknown_thread_is_404(client, thread_id):
         async for _ in client.runs.stream(missing, "chain", input={"log": []}):
             pass
     assert err.value.body == NOT_FOUND_FOR_RUN
-    # API.md §1.3 / §5.15: runs.wait raises a plain httpx.HTTPStatusError
+    # the SDK's runs.wait raises a plain httpx.HTTPStatusError (langgraph-sdk 0.4.14)
     with pytest.raises(httpx.HTTPStatusError) as err:
         await client.runs.wait(missing, "chain", input={"log": []})
     assert err.value.response.status_code == 404
@@ -152,7 +152,8 @@ async def test_run_on_an_unknown_thread_is_404(client, thread_id):
 
 
 async def test_run_with_an_unknown_assistant_uuid_is_404(client, http, thread_id):
-    """s13 [6]."""
+    """An unknown assistant UUID is 404 ``Thread or assistant not found.`` on every
+    run-creating route, as langgraph-api 0.16.7 answers; nothing is written."""
     before = await _snapshot(client, thread_id)
     unknown = str(uuid.uuid4())
     with pytest.raises(NotFoundError) as err:
@@ -165,7 +166,8 @@ async def test_run_with_an_unknown_assistant_uuid_is_404(client, http, thread_id
 
 
 async def test_run_with_an_assistant_that_is_neither_uuid_nor_graph_is_422(client, http, thread_id):
-    """s13 [4]: the multi-line message lists the registered graphs."""
+    """422 whose multi-line message lists the registered graphs, as langgraph-api
+    0.16.7 answers."""
     before = await _snapshot(client, thread_id)
     expected = {
         "detail": "Invalid assistant: 'nope'. Must be either:\n- A valid assistant UUID, or\n"
@@ -181,7 +183,8 @@ async def test_run_with_an_assistant_that_is_neither_uuid_nor_graph_is_422(clien
 
 
 async def test_a_graph_id_is_accepted_in_a_run_body(client, thread_id):
-    """API.md §1.2: in bodies (unlike paths) a graph id names its system assistant."""
+    """In bodies (unlike paths) a graph id names its system assistant, as in
+    langgraph-api 0.16.7."""
     run = await client.runs.create(thread_id, "chain", input={"log": [], "n": 0})
     await client.runs.join(thread_id, run["run_id"])
     assert (await client.runs.get(thread_id, run["run_id"]))["status"] == "success"
@@ -195,7 +198,8 @@ async def test_a_graph_id_is_accepted_in_a_run_body(client, thread_id):
     ["/threads/{tid}/runs", "/threads/{tid}/runs/wait", "/threads/{tid}/runs/stream", "/threads", "/assistants"],
 )
 async def test_malformed_json_is_422(client, http, thread_id, path):
-    """s13 [44]: ``Invalid JSON in request body`` (the SDK's content type)."""
+    """422 ``Invalid JSON in request body`` (the SDK's content type), as langgraph-api
+    0.16.7 answers."""
     before = await _snapshot(client, thread_id)
     r = http.post(path.format(tid=thread_id), content=b"{not json", headers={"content-type": "application/json"})
     assert (r.status_code, r.json()) == (422, {"detail": "Invalid JSON in request body"})
@@ -203,8 +207,8 @@ async def test_malformed_json_is_422(client, http, thread_id, path):
 
 
 async def test_malformed_json_without_a_content_type_is_422(client, http, thread_id):
-    """The reference parses a body as JSON whatever its content type: a raw body
-    without ``Content-Type`` is the same invalid JSON as in s13 [44]."""
+    """langgraph-api 0.16.7 parses a body as JSON whatever its content type: a raw body
+    without ``Content-Type`` is the same invalid JSON as with the SDK's content type."""
     before = await _snapshot(client, thread_id)
     r = http.post(f"/threads/{thread_id}/runs", content=b"{not json")
     assert (r.status_code, r.json()) == (422, {"detail": "Invalid JSON in request body"})
@@ -212,7 +216,8 @@ async def test_malformed_json_without_a_content_type_is_422(client, http, thread
 
 
 async def test_empty_body_is_invalid_json(client, http, thread_id):
-    """s01 [26]: a POST without a body gives ``Invalid JSON in request body``."""
+    """A POST without a body gives ``Invalid JSON in request body``, as in
+    langgraph-api 0.16.7."""
     before = await _snapshot(client, thread_id)
     r = http.post(f"/threads/{thread_id}/runs", headers={"content-type": "application/json"})
     assert (r.status_code, r.json()) == (422, {"detail": "Invalid JSON in request body"})
@@ -220,7 +225,7 @@ async def test_empty_body_is_invalid_json(client, http, thread_id):
 
 
 async def test_missing_assistant_id_is_422_naming_it(client, http, thread_id):
-    """s13 [2]: ``"assistant_id" is a required property…``."""
+    """422 ``"assistant_id" is a required property…``, as langgraph-api 0.16.7 answers."""
     before = await _snapshot(client, thread_id)
     for path in (f"/threads/{thread_id}/runs", f"/threads/{thread_id}/runs/wait", "/runs"):
         r = http.post(path, json={"input": {}})
@@ -233,12 +238,12 @@ async def test_missing_assistant_id_is_422_naming_it(client, http, thread_id):
 @pytest.mark.parametrize(
     "path, field, value",
     [
-        ("/threads/{tid}/runs", "multitask_strategy", "bogus"),  # s13 [8]
-        ("/threads/{tid}/runs/stream", "stream_mode", "bogus"),  # s13 [10]
-        ("/threads/{tid}/runs/stream", "stream_mode", "tools"),  # s04, API.md §2.2
+        ("/threads/{tid}/runs", "multitask_strategy", "bogus"),
+        ("/threads/{tid}/runs/stream", "stream_mode", "bogus"),
+        ("/threads/{tid}/runs/stream", "stream_mode", "tools"),  # in the SDK's type; langgraph-api 0.16.7 says 422
         ("/threads/{tid}/runs/stream", "stream_mode", "lifecycle"),
         ("/threads/{tid}/runs/stream", "stream_mode", ["values", "tools"]),
-        ("/threads/{tid}/runs", "durability", "never"),  # s13 [12]
+        ("/threads/{tid}/runs", "durability", "never"),
         ("/threads/{tid}/runs/wait", "if_not_exists", "maybe"),
         ("/threads/{tid}/runs", "on_completion", "sometimes"),
     ],
@@ -254,7 +259,8 @@ async def test_bad_enum_in_a_run_body_is_422(client, http, thread_id, path, fiel
 
 
 async def test_unsupported_stream_modes_through_the_sdk(client, thread_id):
-    """API.md §5.9: ``tools`` and ``lifecycle`` are in the SDK's type, the server says 422."""
+    """``tools`` and ``lifecycle`` are in the SDK's ``StreamMode`` type, but
+    langgraph-api 0.16.7 says 422 to them as run stream modes."""
     before = await _snapshot(client, thread_id)
     for mode in ("tools", "lifecycle"):
         with pytest.raises(UnprocessableEntityError):
@@ -266,9 +272,9 @@ async def test_unsupported_stream_modes_through_the_sdk(client, thread_id):
 @pytest.mark.parametrize(
     "path, body, field",
     [
-        ("/threads", {"if_exists": "maybe"}, "if_exists"),  # s13 [30]
-        ("/threads/search", {"limit": "ten"}, "limit"),  # s13 [34]
-        ("/assistants", {}, "graph_id"),  # s13 [32]
+        ("/threads", {"if_exists": "maybe"}, "if_exists"),
+        ("/threads/search", {"limit": "ten"}, "limit"),
+        ("/assistants", {}, "graph_id"),
         ("/assistants/search", {"sort_by": "colour"}, "sort_by"),
         ("/threads/search", {"status": "sleeping"}, "status"),
     ],
@@ -282,7 +288,8 @@ async def test_schema_violations_elsewhere_are_422(client, http, thread_id, path
 
 
 async def test_context_and_configurable_in_a_run_is_400(client, http, thread_id):
-    """API.md §1.3, §5.11."""
+    """``config.configurable`` with ``context`` in a run: 400, as langgraph-api 0.16.7
+    answers; nothing is written."""
     before = await _snapshot(client, thread_id)
     with pytest.raises(BadRequestError) as err:
         await client.runs.create(
@@ -299,7 +306,8 @@ async def test_context_and_configurable_in_a_run_is_400(client, http, thread_id)
 
 
 async def test_unknown_body_fields_are_ignored(client, http, thread_id):
-    """s13 [14]: ``{"zzz": 1}`` passes silently (also ``strict_resume``)."""
+    """Unknown body fields pass silently, as in langgraph-api 0.16.7: ``{"zzz": 1}``,
+    and ``strict_resume`` (which 0.16.7 never reads)."""
     r = http.post(f"/threads/{thread_id}/runs/wait", json={**RUN_BODY, "zzz": 1, "strict_resume": True})
     assert r.status_code == 200
     assert r.json() == {"log": ["step1", "step2", "step3"], "n": 3}
@@ -317,8 +325,8 @@ async def test_unknown_body_fields_are_ignored(client, http, thread_id):
 
 
 async def test_input_with_command_and_unknown_interrupt_node_are_accepted(client, http, thread_id):
-    """s13 [16], [18]: both ``input`` and ``command`` are accepted (the command wins);
-    an unknown node in ``interrupt_before`` is accepted and never fires."""
+    """As in langgraph-api 0.16.7, both ``input`` and ``command`` are accepted (the
+    command wins); an unknown node in ``interrupt_before`` is accepted and never fires."""
     r = http.post(f"/threads/{thread_id}/runs/wait", json=RUN_BODY)
     assert r.json() == {"log": ["step1", "step2", "step3"], "n": 3}
     r = http.post(

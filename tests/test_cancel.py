@@ -1,5 +1,6 @@
-"""Cancel (API.md §4.4): interrupt and rollback, ``wait``, many runs at once, queued
-runs, client disconnects; the cancellation reaches the node attempt in the worker."""
+"""Cancel, as langgraph-api 0.16.7 does it: interrupt and rollback, ``wait``, many runs
+at once, queued runs, client disconnects; the cancellation reaches the node attempt in
+the worker."""
 
 from __future__ import annotations
 

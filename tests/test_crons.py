@@ -1,6 +1,6 @@
-"""Crons (API.md §3.6, transcript s11) as Temporal Schedules, through the official
-``langgraph_sdk`` client, with the Temporal client acting as a person in the Temporal
-UI (pause, unpause, trigger, a second-level spec)."""
+"""Crons (langgraph-api 0.16.7's ``/runs/crons`` API) as Temporal Schedules, through
+the official ``langgraph_sdk`` client, with the Temporal client acting as a person in
+the Temporal UI (pause, unpause, trigger, a second-level spec)."""
 
 from __future__ import annotations
 

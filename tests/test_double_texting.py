@@ -1,6 +1,6 @@
-"""Double texting (API.md §4.3): a second run on a thread whose first run is still
-busy, under each ``multitask_strategy``; the thread's workflow decides, so two API
-processes cannot both accept a ``reject`` run."""
+"""Double texting, as langgraph-api 0.16.7 handles it: a second run on a thread whose
+first run is still busy, under each ``multitask_strategy``; the thread's workflow
+decides, so two API processes cannot both accept a ``reject`` run."""
 
 from __future__ import annotations
 

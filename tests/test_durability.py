@@ -1,6 +1,6 @@
-"""Runs outlive processes (DESIGN.md §5): ``kill -9`` of the worker or of the API
-process mid-run, a restart of the Temporal dev server, and a run long enough to
-continue-as-new. Real processes, real signals."""
+"""Runs outlive processes, losing nothing and running no completed node again:
+``kill -9`` of the worker or of the API process mid-run, a restart of the Temporal dev
+server, and a run long enough to continue-as-new. Real processes, real signals."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Human in the loop: ``interrupt()`` (single, parallel, in a subgraph), static
 breakpoints (compile time, per run, per assistant), resume through REST and through
-a Temporal signal to the thread's workflow (API.md §4.2)."""
+a Temporal signal to the thread's workflow (``resume``, see workflows/thread.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ async def test_interrupt_then_resume_through_rest(client):
     [intr] = result["__interrupt__"]
     assert intr["value"] == {"question": "approve ask?"}
     runs = await client.runs.list(tid)
-    assert runs[0]["status"] == "success"  # an interrupt ends the run successfully (§4.1)
+    assert runs[0]["status"] == "success"  # an interrupt ends the run successfully (langgraph-api 0.16.7)
     thread = await _interrupted(client, tid)
     [(task_id, [pending])] = thread["interrupts"].items()
     assert pending["id"] == intr["id"] and pending["value"] == intr["value"]
@@ -112,7 +112,7 @@ async def test_resume_with_update_and_goto_matches_in_process_langgraph(client):
 async def test_new_input_on_interrupted_thread_starts_over(client):
     tid = (await client.threads.create())["thread_id"]
     await client.runs.wait(tid, "approval", input={"log": []})
-    # not busy: reject does not fire; the graph starts from the top (§4.2)
+    # not busy: reject does not fire; the graph starts from the top (as in langgraph-api 0.16.7)
     result = await client.runs.wait(tid, "approval", input={"log": ["again"]}, multitask_strategy="reject")
     assert result["log"] == ["draft", "again", "draft"]
     assert "__interrupt__" in result

@@ -11,7 +11,6 @@ tree whether Evergraph is installed from the wheel or editable.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import grimp
 import pytest

@@ -1,4 +1,4 @@
-"""The v2 thread protocol (API.md §3.9; transcripts s14, s14b): the official SDK's
+"""The v2 thread protocol, as langgraph-api 0.16.7 serves it: the official SDK's
 ``client.threads.stream(...)`` over SSE and WebSocket, and the wire shapes of
 ``POST /threads/{id}/commands`` and ``/threads/{id}/stream/events`` checked with httpx
 and a raw WebSocket client, against the session's ``evergraph dev``."""
@@ -19,7 +19,8 @@ from tests.graphs.streams import ANSWER
 TRANSPORTS = ["sse", "websocket"]
 ALL = ["lifecycle", "values", "updates", "messages", "custom", "input", "tasks", "tools"]
 
-#: the methods of s14b (agent graph, all channels), in order: seq 1..18
+#: the event methods langgraph-api 0.16.7 sent for a run of the agent graph on all
+#: channels, in order: seq 1..18
 S14B_METHODS = (
     ["lifecycle", "values", "values"]
     + ["messages"] * 13
@@ -166,7 +167,8 @@ async def test_sdk_second_session_on_existing_thread(client, transport):
 
 async def test_wire_matches_s14b(ahttp):
     """Stream opened on a thread that does not exist yet, then run.start: the
-    events, their order, seq/id lines and shapes are those of s14b."""
+    events, their order, seq/id lines and shapes are those langgraph-api 0.16.7 sent
+    for the same run (agent graph, all channels)."""
     tid = str(uuid.uuid4())
     reader = asyncio.ensure_future(_read_sse(ahttp, tid, {"channels": ALL}, _terminal))
     # the stream is open once the log follows the thread; run.start creates the thread
@@ -204,7 +206,8 @@ async def test_wire_matches_s14b(ahttp):
     thread = (await ahttp.get(f"/threads/{tid}")).json()
     assert thread["status"] == "idle" and thread["metadata"]["graph_id"] == "agent"
 
-    # replays with the since cursor, and the lifecycle watcher's filter (s14 [15])
+    # replays with the since cursor, and the filter of the SDK's lifecycle watcher
+    # (channels lifecycle and input)
     replay = await _read_sse(ahttp, tid, {"channels": ALL, "since": 5}, _terminal)
     assert [d["seq"] for _, d, _ in replay] == list(range(6, 19))
     assert [d for _, d, _ in replay] == [d for _, d, _ in events[5:]]
@@ -220,7 +223,8 @@ async def test_wire_matches_s14b(ahttp):
 
 
 async def test_wire_interrupt_and_respond(ahttp):
-    """input.requested {interrupt_id, payload} then lifecycle interrupted (s14);
+    """input.requested {interrupt_id, payload} then lifecycle interrupted (as in
+    langgraph-api 0.16.7);
     input.respond answers ``{}`` and a run resumes the interrupt; the same stream
     carries the resumed run with seq continuing."""
     tid = str(uuid.uuid4())
@@ -274,7 +278,8 @@ async def test_wire_namespaces_and_depth(ahttp):
 
 
 async def test_command_errors(ahttp):
-    """Errors come in 200 bodies with the §3.9 codes; bad thread ids and filters 422."""
+    """Errors come in 200 bodies with the protocol's error codes (``unknown_command``,
+    ``invalid_argument``…); bad thread ids and filters 422."""
     tid = str(uuid.uuid4())
     assert await _command(ahttp, tid, 3, "no.such", {}) == {
         "type": "error", "id": 3, "error": "unknown_command", "message": "Unknown protocol command: no.such",

@@ -1,6 +1,6 @@
-"""Resumable run streams, SDK reconnects, the thread join stream and long-poll bodies
-(API.md §2.3, §2.4, §2.5, §3.5.4; transcript s06), through the official SDK and httpx
-against the session's ``evergraph dev``."""
+"""Resumable run streams, SDK reconnects, the thread join stream and long-poll bodies,
+as langgraph-api 0.16.7 serves them, through the official SDK and httpx against the
+session's ``evergraph dev``."""
 
 from __future__ import annotations
 
@@ -344,7 +344,8 @@ def test_join_pads_then_answers_and_failures_are_200_bodies(http):
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 async def test_broker_keeps_a_long_stream_out_of_python_memory(kind, tmp_path):
-    from evergraph.adapter.broker.memory import END, MemoryBroker
+    from evergraph.adapter.broker.memory import MemoryBroker
+    from evergraph.adapter.broker.protocol import END
     from evergraph.adapter.broker.sqlite import SqliteBroker
 
     loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from langgraph_sdk import get_client
 
-from evergraph.adapter.broker.memory import parse_event_id
+from evergraph.adapter.broker.protocol import parse_event_id
 from evergraph.adapter.process.devserver import free_port
 from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env
 

@@ -1,4 +1,4 @@
-"""The store through the official SDK (API.md §3.7, §1.3, §5.13; transcript s12_store),
+"""The store through the official SDK, compared with langgraph-api 0.16.7's answers,
 its TTL expiry, semantic search with the index ``tests/graphs/langgraph.json``
 configures (``store_graphs.embed``: letter counts, so scores are computable here),
 and a graph whose nodes use the same store through ``runtime.store`` / ``get_store()``.
@@ -40,7 +40,7 @@ def cosine(a: str, b: str) -> float:
 
 
 async def test_put_get_delete_like_s12(client, http):
-    """s12 [1] [5] [8] [20] [21]: put → 204 (SDK returns None), get → the item with
+    """As in langgraph-api 0.16.7: put → 204 (SDK returns None), get → the item with
     ISO timestamps, a missing or deleted key → ``200 null``."""
     ns = [root(), "users"]
     assert await client.store.put_item(ns, "u1", {"name": "ada", "age": 36}) is None
@@ -67,8 +67,8 @@ async def test_put_get_delete_like_s12(client, http):
 
 
 async def test_search_filter_limit_offset(client):
-    """s12 [10] [12] [14]: filter by value fields, page with limit/offset; without a
-    semantic query every score is null."""
+    """As in langgraph-api 0.16.7: filter by value fields, page with limit/offset;
+    without a semantic query every score is null."""
     r = root()
     await client.store.put_item([r, "users"], "u1", {"name": "ada", "age": 36})
     await client.store.put_item([r, "users"], "u2", {"name": "bob", "age": 40})
@@ -133,8 +133,8 @@ async def test_semantic_search_scores(client):
 
 
 async def test_list_namespaces(client):
-    """s12 [16] [18]: prefix, max_depth (truncated and de-duplicated), suffix,
-    limit and offset."""
+    """As in langgraph-api 0.16.7: prefix, max_depth (truncated and de-duplicated),
+    suffix, limit and offset."""
     r = root()
     for ns in ([r, "users"], [r, "teams"], [r, "users", "prefs"], [r, "teams", "prefs"], [f"{r}z", "users"]):
         await client.store.put_item(ns, "k", {"v": 1})
@@ -155,8 +155,8 @@ async def test_list_namespaces(client):
 
 
 def test_namespace_and_body_errors(http, sync_client):
-    """s12 [23] [25], API.md §1.3 / §5.13: a bad namespace label is a text/plain 422;
-    a non-object value a JSON-schema 422."""
+    """As in langgraph-api 0.16.7: a bad namespace label is a text/plain 422; a
+    non-object value a JSON-schema 422."""
     r = http.put("/store/items", json={"namespace": ["a.b"], "key": "k", "value": {}})
     assert r.status_code == 422
     assert r.text == "Namespace label 'a.b' must be a non-empty string without periods"

@@ -1,7 +1,7 @@
-"""Every run stream mode on the wire (API.md §2.2), through the official SDK, compared
-with what the reference server sent for the same graphs (``s04_stream_modes.txt``;
-``tests/graphs/streams.py`` has the graphs' shape). Ids and timestamps aside, event
-names, order and payload fields are the reference's.
+"""Every run stream mode on the wire, through the official SDK, compared with what
+langgraph-api 0.16.7 sent for the same graphs (``tests/graphs/streams.py`` has the
+graphs' shape). Ids and timestamps aside, event names, order and payload fields are
+langgraph-api 0.16.7's.
 """
 
 from __future__ import annotations
@@ -18,17 +18,20 @@ HI = {"messages": [{"role": "user", "content": "hi"}]}
 #: the fake model's chunks: one per word and per space, the last one marked "last"
 TOKENS = ["hello", " ", "from", " ", "the", " ", "fake", " ", "model"]
 
-#: s04: fields of an AIMessageChunk in a ``messages`` (messages-tuple) event
+#: fields of an AIMessageChunk in a ``messages`` (messages-tuple) event, as
+#: langgraph-api 0.16.7 sends it
 CHUNK_KEYS = [
     "content", "additional_kwargs", "response_metadata", "type", "name", "id",
     "tool_calls", "invalid_tool_calls", "usage_metadata", "tool_call_chunks", "chunk_position",
 ]
-#: s04: fields of the accumulated message in ``messages/partial``
+#: fields of the accumulated message in ``messages/partial``, as langgraph-api 0.16.7
+#: sends it
 MESSAGE_KEYS = [
     "content", "additional_kwargs", "response_metadata", "type", "name", "id",
     "tool_calls", "invalid_tool_calls", "usage_metadata",
 ]
-#: s04: keys of a token's metadata besides the run's own metadata (created_by, graph_id…)
+#: keys of a token's metadata besides the run's own metadata (created_by, graph_id…),
+#: as langgraph-api 0.16.7 sends them
 TOKEN_META_KEYS = {
     "thread_id", "run_id", "ls_integration", "langgraph_step", "langgraph_node", "langgraph_triggers",
     "langgraph_path", "langgraph_checkpoint_ns", "checkpoint_ns", "ls_provider", "ls_model_type", "lc_versions",
@@ -66,7 +69,7 @@ def _check_token_metadata(meta: dict, thread_id: str, run_id: str, node: str, st
 
 
 async def test_values_mode(client):
-    """s04 [3]: the state after input, after ``writer``, after ``chat``."""
+    """The state after input, after ``writer``, after ``chat``."""
     _, parts = await _stream(client, "agent", "values", context={"user": "s"})
     assert _names(parts) == ["metadata", "values", "values", "values"]
     values = [p.data for p in parts[1:]]
@@ -80,7 +83,7 @@ async def test_values_mode(client):
 
 
 async def test_updates_and_custom_modes(client):
-    """s04 [8], [23]: one update per node; ``custom`` is what the node wrote."""
+    """One update per node; ``custom`` is what the node wrote."""
     _, parts = await _stream(client, "agent", "updates", context={"user": "s"})
     assert _names(parts) == ["metadata", "updates", "updates"]
     assert parts[1].data == {"writer": {"log": ["writer(user=s)"]}}
@@ -92,8 +95,8 @@ async def test_updates_and_custom_modes(client):
 
 
 async def test_combined_modes_interleave_as_the_reference(client):
-    """s04 [56]: values, updates, messages-tuple and custom on one stream, in the
-    reference's order (custom before its node's update, tokens before chat's)."""
+    """Values, updates, messages-tuple and custom on one stream, in langgraph-api
+    0.16.7's order (custom before its node's update, tokens before chat's)."""
     thread_id, parts = await _stream(client, "agent", ["values", "updates", "messages-tuple", "custom"])
     assert _names(parts) == [
         "metadata", "values", "custom", "custom", "updates", "values", *["messages"] * 9, "updates", "values",
@@ -104,7 +107,7 @@ async def test_combined_modes_interleave_as_the_reference(client):
 
 
 async def test_messages_tuple_mode(client):
-    """s04 [13]: one ``messages`` event per token, ``[chunk, metadata]``; the last
+    """One ``messages`` event per token, ``[chunk, metadata]``; the last
     chunk has ``chunk_position: "last"``."""
     thread_id, parts = await _stream(client, "agent", "messages-tuple", context={"user": "s"})
     run_id = parts[0].data["run_id"]
@@ -121,7 +124,7 @@ async def test_messages_tuple_mode(client):
 
 
 async def test_messages_mode_sends_metadata_then_accumulated_partials(client):
-    """s04 [18]: ``messages/metadata`` once per message, then one ``messages/partial``
+    """``messages/metadata`` once per message, then one ``messages/partial``
     per token with the whole message so far (type ``ai``)."""
     thread_id, parts = await _stream(client, "agent", "messages", context={"user": "s"})
     run_id = parts[0].data["run_id"]
@@ -138,7 +141,7 @@ async def test_messages_mode_sends_metadata_then_accumulated_partials(client):
 
 
 async def test_tasks_mode(client):
-    """s04 [38]: a start ``{id,name,input,triggers,metadata}`` and a result
+    """A start ``{id,name,input,triggers,metadata}`` and a result
     ``{id,name,error,result,interrupts}`` per task."""
     _, parts = await _stream(client, "agent", "tasks", context={"user": "s"})
     assert _names(parts) == ["metadata"] + ["tasks"] * 4
@@ -153,7 +156,7 @@ async def test_tasks_mode(client):
 
 
 async def test_checkpoints_mode_matches_the_thread_history(client):
-    """s04 [43]: one ``{config, parent_config, values, metadata, next, tasks}`` per
+    """One ``{config, parent_config, values, metadata, next, tasks}`` per
     checkpoint; they are the thread's checkpoints, without Evergraph's private keys."""
     thread_id, parts = await _stream(client, "agent", "checkpoints", context={"user": "s"})
     assert _names(parts) == ["metadata"] + ["checkpoints"] * 4
@@ -177,7 +180,7 @@ async def test_checkpoints_mode_matches_the_thread_history(client):
 
 
 async def test_debug_mode(client):
-    """s04 [33]: checkpoints, tasks and task results by step; checkpoint payloads
+    """Checkpoints, tasks and task results by step; checkpoint payloads
     carry langgraph-api's ``checkpoint``/``parent_checkpoint`` summaries."""
     thread_id, parts = await _stream(client, "agent", "debug", context={"user": "s"})
     assert _names(parts) == ["metadata"] + ["debug"] * 8
@@ -206,7 +209,8 @@ async def test_debug_mode(client):
 # ---------------------------------------------------------------- events
 
 
-#: s04 [28]: (event, name, tags, parent names) of every record, in order
+#: (event, name, tags, parent names) of every record, in order, as langgraph-api
+#: 0.16.7 sent them
 EVENTS = [
     ("on_chain_start", "agent", [], []),
     ("on_chain_start", "writer", ["graph:step:1"], ["agent"]),
@@ -225,9 +229,9 @@ EVENTS = [
 
 
 async def test_events_mode_is_langchains_event_stream(client):
-    """s04 [28]: astream_events v2 records of the whole run: the graph's root run
-    (id = the run id) from the driver, the nodes' runs and everything inside them
-    from the node attempts, with the reference's names, tags and parents."""
+    """astream_events v2 records of the whole run: the graph's root run (id = the
+    run id) from the driver, the nodes' runs and everything inside them from the node
+    attempts, with langgraph-api 0.16.7's names, tags and parents."""
     thread_id, parts = await _stream(client, "agent", "events", context={"user": "s"})
     run_id = parts[0].data["run_id"]
     records = [p.data for p in parts[1:]]
@@ -257,7 +261,8 @@ async def test_events_mode_is_langchains_event_stream(client):
 # ---------------------------------------------------------------- subgraphs
 
 
-#: s04 [61]: debug, values, updates and custom of a graph whose node is a subgraph
+#: debug, values, updates and custom of a graph whose node is a subgraph, as
+#: langgraph-api 0.16.7 sent them
 SUBGRAPH_EVENTS = [
     "metadata", "debug", "values", "debug", "debug",
     "debug|inner:T", "values|inner:T", "debug|inner:T", "debug|inner:T", "custom|inner:T",
@@ -267,7 +272,7 @@ SUBGRAPH_EVENTS = [
 
 
 async def test_stream_subgraphs_names_events_by_namespace(client):
-    """s04 [61]/[65]: ``mode|node:task_id``; the task id is the subgraph node's task."""
+    """``mode|node:task_id``; the task id is the subgraph node's task."""
     modes = ["debug", "values", "updates", "custom"]
     thread_id, parts = await _stream(client, "nested", modes, input={"log": ["x"]}, stream_subgraphs=True)
     inner_task = parts[4].data["payload"]
@@ -351,7 +356,7 @@ async def test_tokens_reach_the_client_while_the_node_runs(client, tmp_path: Pat
 
 @pytest.mark.parametrize("mode", ["tools", "lifecycle"])
 async def test_tools_and_lifecycle_are_refused_like_the_reference(http, mode):
-    """s04 [48]/[52]: 422 with the reference's JSON-schema message, exactly."""
+    """422 with langgraph-api 0.16.7's JSON-schema message, exactly."""
     thread_id = http.post("/threads", json={}).json()["thread_id"]
     r = http.post(f"/threads/{thread_id}/runs/stream", json={"assistant_id": "agent", "input": HI, "stream_mode": mode})
     assert r.status_code == 422

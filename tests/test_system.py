@@ -1,5 +1,5 @@
-"""System endpoints (reference API.md §3.1, §1.3, §1.4; transcripts s00_meta, s13_errors),
-checked on the wire with plain HTTP: the SDK calls none of them."""
+"""System endpoints, compared with langgraph-api 0.16.7's answers and checked on the
+wire with plain HTTP: the SDK calls none of them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ OK_BODY = {"ok": True, "services": {}}
 
 @pytest.mark.parametrize("path", ["/ok", "/", "/ok?check_db=1"])
 def test_health(http, path):
-    """s00 [1], [5], [7]: the same body on all three."""
+    """The same body on all three, as langgraph-api 0.16.7 answers."""
     r = http.get(path)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
@@ -20,7 +20,7 @@ def test_health(http, path):
 
 
 def test_info_shape(http):
-    """s00 [3]: version, langgraph_py_version, flags, host."""
+    """langgraph-api 0.16.7's keys: version, langgraph_py_version, flags, host."""
     r = http.get("/info")
     assert r.status_code == 200
     info = r.json()
@@ -44,7 +44,7 @@ def test_info_shape(http):
 
 
 def test_openapi_document(http):
-    """s00 [9]: an OpenAPI 3 document listing the API's paths."""
+    """An OpenAPI 3 document listing the API's paths."""
     r = http.get("/openapi.json")
     assert r.status_code == 200
     doc = r.json()
@@ -94,7 +94,7 @@ def test_openapi_document(http):
 
 
 def test_unknown_route_is_404_not_found(http):
-    """s13 [40]."""
+    """An unknown route is a JSON 404 ``Not Found``, as langgraph-api 0.16.7 answers."""
     r = http.get("/nope")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/json")
@@ -103,7 +103,7 @@ def test_unknown_route_is_404_not_found(http):
 
 
 def test_wrong_method_is_405(http):
-    """s13 [42]: PUT /threads → 405 with ``allow: POST``."""
+    """PUT /threads → 405 with ``allow: POST``, as langgraph-api 0.16.7 answers."""
     r = http.put("/threads", json={})
     assert r.status_code == 405
     assert r.json() == {"detail": "Method Not Allowed"}
@@ -126,6 +126,6 @@ def test_wrong_method_is_405(http):
     ],
 )
 def test_every_response_varies_on_origin(http, method, path, body):
-    """API.md §1.4: all responses carry ``vary: Origin`` (errors included)."""
+    """All responses carry ``vary: Origin`` (errors included), as in langgraph-api 0.16.7."""
     r = http.request(method, path, json=body)
     assert r.headers.get("vary") == "Origin", (r.status_code, dict(r.headers))

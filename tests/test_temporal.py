@@ -64,7 +64,8 @@ async def test_workflows_are_found_by_search_attributes(client, temporal_client)
 
 
 async def test_history_carries_descriptors_not_state(client, temporal_client):
-    """A long conversation's state must not grow workflow payloads (DESIGN.md §6)."""
+    """A long conversation's state must not grow workflow payloads: it lives in the
+    checkpointer (docs/architecture.md, "One run's path")."""
     thread = await client.threads.create()
     tid = thread["thread_id"]
     big = ["x" * 1000] * 200  # 200 KB of state already on the thread

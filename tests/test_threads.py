@@ -1,5 +1,5 @@
-"""Threads and thread state through the official SDK (reference API.md §3.3, §3.4,
-§3.8, §4.1; transcripts s02_threads, s09_state, s13_errors)."""
+"""Threads and thread state through the official SDK, compared with langgraph-api
+0.16.7's answers: CRUD, search, copy, state and history, thread statuses."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ STATE_KEYS = {
     "values", "next", "tasks", "metadata", "created_at", "checkpoint", "parent_checkpoint", "interrupts",
     "checkpoint_id", "parent_checkpoint_id",
 }
-#: s02 [28]: the state of a thread that never ran
+#: the state of a thread that never ran, as langgraph-api 0.16.7 answers it
 EMPTY_STATE = {
     "values": {},
     "next": [],
@@ -47,7 +47,7 @@ async def _run_chain(client, thread_id: str) -> dict:
 
 
 async def test_create_fresh_thread(client):
-    """s02 [1]: a new thread is idle, has no values, and a UUIDv7 id."""
+    """A new thread is idle, has no values, and a UUIDv7 id (langgraph-api 0.16.7)."""
     thread = await client.threads.create(metadata={"purpose": "anchor"})
     assert set(thread) == THREAD_KEYS
     assert uuid.UUID(thread["thread_id"]).version == 7
@@ -58,8 +58,8 @@ async def test_create_fresh_thread(client):
 
 
 async def test_create_with_id_and_if_exists(client):
-    """s02 [5]–[8]: a given id; a duplicate is 409 by default; ``do_nothing`` returns
-    the existing thread unchanged."""
+    """As in langgraph-api 0.16.7: a given id; a duplicate is 409 by default;
+    ``do_nothing`` returns the existing thread unchanged."""
     thread_id = str(uuid.uuid4())
     created = await client.threads.create(thread_id=thread_id)
     assert created["thread_id"] == thread_id
@@ -73,14 +73,14 @@ async def test_create_with_id_and_if_exists(client):
 
 
 async def test_create_with_graph_id(client):
-    """s02 [10]: the SDK's ``graph_id=`` is merged into the metadata."""
+    """The SDK's ``graph_id=`` is merged into the metadata."""
     thread = await client.threads.create(metadata={"a": 1}, graph_id="chain")
     assert thread["metadata"] == {"a": 1, "graph_id": "chain"}
     assert (await client.threads.get(thread["thread_id"]))["metadata"] == {"a": 1, "graph_id": "chain"}
 
 
 async def test_create_with_supersteps(client):
-    """s02 [32]/[33]: supersteps pre-fill the state as if ``as_node`` ran; the thread
+    """As in langgraph-api 0.16.7, supersteps pre-fill the state as if ``as_node`` ran; the thread
     waits at the next node (``interrupted``) and a run with no input continues it."""
     thread = await client.threads.create(
         graph_id="chain",
@@ -108,7 +108,8 @@ async def test_create_with_supersteps(client):
 
 
 async def test_get_unknown_thread_is_404(client):
-    """s13 [22], s02 [38]."""
+    """An unknown thread is 404 ``Thread with ID <id> not found`` on get, state and
+    history, as langgraph-api 0.16.7 answers."""
     missing = str(uuid.uuid4())
     with pytest.raises(NotFoundError) as err:
         await client.threads.get(missing)
@@ -123,7 +124,7 @@ async def test_get_unknown_thread_is_404(client):
 
 
 async def test_update_merges_metadata(client, http):
-    """s02 [12]–[16]: PATCH merges; ``return_minimal`` answers 204 with no body."""
+    """PATCH merges; ``return_minimal`` answers 204 with no body (langgraph-api 0.16.7)."""
     thread = await client.threads.create(metadata={"purpose": "anchor"})
     tid = thread["thread_id"]
     updated = await client.threads.update(tid, metadata={"extra": "y"})
@@ -146,8 +147,8 @@ async def test_update_unknown_thread_is_404(client):
 
 
 async def test_delete(client, http):
-    """s02 [37]–[40]: 204, then 404 on get and on a second delete; the runs and
-    state go with it."""
+    """204, then 404 on get and on a second delete, as in langgraph-api 0.16.7; the
+    runs and state go with it."""
     thread = await client.threads.create()
     tid = thread["thread_id"]
     await _run_chain(client, tid)
@@ -175,7 +176,8 @@ async def test_delete_through_the_sdk(client):
 
 
 async def test_search_and_count(client, http):
-    """s02 [19]–[26]: metadata/ids/status filters, paging, sorting, select."""
+    """Metadata/ids/status filters, paging, sorting, select, as langgraph-api 0.16.7
+    serves them."""
     tag = _tag()
     made = [await client.threads.create(metadata={"t": tag, "i": i}) for i in range(3)]
     ids = [t["thread_id"] for t in made]
@@ -233,7 +235,8 @@ async def test_search_by_values(client):
 
 
 async def test_copy_fresh_thread(client):
-    """s02 [35]: a new uuid, the metadata copied, no ``values`` key in the answer."""
+    """A new uuid, the metadata copied, no ``values`` key in the answer, as
+    langgraph-api 0.16.7 answers a copy."""
     source = await client.threads.create(metadata={"purpose": "anchor", "x": [1, 2]})
     copied = await client.threads.copy(source["thread_id"])
     assert copied["thread_id"] != source["thread_id"]
@@ -279,14 +282,14 @@ async def test_copy_unknown_thread_is_404(client):
 
 
 async def test_state_of_a_fresh_thread(client):
-    """s02 [28]/[30]: the empty state and an empty history."""
+    """The empty state and an empty history of a thread that never ran."""
     tid = (await client.threads.create())["thread_id"]
     assert await client.threads.get_state(tid) == EMPTY_STATE
     assert await client.threads.get_history(tid) == []
 
 
 async def test_state_and_history_after_a_run(client, http):
-    """s09 [3], [8]–[21]: the final state, then the history newest first."""
+    """The final state, then the history newest first, as langgraph-api 0.16.7 answers."""
     tid = (await client.threads.create())["thread_id"]
     run = await _run_chain(client, tid)
     assert run["status"] == "success"
@@ -314,7 +317,7 @@ async def test_state_and_history_after_a_run(client, http):
     assert thread["status"] == "idle"
     assert thread["metadata"]["graph_id"] == "chain"
     assert thread["metadata"]["assistant_id"] == system_assistant_id("chain")
-    # API.md §3.8: after the first run a thread also carries interrupts and error
+    # as in langgraph-api 0.16.7, after the first run a thread also carries interrupts and error
     assert (thread["interrupts"], thread["error"]) == ({}, None)
 
     history = await client.threads.get_history(tid)
@@ -329,7 +332,7 @@ async def test_state_and_history_after_a_run(client, http):
     assert history[0]["checkpoint_id"] == state["checkpoint_id"]
     for newer, older in zip(history, history[1:]):
         assert newer["parent_checkpoint_id"] == older["checkpoint_id"]
-    # s09 [17]: the input checkpoint holds the input as its __start__ task's result
+    # the input checkpoint holds the input as its __start__ task's result
     first = history[-1]
     assert first["parent_checkpoint"] is None and first["values"] == {"log": []}
     assert [(t["name"], t["path"], t["result"]) for t in first["tasks"]] == [
@@ -340,7 +343,7 @@ async def test_state_and_history_after_a_run(client, http):
     limited = await client.threads.get_history(tid, limit=2)
     assert [h["checkpoint_id"] for h in limited] == [h["checkpoint_id"] for h in history[:2]]
 
-    # s09 [21]: the GET form
+    # the GET form
     r = http.get(f"/threads/{tid}/history", params={"limit": 2})
     assert r.status_code == 200
     assert [h["checkpoint_id"] for h in r.json()] == [h["checkpoint_id"] for h in history[:2]]
@@ -354,7 +357,7 @@ async def test_state_and_history_after_a_run(client, http):
     before1 = await client.threads.get_history(tid, before={"configurable": pivot}, limit=1)
     assert [h["checkpoint_id"] for h in before1] == [history[3]["checkpoint_id"]]
 
-    # s09 [15]: the SDK's documented string form is rejected
+    # the SDK's documented string form is rejected (422 in langgraph-api 0.16.7 too)
     with pytest.raises(UnprocessableEntityError):
         await client.threads.get_history(tid, before=pivot["checkpoint_id"])
 
@@ -371,7 +374,7 @@ async def test_state_and_history_after_a_run(client, http):
 
 
 async def test_checkpoint_metadata_names_the_thread(client):
-    """s09 [3] and [25]: every checkpoint's metadata carries ``thread_id`` (with the
+    """As in langgraph-api 0.16.7, every checkpoint's metadata carries ``thread_id`` (with the
     run's metadata for run checkpoints; ``graph_id`` and ``thread_id`` for updates)."""
     tid = (await client.threads.create())["thread_id"]
     run = await client.runs.create(tid, "chain", input=CHAIN_INPUT, metadata={"origin": "s09"})
@@ -389,7 +392,7 @@ async def test_checkpoint_metadata_names_the_thread(client):
 
 
 async def test_state_at_an_unknown_checkpoint_is_empty(client):
-    """s09 [36]: 200 with empty values, not 404."""
+    """200 with empty values, not 404, as langgraph-api 0.16.7 answers."""
     tid = (await client.threads.create())["thread_id"]
     await _run_chain(client, tid)
     unknown = str(uuid.uuid4())
@@ -404,7 +407,7 @@ async def test_state_at_an_unknown_checkpoint_is_empty(client):
 
 
 async def test_update_state(client):
-    """s09 [23]–[30]: an update as a node adds a ``source: update`` checkpoint; an
+    """As in langgraph-api 0.16.7, an update as a node adds a ``source: update`` checkpoint; an
     unknown node is 400 and writes nothing; ``checkpoint_id`` forks."""
     tid = (await client.threads.create())["thread_id"]
     await _run_chain(client, tid)
@@ -457,7 +460,7 @@ async def test_update_state_values_only(client):
 
 
 async def test_status_idle_busy_idle(client):
-    """API.md §4.1: ``busy`` while a run is pending or running, ``idle`` after."""
+    """``busy`` while a run is pending or running, ``idle`` after (langgraph-api 0.16.7)."""
     tid = (await client.threads.create())["thread_id"]
     assert (await client.threads.get(tid))["status"] == "idle"
     run = await client.runs.create(tid, "slow", input={"log": [], "sleep": 0.5})
@@ -473,7 +476,7 @@ async def test_status_idle_busy_idle(client):
 
 
 async def test_status_error_after_a_failed_run(client):
-    """API.md §4.1: the last run failed → ``error``."""
+    """The last run failed → ``error`` (langgraph-api 0.16.7)."""
     tid = (await client.threads.create())["thread_id"]
     run = await client.runs.create(tid, "failing", input={"log": []})
     await client.runs.join(tid, run["run_id"])

@@ -1,6 +1,6 @@
 """Time travel through the official SDK: forking with ``update_state``, runs started
 from an older checkpoint, state and history at checkpoints, copies, supersteps and
-``durability`` (reference API.md §3.3, §3.4, §4.7; transcripts s02, s09, s13).
+``durability``, compared with langgraph-api 0.16.7's answers.
 
 Most tests use the ``steps`` graph (tests/graphs/hitl.py): ``one -> two -> three``,
 each node appending its name to ``log``. A run with input ``{"log": [...]}`` makes
@@ -69,7 +69,7 @@ async def _last_run(client, thread_id: str) -> dict:
 
 
 async def test_run_from_checkpoint_id_reexecutes_from_there(client):
-    """s09 [32]: a run with ``checkpoint_id`` (and no input) continues from that
+    """A run with ``checkpoint_id`` (and no input) continues from that
     checkpoint: after ``one``, ``two`` and ``three`` run again. As LangGraph does when
     it time-travels, the run first saves a ``source: fork`` copy of the checkpoint
     (child of it), then its steps; the old branch stays in the history."""
@@ -108,7 +108,7 @@ async def test_run_from_checkpoint_id_reexecutes_from_there(client):
 
 
 async def test_run_from_checkpoint_object_reruns_the_input(client):
-    """s09 [34]: ``checkpoint={"checkpoint_id": …}`` of the input checkpoint runs the
+    """``checkpoint={"checkpoint_id": …}`` of the input checkpoint runs the
     whole graph again with the input stored there (its ``__start__`` task)."""
     tid, history = await _steps_thread(client, ["start"])
     first = history[-1]
@@ -170,7 +170,7 @@ async def test_replay_an_older_interrupt(client):
 
 
 async def test_fork_as_a_node_then_continue(client):
-    """s09 [30]: ``update_state`` on an older checkpoint as ``two`` writes a ``source:
+    """``update_state`` on an older checkpoint as ``two`` writes a ``source:
     update`` checkpoint whose parent is that checkpoint and whose next node is
     ``three``; a run without input continues the fork."""
     tid, history = await _steps_thread(client)
@@ -239,7 +239,7 @@ async def test_update_as_the_interrupted_node_skips_it(client):
 
 
 async def test_update_state_errors_change_nothing(client, http):
-    """s09 [28]: an unknown ``as_node`` is 400 ``Node nope does not exist``; a fork from
+    """An unknown ``as_node`` is 400 ``Node nope does not exist``; a fork from
     an unknown checkpoint, or a body of the wrong shape, is a 4xx naming the input.
     In each case the history and the thread stay as they were."""
     tid, history = await _steps_thread(client)
@@ -313,9 +313,9 @@ async def test_update_state_on_a_thread_created_with_its_graph(client):
 
 
 async def test_state_at_checkpoints_both_ways(client, sync_client):
-    """s09 [11]/[12]: ``checkpoint_id=`` (GET /state/{id}) and ``checkpoint=`` (POST
+    """``checkpoint_id=`` (GET /state/{id}) and ``checkpoint=`` (POST
     /state/checkpoint) give the history's entry for that checkpoint, with its tasks;
-    an unknown id gives 200 with empty values either way (s09 [36])."""
+    an unknown id gives 200 with empty values either way, as in langgraph-api 0.16.7."""
     tid, history = await _steps_thread(client)
     for entry in history:
         by_id = await client.threads.get_state(tid, checkpoint_id=entry["checkpoint_id"])
@@ -378,7 +378,7 @@ async def test_history_of_a_branched_thread(client):
     assert await _history(client, tid, metadata={"source": "nothing"}) == []
 
     assert await client.threads.get_history(tid, limit=3) == full[:3]
-    assert await client.threads.get_history(tid) == full[:10]  # s09: limit defaults to 10
+    assert await client.threads.get_history(tid) == full[:10]  # limit defaults to 10
     pivot = full[3]["checkpoint"]
     assert await _history(client, tid, before={"configurable": pivot}) == full[4:]
     assert await client.threads.get_history(tid, before={"configurable": pivot}, limit=2) == full[4:6]
@@ -390,7 +390,7 @@ async def test_history_of_a_branched_thread(client):
 
 async def test_history_bad_input(client, http):
     """Bad ``limit``/``before``/``metadata`` are 422 naming the field, and a string
-    ``before`` too (s09 [15]); nothing is written."""
+    ``before`` too (as in langgraph-api 0.16.7); nothing is written."""
     tid, history = await _steps_thread(client)
     for body, field in (
         ({"limit": 0}, "limit"),
@@ -476,8 +476,8 @@ async def test_copy_of_an_interrupted_thread_resumes_on_its_own(client):
 
 
 async def test_create_with_several_supersteps(client):
-    """``supersteps`` apply in order, one ``source: update`` checkpoint each (s02
-    [32]); the thread then continues at the node after the last ``as_node``."""
+    """``supersteps`` apply in order, one ``source: update`` checkpoint each; the
+    thread then continues at the node after the last ``as_node``."""
     thread = await client.threads.create(
         graph_id="steps",
         supersteps=[
@@ -527,9 +527,9 @@ async def test_create_with_bad_supersteps_creates_nothing(client, http):
 
 @pytest.mark.parametrize("durability", ["sync", "async", None])
 async def test_durability_sync_and_async_keep_every_step(client, durability):
-    """s09 [43]–[48]: ``sync`` and ``async`` (the default) store a checkpoint for the
-    input and after every superstep (the reference's 2-node graph has 4; ``steps``
-    has 3 nodes, so 5)."""
+    """``sync`` and ``async`` (the default) store a checkpoint for the input and after
+    every superstep (langgraph-api 0.16.7 stored 4 for a 2-node graph; ``steps`` has
+    3 nodes, so 5)."""
     tid = (await client.threads.create())["thread_id"]
     kwargs = {"durability": durability} if durability else {}
     assert await client.runs.wait(tid, "steps", input={"log": []}, **kwargs) == _steps(*DONE)
@@ -541,7 +541,7 @@ async def test_durability_sync_and_async_keep_every_step(client, durability):
 
 
 async def test_durability_exit_keeps_only_the_final_checkpoint(client):
-    """s09 [51]/[52]: with ``exit`` a fresh thread's history is the final checkpoint
+    """With ``exit`` a fresh thread's history is the final checkpoint
     alone (``parent_checkpoint`` null, ``source: loop``, last step); a second exit
     run adds one checkpoint whose parent is the first run's; the state reads back
     whole and time travel from the kept checkpoints works."""

@@ -1,4 +1,5 @@
-"""Node timeouts enforced by Temporal (DESIGN.md §3), through the official SDK.
+"""Node timeouts enforced by the Temporal server (``run_timeout`` → start-to-close,
+``idle_timeout`` → heartbeat timeout), through the official SDK.
 
 Bounds here are generous (the exact figures are the benchmark's job): each graph node
 sleeps 3 s against a 1 s timeout, so "timed out" means well before 3 s.

@@ -1,4 +1,5 @@
-"""Guards on the LangGraph internals Evergraph hooks into (pinned in pyproject.toml).
+"""Guards on the LangGraph internals Evergraph hooks into (langgraph 1.2, pinned
+>=1.2.22,<1.3 in pyproject.toml).
 
 If one of these fails after a LangGraph upgrade, the hook in the named module must be
 revisited before the pin moves.
@@ -87,3 +88,40 @@ def test_functional_call_hook():
     params = set(inspect.signature(_acall).parameters)
     assert {"futures", "schedule_task", "submit", "loop", "stream"} <= params
     assert "next_task.writes" in inspect.getsource(_acall_impl)  # cached results of earlier executions
+
+
+def test_private_helpers_the_core_calls_keep_their_signatures():
+    """adapter.execution (node_attempt, policy, calls, streams) and adapter.graphs call
+    these private helpers of langgraph / langchain-core directly; a renamed helper or a
+    changed parameter list must fail here, not in a run."""
+    from langchain_core.tracers.event_stream import _AstreamEventsCallbackHandler
+    from langgraph._internal._config import ensure_config, get_async_callback_manager_for_config
+    from langgraph._internal._replay import ReplayState
+    from langgraph.pregel._algo import PregelTaskWrites, apply_writes, checkpoint_null_version, task_path_str
+    from langgraph.pregel._checkpoint import achannels_from_checkpoint
+    from langgraph.pregel._messages import StreamMessagesHandler
+    from langgraph.pregel._retry import _should_retry_on
+    from langgraph.pregel._utils import is_xxh3_128_hexdigest
+    from langgraph.pregel.main import Pregel, _coerce_context
+
+    def params(fn) -> list[str]:
+        return list(inspect.signature(fn).parameters)
+
+    assert params(_coerce_context)[:2] == ["context_schema", "context"]
+    assert params(_should_retry_on)[:2] == ["retry_policy", "exc"]
+    assert params(apply_writes)[:5] == ["checkpoint", "channels", "tasks", "get_next_version", "trigger_to_nodes"]
+    assert params(achannels_from_checkpoint)[:2] == ["specs", "checkpoint"]
+    assert {"saver", "config"} <= set(params(achannels_from_checkpoint))
+    assert params(checkpoint_null_version) == ["checkpoint"]
+    assert params(task_path_str) == ["tup"]
+    assert params(ReplayState)[:1] == ["checkpoint_id"]
+    assert set(PregelTaskWrites._fields) >= {"path", "name", "writes", "triggers"}
+    assert params(StreamMessagesHandler)[:2] == ["stream", "subgraphs"]
+    assert callable(ensure_config) and callable(get_async_callback_manager_for_config)
+    assert is_xxh3_128_hexdigest("0" * 32) and not is_xxh3_128_hexdigest("nope")
+    assert hasattr(Pregel, "_migrate_checkpoint")
+    assert "on_chain_start" in vars(_AstreamEventsCallbackHandler)
+    # adapter.graphs.checkpoint takes the Postgres saver's connection this way
+    from langgraph.checkpoint.postgres import _ainternal
+
+    assert params(_ainternal.get_connection) == ["conn"]

@@ -1,5 +1,5 @@
-"""Run webhooks (API.md §4.6, transcript s10): delivery to a real HTTP receiver on a
-loopback port (the session's ``tests/graphs/langgraph.json`` allows loopback and
+"""Run webhooks, as langgraph-api 0.16.7 sends them: delivery to a real HTTP receiver
+on a loopback port (the session's ``tests/graphs/langgraph.json`` allows loopback and
 plain http), and URL validation at run creation."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ async def test_stateless_wait_with_rejected_webhook_is_422(client):
 @pytest.mark.parametrize(
     "url, policy, detail",
     [
-        # the reference server's defaults
+        # langgraph-api 0.16.7's defaults
         ("http://example.com/hook", WebhookUrlPolicy(), "Webhook must use https"),
         ("https://127.0.0.1/hook", WebhookUrlPolicy(), "Webhook host blocked: loopback IP range"),
         ("https://[::1]:8443/hook", WebhookUrlPolicy(), "Webhook host blocked: loopback IP range"),

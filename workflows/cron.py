@@ -17,6 +17,8 @@ from typing import Any, Optional
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+__all__ = ["CronWorkflow"]
+
 
 @workflow.defn(name="CronWorkflow")
 class CronWorkflow:

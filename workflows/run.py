@@ -12,6 +12,7 @@ good the run ends ``error`` with the failure's type and message, and when
 ``finish_run`` does, :func:`finish` records that failure instead. Between
 supersteps, with no node attempt in flight, a long run continues-as-new
 (:data:`MAX_HISTORY_EVENTS`), carrying only the next ``advance`` number and results.
+See docs/architecture.md, "One run's path", step 3.
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ with workflow.unsafe.imports_passed_through():
         TaskResult,
         TaskSpec,
     )
+
+__all__ = [
+    "LIVENESS_TIMEOUT",
+    "LOST_WORKER_RETRIES",
+    "MAX_HISTORY_EVENTS",
+    "UNBOUNDED",
+    "RunWorkflow",
+    "deliver_webhook",
+    "failed_outcome",
+    "finish",
+    "local_failure",
+]
 
 #: start-to-close of a node attempt whose node has no ``run_timeout`` (no cap)
 UNBOUNDED = timedelta(days=3650)
@@ -156,8 +169,10 @@ class RunWorkflow:
 
     @workflow.signal(name="cancel")
     def cancel(self, msg: CancelRun) -> None:
-        """Stop the run: ``msg.action`` is ``interrupt`` or ``rollback`` (API.md §4.4).
-        Sent by the thread's workflow, which decides cancellations."""
+        """Stop the run: ``msg.action`` is ``interrupt`` (the run ends ``interrupted``)
+        or ``rollback`` (the run and its checkpoints are deleted), the actions of
+        langgraph-api's ``POST /threads/{id}/runs/{run_id}/cancel``. Sent by the
+        thread's workflow, which decides cancellations."""
         self._cancel_action = msg.action
         if self._main is not None and not self._main.done():
             self._main.cancel()

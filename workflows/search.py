@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
 
+__all__ = ["ALL", "ASSISTANT_ID", "GRAPH_ID", "RUN_ID", "STATUS", "THREAD_ID"]
+
 THREAD_ID = SearchAttributeKey.for_keyword("EvergraphThreadId")
 ASSISTANT_ID = SearchAttributeKey.for_keyword("EvergraphAssistantId")
 GRAPH_ID = SearchAttributeKey.for_keyword("EvergraphGraphId")

@@ -4,7 +4,7 @@ Every decision about a thread's runs is taken here, serialised by Temporal, so a
 number of API processes can never race each other on one thread:
 
 * ``submit_run`` (update, with a validator) accepts or rejects a new run with the
-  semantics of langgraph-api's ``multitask_strategy`` (API.md §4.3): ``reject`` fails
+  semantics of langgraph-api 0.16.7's ``multitask_strategy``: ``reject`` fails
   the update while a run is pending or running (the API answers 409); ``enqueue``
   queues it (FIFO); ``interrupt`` and ``rollback`` cancel the runs in flight first.
   The run record is written only once the run is accepted (local activity
@@ -32,6 +32,7 @@ runs to keep its history short. Its local activities retry transient failures on
 boundedly (``BOOKKEEPING_RETRY`` in workflows/retry.py); a run it records itself
 (cancelled before it started, or past the run timeout) goes through
 :func:`evergraph.workflows.run.finish`, which never leaves the thread waiting.
+See docs/architecture.md, "One run's path", step 2.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ with workflow.unsafe.imports_passed_through():
     from evergraph.workflows.run import RunWorkflow, deliver_webhook, finish, local_failure
     from evergraph.workflows.types import CancelRun, RunInput, RunOutcome, SubmitRun, ThreadInput
 
+__all__ = ["BUSY", "IDLE_SECONDS", "MAX_RUNS_PER_EXECUTION", "ThreadWorkflow"]
+
+#: seconds an idle thread's workflow waits for another run before it ends
 IDLE_SECONDS = 60
+#: runs one workflow execution runs before it continues-as-new
 MAX_RUNS_PER_EXECUTION = 200
 
 #: langgraph-api's 409 detail for ``multitask_strategy="reject"`` on a busy thread
@@ -155,6 +160,9 @@ class ThreadWorkflow:
 
     @workflow.run
     async def run(self, inp: ThreadInput) -> None:
+        """Run the thread's queued runs one at a time; end after ``IDLE_SECONDS``
+        seconds idle (never while the thread waits at an interrupt), continuing-as-new
+        after ``MAX_RUNS_PER_EXECUTION`` runs."""
         self._thread_id = inp.thread_id
         self._queue = list(inp.queue) + [r for r in self._queue if r.run_id not in {q.run_id for q in inp.queue}]
         self._thread_status, self._interrupts = inp.thread_status, dict(inp.interrupts)

@@ -2,14 +2,33 @@
 
 Plain dataclasses, so Temporal's default JSON converter carries them and workflow code
 can import them inside the sandbox. They hold ids, small descriptors and node writes
-(packed with LangGraph's serializer), never a thread's whole state (DESIGN.md §6).
-Durations are **seconds** (float).
+(packed with LangGraph's serializer), never a thread's whole state: that lives in
+LangGraph's checkpointer, so no payload grows with the length of a conversation
+(docs/architecture.md, "One run's path"). Durations are **seconds** (float).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+__all__ = [
+    "AdvanceRequest",
+    "AdvanceResponse",
+    "CancelRun",
+    "FinishInput",
+    "NodeInput",
+    "NodeOutput",
+    "RetrySpec",
+    "RunCarry",
+    "RunInput",
+    "RunOutcome",
+    "SubmitRun",
+    "TaskError",
+    "TaskResult",
+    "TaskSpec",
+    "ThreadInput",
+]
 
 
 @dataclass
@@ -101,7 +120,13 @@ class TaskResult:
 
 @dataclass
 class RunInput:
-    """Start argument of ``RunWorkflow`` (ids only; the run record holds the rest)."""
+    """Start argument of ``RunWorkflow`` (ids only; the run record holds the rest).
+
+    Attributes:
+        run_id, thread_id, assistant_id, graph_id: the run's ids.
+        run_timeout: optional cap on the run, seconds (``EVERGRAPH_RUN_TIMEOUT``).
+        after_seconds: seconds the run waits, ``pending``, before it starts.
+    """
 
     run_id: str
     thread_id: str
@@ -148,7 +173,8 @@ class RunOutcome:
         thread_status: the thread's status after the run (``idle``/``busy``/
             ``interrupted``/``error``), filled in by ``finish_run``.
         interrupts: the thread's pending interrupts after the run,
-            ``{task_id: [{"id", "value"}]}`` (API.md §4.2), filled in by ``finish_run``.
+            ``{task_id: [{"id", "value"}]}`` (the thread's ``interrupts`` field),
+            filled in by ``finish_run``.
         webhook: a webhook delivery is staged for the ``send_webhook`` activity.
         publish_error: the run's stream has no ``error`` event for this outcome yet
             (the error was not the graph's, e.g. ``advance`` failed): ``finish_run``
@@ -205,11 +231,11 @@ class SubmitRun:
 
     Attributes:
         run: the run's ids.
-        record: the run record to store once the thread accepts the run (API.md
-            §3.5.3 fields plus ``temporary``/``on_completion``); nothing is stored
-            for a rejected run.
-        multitask_strategy: ``reject``/``enqueue``/``interrupt``/``rollback``
-            (API.md §4.3).
+        record: the run record to store once the thread accepts the run (the fields
+            of langgraph-api's Run object plus ``temporary``/``on_completion``);
+            nothing is stored for a rejected run.
+        multitask_strategy: ``reject``/``enqueue``/``interrupt``/``rollback``, as
+            langgraph-api 0.16.7 applies them to a busy thread.
     """
 
     run: RunInput

@@ -1,21 +1,13 @@
-"""Stream broker: carries a run's stream events from where they happen (the driver and
-node attempts in a worker) to the API processes that serve SSE and long-polls.
+"""The in-process stream broker, for the embedded default where ``evergraph dev`` runs
+API and worker in one process (:class:`MemoryBroker`, a
+:class:`~adapter.broker.protocol.StreamBroker`).
 
-Event ids have the Redis-stream form ``<epoch-ms>-<n>`` that the reference server
-uses (API.md §2.3). They increase strictly across *all* runs of one broker (not only
-within a run), so they serve directly as SSE ``id:`` lines and ``Last-Event-ID``
-cursors, for a run's stream and for a thread's stream (§3.5.4), which is the
-concatenation of its runs' streams.
+Publishing is thread-safe (node attempts publish from their own threads); readers wait
+on the broker's event loop. Only a window of each run's most recent events stays in
+Python memory; older ones are spilled to a SQLite file, so a stream's memory stays
+bounded however long the run.
 
-Every stream ends with the control event :data:`END` (with an id of its own), which
-:meth:`StreamBroker.subscribe` yields last; the thread stream sends it as its
-``metadata {"status": "run_done"}`` bracket.
-
-:class:`MemoryBroker` serves the embedded default, where ``evergraph dev`` runs API
-and worker in one process. Publishing is thread-safe (node attempts publish from
-their own threads); readers wait on the broker's event loop. Only a window of each
-run's most recent events stays in Python memory; older ones are spilled to a SQLite
-file, so a stream's memory stays bounded however long the run.
+See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -25,94 +17,18 @@ import sqlite3
 import tempfile
 import threading
 import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 from evergraph.adapter import serde
+from evergraph.adapter.broker.common import QueueStartWatch
+from evergraph.adapter.broker.protocol import (
+    BEFORE_EVERYTHING, END, StartWatch, StreamEvent, format_event_id, next_event_id, parse_event_id,
+    subscribe_cursor,
+)
 
-END = "__end__"
-"""Name of the control event that closes a run's stream (never sent as such to clients)."""
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One event: ``id`` (``ms-n``), SSE ``event`` name and JSON ``data`` bytes."""
-
-    id: str
-    event: str
-    data: bytes
-
-
-def parse_event_id(value: str | None) -> tuple[int, int] | None:
-    """``"ms-n"`` as a sortable tuple; ``"-1"`` is "before everything"; else ``None``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value == "-1":
-        return (-1, -1)
-    ms, sep, n = value.partition("-")
-    if not sep or not ms.isdigit() or not n.isdigit():
-        return None
-    return (int(ms), int(n))
-
-
-def next_event_id(last: tuple[int, int]) -> tuple[int, int]:
-    """The id after ``last``: ``(now_ms, 0)``, or ``(last_ms, n+1)`` when the clock
-    has not moved past ``last_ms`` (same millisecond, or a clock step back)."""
-    ms = int(time.time() * 1000)
-    return (ms, 0) if ms > last[0] else (last[0], last[1] + 1)
-
-
-class StartWatch(ABC):
-    """Run ids whose streams start after the watch was made (see
-    :meth:`StreamBroker.watch_starts`). Use as an async iterator; :meth:`close` it."""
-
-    @abstractmethod
-    def __aiter__(self) -> AsyncIterator[str]: ...
-
-    @abstractmethod
-    def close(self) -> None:
-        """Stop watching."""
-
-
-class StreamBroker(ABC):
-    """Where runs' stream events go. Implementations must keep per-run order and give
-    ids that increase across runs."""
-
-    @abstractmethod
-    def publish(self, run_id: str, event: str, data: Any) -> None:
-        """Append an event (``data`` is JSON-encoded here); callable from any thread.
-        Ignored once the run's stream has ended."""
-
-    @abstractmethod
-    def end(self, run_id: str) -> None:
-        """Close the run's stream with an :data:`END` event; readers drain and stop.
-        Any thread; idempotent."""
-
-    @abstractmethod
-    def subscribe(
-        self, run_id: str, after: str | None = None, *, from_start: bool = False
-    ) -> AsyncIterator[StreamEvent]:
-        """Events of ``run_id`` strictly after id ``after`` (all of them with
-        ``from_start``; without either, only events published from now on), then
-        live ones, ending with the :data:`END` event.
-
-        A run whose stream has ended yields nothing more than what the cursor
-        selects (so ``after=None`` on an ended run yields nothing)."""
-
-    @abstractmethod
-    async def has_stream(self, run_id: str) -> bool:
-        """Whether the run's stream has started (an event was published or it ended)."""
-
-    @abstractmethod
-    def watch_starts(self) -> StartWatch:
-        """Watch for runs whose stream starts (first event, or an end without events)
-        from now on. Must be called on the broker's loop."""
-
-
-# ---------------------------------------------------------------------------- memory
+__all__ = ["MemoryBroker"]
 
 
 @dataclass
@@ -163,7 +79,7 @@ class _Spill:
                 "SELECT ms, n, event, data FROM spill WHERE run_id=? AND idx>=? AND idx<? ORDER BY idx LIMIT ?",
                 (run_id, start, stop, limit),
             ).fetchall()
-        return [StreamEvent(f"{ms}-{n}", event, bytes(data)) for ms, n, event, data in rows]
+        return [StreamEvent(format_event_id((ms, n)), event, bytes(data)) for ms, n, event, data in rows]
 
     def first_after(self, run_id: str, cursor: tuple[int, int]) -> int | None:
         ms, n = cursor
@@ -184,23 +100,7 @@ class _Spill:
             self._tmp.cleanup()
 
 
-class QueueStartWatch(StartWatch):
-    """A :class:`StartWatch` fed through an asyncio queue by its broker, which keeps
-    its open watches in ``watches`` (the watch leaves it on :meth:`close`)."""
-
-    def __init__(self, watches: set[QueueStartWatch]) -> None:
-        self.watches = watches
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
-
-    async def __aiter__(self) -> AsyncIterator[str]:
-        while True:
-            yield await self.queue.get()
-
-    def close(self) -> None:
-        self.watches.discard(self)
-
-
-class MemoryBroker(StreamBroker):
+class MemoryBroker:
     """In-process broker for the embedded default.
 
     Args:
@@ -236,7 +136,7 @@ class MemoryBroker(StreamBroker):
 
     def _next_id(self) -> str:
         self._last = next_event_id(self._last)
-        return f"{self._last[0]}-{self._last[1]}"
+        return format_event_id(self._last)
 
     def _stream(self, run_id: str) -> _RunStream:
         s = self._runs.get(run_id)
@@ -250,8 +150,7 @@ class MemoryBroker(StreamBroker):
             changed, s.changed = s.changed, asyncio.Event()
             changed.set()
         if started:
-            for watch in list(self._watches):
-                watch.queue.put_nowait(run_id)
+            QueueStartWatch.notify(self._watches, run_id)
 
     def _call_on_loop(self, fn, *args) -> None:
         try:
@@ -274,6 +173,7 @@ class MemoryBroker(StreamBroker):
         return started
 
     def publish(self, run_id: str, event: str, data: Any) -> None:
+        """See :meth:`StreamBroker.publish`."""
         payload = serde.dumps(data)
         with self._lock:
             s = self._stream(run_id)
@@ -283,6 +183,8 @@ class MemoryBroker(StreamBroker):
         self._call_on_loop(self._notify, run_id, started)
 
     def end(self, run_id: str) -> None:
+        """See :meth:`StreamBroker.end`; also forgets runs that ended more than
+        ``retention`` seconds ago."""
         with self._lock:
             s = self._stream(run_id)
             if s.ended:
@@ -302,13 +204,20 @@ class MemoryBroker(StreamBroker):
             self._spill.drop(old)
 
     async def has_stream(self, run_id: str) -> bool:
+        """See :meth:`StreamBroker.has_stream`."""
         s = self._runs.get(run_id)
         return s is not None and (s.size > 0 or s.ended)
 
     def watch_starts(self) -> StartWatch:
-        watch = QueueStartWatch(self._watches)
-        self._watches.add(watch)
-        return watch
+        """See :meth:`StreamBroker.watch_starts`."""
+        return QueueStartWatch(self._watches)
+
+    def events_in_memory(self, run_id: str) -> int:
+        """How many of the run's events are held in Python memory (the rest, if any, is
+        in the spill file)."""
+        with self._lock:
+            s = self._runs.get(run_id)
+            return 0 if s is None else len(s.events)
 
     def _start_index(self, run_id: str, s: _RunStream, cursor: tuple[int, int]) -> int:
         """Absolute index of the first event of ``s`` with an id after ``cursor``."""
@@ -342,15 +251,16 @@ class MemoryBroker(StreamBroker):
     async def subscribe(
         self, run_id: str, after: str | None = None, *, from_start: bool = False
     ) -> AsyncIterator[StreamEvent]:
+        """See :meth:`StreamBroker.subscribe`."""
         with self._lock:
             s = self._stream(run_id)
             size = s.size
-        cursor = (-1, -1) if from_start else parse_event_id(after)
+        cursor = subscribe_cursor(after, from_start)
         if cursor is None:
             if s.ended:
                 return
             index = size  # no cursor: live events only, from now on
-        elif cursor == (-1, -1):
+        elif cursor == BEFORE_EVERYTHING:
             index = 0
         else:
             index = self._start_index(run_id, s, cursor)

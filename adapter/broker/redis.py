@@ -1,5 +1,6 @@
-"""A stream broker on Redis Streams, for any number of ``evergraph serve`` and
-``evergraph worker`` processes on any number of machines (``EVERGRAPH_REDIS_URI``).
+"""A stream broker on Redis Streams (:class:`RedisBroker`, a
+:class:`~adapter.broker.protocol.StreamBroker`), for any number of ``evergraph serve``
+and ``evergraph worker`` processes on any number of machines (``EVERGRAPH_REDIS_URI``).
 
 Layout in Redis (``<p>`` is the key prefix, default ``evergraph:``):
 
@@ -8,7 +9,7 @@ Layout in Redis (``<p>`` is the key prefix, default ``evergraph:``):
 * ``<p>run:<run_id>:end``: set, with the stream's expiry, when the run's stream ends.
 * ``<p>last``: the last id given to any event. A Lua script gives each new event the
   next id after it (Redis' clock, ``TIME``), so ids increase across all runs and all
-  processes, as :mod:`adapter.broker.memory` requires (a thread's stream is the
+  processes, as :mod:`adapter.broker.protocol` requires (a thread's stream is the
   concatenation of its runs' streams).
 * ``<p>starts``: one entry per run whose stream started (capped at about 10,000).
 
@@ -19,6 +20,8 @@ which sends queued events in batches (one script call per batch), so
 :meth:`RedisBroker.publish` never blocks its caller; :meth:`RedisBroker.end` waits
 until Redis has stored everything queued before it (a run whose end was reported
 has its whole stream in Redis).
+
+See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evergraph.adapter import serde
-from evergraph.adapter.broker.memory import END, QueueStartWatch, StartWatch, StreamBroker, StreamEvent, parse_event_id
+from evergraph.adapter.broker.common import QueueStartWatch
+from evergraph.adapter.broker.protocol import (
+    BEFORE_EVERYTHING, END, StartWatch, StreamEvent, format_event_id, subscribe_cursor,
+)
+
+__all__ = ["RedisBroker"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +157,7 @@ class _Writer(threading.Thread):
         self.loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
 
-class RedisBroker(StreamBroker):
+class RedisBroker:
     """See the module docstring.
 
     Args:
@@ -229,6 +237,7 @@ class RedisBroker(StreamBroker):
     # -- writing (any thread) -----------------------------------------------------------
 
     def publish(self, run_id: str, event: str, data: Any) -> None:
+        """See :meth:`StreamBroker.publish`: queued for the writer thread."""
         writer = self._writer
         if writer is None:
             logger.warning("Redis broker closed: event %s of run %s dropped", event, run_id)
@@ -236,6 +245,8 @@ class RedisBroker(StreamBroker):
         writer.submit((run_id, event, serde.dumps(data), False, None))
 
     def end(self, run_id: str) -> None:
+        """See :meth:`StreamBroker.end`: waits (up to ``end_timeout``) until Redis has
+        stored the run's stream."""
         writer = self._writer
         if writer is None:
             logger.warning("Redis broker closed: end of run %s dropped", run_id)
@@ -248,14 +259,21 @@ class RedisBroker(StreamBroker):
     # -- reading (the broker's loop) ------------------------------------------------------
 
     async def has_stream(self, run_id: str) -> bool:
+        """See :meth:`StreamBroker.has_stream`."""
         assert self._redis is not None, "RedisBroker.open() was not called"
         key = self._key(run_id)
         return bool(await self._redis.exists(key, key + ":end"))
 
     def watch_starts(self) -> StartWatch:
-        watch = QueueStartWatch(self._watches)
-        self._watches.add(watch)
-        return watch
+        """See :meth:`StreamBroker.watch_starts`."""
+        return QueueStartWatch(self._watches)
+
+    async def retention_left(self, run_id: str) -> int | None:
+        """Seconds until the run's events expire from Redis; ``None`` while they do not
+        (the run has not ended) or once they are gone."""
+        assert self._redis is not None, "RedisBroker.open() was not called"
+        ttl = await self._redis.ttl(self._key(run_id))
+        return ttl if ttl >= 0 else None
 
     async def _follow_starts(self, cursor: str) -> None:
         """Forward every run start after ``cursor`` to the open watches."""
@@ -270,26 +288,25 @@ class RedisBroker(StreamBroker):
             for _key, entries in res or ():
                 for entry_id, fields in entries:
                     cursor = entry_id.decode()
-                    run_id = fields[b"r"].decode()
-                    for watch in list(self._watches):
-                        watch.queue.put_nowait(run_id)
+                    QueueStartWatch.notify(self._watches, fields[b"r"].decode())
 
     async def subscribe(
         self, run_id: str, after: str | None = None, *, from_start: bool = False
     ) -> AsyncIterator[StreamEvent]:
+        """See :meth:`StreamBroker.subscribe`."""
         assert self._redis is not None, "RedisBroker.open() was not called"
         redis, key = self._redis, self._key(run_id)
         ended_key = key + ":end"
-        cursor = (-1, -1) if from_start else parse_event_id(after)
+        cursor = subscribe_cursor(after, from_start)
         if cursor is None:
             if await redis.exists(ended_key):
                 return
             last = await redis.xrevrange(key, count=1)
             pos = last[0][0].decode() if last else "0-0"
-        elif cursor == (-1, -1):
+        elif cursor == BEFORE_EVERYTHING:
             pos = "0-0"
         else:
-            pos = f"{cursor[0]}-{cursor[1]}"
+            pos = format_event_id(cursor)
         while True:
             entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
             if not entries:

@@ -1,12 +1,15 @@
-"""A stream broker on a SQLite file, for ``evergraph serve`` and ``evergraph worker``
-running as separate processes on one machine.
+"""A stream broker on a SQLite file (:class:`SqliteBroker`, a
+:class:`~adapter.broker.protocol.StreamBroker`), for ``evergraph serve`` and
+``evergraph worker`` running as separate processes on one machine.
 
 Events are rows ordered by an autoincrement key; each is given its id in the same
 write transaction as the id of the row before it, so ids increase across all runs
-and processes (see :mod:`adapter.broker.memory`). Readers in other processes poll (every
+and processes (see :mod:`adapter.broker.protocol`). Readers in other processes poll (every
 ``poll_interval`` seconds), readers in the publishing process are woken at once, and
 readers fetch bounded batches, so a long run's events stay in the file. Several
-machines need a networked broker (Redis Streams, planned with the scale-out setup).
+machines need a networked broker (:mod:`adapter.broker.redis`).
+
+See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from evergraph.adapter import serde
-from evergraph.adapter.broker.memory import END, StartWatch, StreamBroker, StreamEvent, next_event_id, parse_event_id
+from evergraph.adapter.broker.protocol import (
+    END, StartWatch, StreamEvent, format_event_id, next_event_id, subscribe_cursor,
+)
+from evergraph.adapter.setup_lock import setup_lock
+
+__all__ = ["SqliteBroker"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stream_log (
@@ -41,7 +49,9 @@ CREATE TABLE IF NOT EXISTS stream_runs (
 _BATCH = 256
 
 
-class _SqliteStartWatch(StartWatch):
+class _SqliteStartWatch:
+    """The runs started after ``seq`` in ``stream_runs``, polled like events."""
+
     def __init__(self, broker: SqliteBroker, seq: int) -> None:
         self.broker = broker
         self.seq = seq
@@ -60,7 +70,7 @@ class _SqliteStartWatch(StartWatch):
         self.closed = True
 
 
-class SqliteBroker(StreamBroker):
+class SqliteBroker:
     """See the module docstring.
 
     Args:
@@ -83,10 +93,11 @@ class SqliteBroker(StreamBroker):
     async def open(self) -> SqliteBroker:
         """Create the file and tables."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
+        async with setup_lock(self.path):
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
         self._conn = conn
         return self
 
@@ -125,32 +136,22 @@ class SqliteBroker(StreamBroker):
         )
 
     def publish(self, run_id: str, event: str, data: Any) -> None:
-        payload = serde.dumps(data)
-        with self._lock:
-            conn = self._conn
-            if conn is None:
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT ended FROM stream_runs WHERE run_id=?", (run_id,)).fetchone()
-                if row is not None and row[0] is not None:
-                    conn.execute("ROLLBACK")
-                    return
-                if row is None:
-                    conn.execute("INSERT INTO stream_runs (run_id) VALUES (?)", (run_id,))
-                self._append(conn, run_id, event, payload)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        self._poke()
+        """See :meth:`StreamBroker.publish`."""
+        self._write(run_id, event, serde.dumps(data))
 
     def end(self, run_id: str) -> None:
+        """See :meth:`StreamBroker.end`; also deletes the runs that ended more than
+        ``retention`` seconds ago."""
+        self._write(run_id, END, b"null", ending=True)
+
+    def _write(self, run_id: str, event: str, payload: bytes, ending: bool = False) -> None:
+        """Append one event to a stream that has not ended, in one write transaction;
+        ``ending`` marks the stream ended and drops the expired ones."""
         with self._lock:
             conn = self._conn
             if conn is None:
                 return
-            now = time.time()
+            now = time.time() if ending else None
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute("SELECT ended FROM stream_runs WHERE run_id=?", (run_id,)).fetchone()
@@ -159,13 +160,15 @@ class SqliteBroker(StreamBroker):
                     return
                 if row is None:
                     conn.execute("INSERT INTO stream_runs (run_id, ended) VALUES (?,?)", (run_id, now))
-                else:
+                elif ending:
                     conn.execute("UPDATE stream_runs SET ended=? WHERE run_id=?", (now, run_id))
-                self._append(conn, run_id, END, b"null")
-                old = [r[0] for r in conn.execute("SELECT run_id FROM stream_runs WHERE ended<?", (now - self.retention,))]
-                for rid in old:
-                    conn.execute("DELETE FROM stream_log WHERE run_id=?", (rid,))
-                    conn.execute("DELETE FROM stream_runs WHERE run_id=?", (rid,))
+                self._append(conn, run_id, event, payload)
+                if now is not None:
+                    expired = now - self.retention
+                    old = [r[0] for r in conn.execute("SELECT run_id FROM stream_runs WHERE ended<?", (expired,))]
+                    for rid in old:
+                        conn.execute("DELETE FROM stream_log WHERE run_id=?", (rid,))
+                        conn.execute("DELETE FROM stream_runs WHERE run_id=?", (rid,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -173,9 +176,11 @@ class SqliteBroker(StreamBroker):
         self._poke()
 
     async def has_stream(self, run_id: str) -> bool:
+        """See :meth:`StreamBroker.has_stream`."""
         return bool(self._q("SELECT 1 FROM stream_runs WHERE run_id=?", (run_id,)))
 
     def watch_starts(self) -> StartWatch:
+        """See :meth:`StreamBroker.watch_starts`."""
         rows = self._q("SELECT MAX(seq) FROM stream_runs")
         return _SqliteStartWatch(self, (rows[0][0] if rows else None) or 0)
 
@@ -186,7 +191,8 @@ class SqliteBroker(StreamBroker):
     async def subscribe(
         self, run_id: str, after: str | None = None, *, from_start: bool = False
     ) -> AsyncIterator[StreamEvent]:
-        cursor = (-1, -1) if from_start else parse_event_id(after)
+        """See :meth:`StreamBroker.subscribe`."""
+        cursor = subscribe_cursor(after, from_start)
         if cursor is None:
             if self._ended(run_id):
                 return
@@ -203,24 +209,19 @@ class SqliteBroker(StreamBroker):
             else:
                 rows = self._q("SELECT MAX(seq) FROM stream_log WHERE run_id=?", (run_id,))
                 seq = (rows[0][0] if rows else None) or 0
+        page = "SELECT seq, ms, n, event, data FROM stream_log WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?"
         while True:
-            rows = self._q(
-                "SELECT seq, ms, n, event, data FROM stream_log WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
-                (run_id, seq, _BATCH),
-            )
+            rows = self._q(page, (run_id, seq, _BATCH))
             if not rows:
                 if not self._ended(run_id):
                     await self._sleep()
                     continue
                 # ended after the fetch above: its END row is newer, fetch once more
-                rows = self._q(
-                    "SELECT seq, ms, n, event, data FROM stream_log WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
-                    (run_id, seq, _BATCH),
-                )
+                rows = self._q(page, (run_id, seq, _BATCH))
                 if not rows:
                     return
-            for s, ms, n, event, data in rows:
-                seq = s
-                yield StreamEvent(f"{ms}-{n}", event, bytes(data))
+            for row_seq, ms, n, event, data in rows:
+                seq = row_seq
+                yield StreamEvent(format_event_id((ms, n)), event, bytes(data))
                 if event == END:
                     return

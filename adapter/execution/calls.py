@@ -13,7 +13,8 @@ function LangGraph puts under ``CONFIG_KEY_CALL``), ``prepare_single_task`` for 
 PUSH task and ``arun_with_retry`` to run it; the call's writes go to the checkpointer
 as pending writes of the caller's checkpoint, exactly where LangGraph's loop would
 put them. The calls run inside the caller's attempt (not as activities of their own)
-and are covered by its timeouts and heartbeats.
+and are covered by its timeouts and heartbeats (docs/architecture.md, "One run's
+path", step 5).
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ import weakref
 from functools import partial
 from typing import Any, Callable
 
+# LangGraph internals (private modules and ``_acall``), pinned for langgraph 1.2
+# (>=1.2.22,<1.3 in pyproject.toml); tests/test_upstream.py guards the call hook
 from langgraph._internal._constants import CONFIG_KEY_CALL, PUSH
 from langgraph.pregel._algo import checkpoint_null_version, prepare_single_task, task_path_str
 from langgraph.pregel._runner import _acall
 from langgraph.types import PregelExecutableTask
+
+__all__ = ["FunctionalCalls"]
 
 
 class _Futures(dict):

@@ -19,6 +19,7 @@ the tasks to start (or cancel) next, or the run's outcome. If the driver is gone
 checkpoint with LangGraph's own resume path (same ``run_id``, ``input=None``): saved
 pending writes are handed back to tasks that finished, so no finished node runs
 again. Results for tasks it has not asked for yet are kept until it does.
+See docs/architecture.md, "One run's path", steps 3 and 4.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import time
 import uuid
 from typing import Any
 
+# LangGraph's private config keys, pinned for langgraph 1.2 (>=1.2.22,<1.3 in
+# pyproject.toml); tests/test_upstream.py guards the runner-submit hook
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINT_MAP,
@@ -58,6 +61,8 @@ from evergraph.workflows.types import (
     TaskResult,
     TaskSpec,
 )
+
+__all__ = ["DriverRegistry", "RunDriver", "rebuild_exception"]
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +318,17 @@ class RunDriver:
             await self.services.saver.drain()
 
     async def advance(self, seq: int, results: list[TaskResult]) -> AdvanceResponse:
-        """Deliver ``results`` and wait for the next thing the workflow must do."""
+        """Deliver ``results`` and wait for the next thing the workflow must do.
+
+        Args:
+            seq: the workflow's ``advance`` number; the previous number again (a
+                retried local activity) returns the previous answer unchanged.
+            results: tasks that finished since the previous ``advance``.
+
+        Returns:
+            Tasks to start, tasks to cancel, or (with no task to start) the run's
+            outcome.
+        """
         async with self._lock:
             self.last_used = time.monotonic()
             if seq == self.seq - 1 and self._last_response is not None:
@@ -370,7 +385,13 @@ class DriverRegistry:
                 del self._drivers[run_id]
 
     async def advance(self, req: AdvanceRequest) -> AdvanceResponse:
-        """Serve the ``advance`` local activity for ``req.run``."""
+        """Serve the ``advance`` local activity for ``req.run``: the run's driver (a
+        new one, rebuilt from the checkpoint, when this worker has none for
+        ``req.seq``) answers; see :meth:`RunDriver.advance`.
+
+        Raises:
+            LookupError: the run's record is gone (see :meth:`RunDriver.start`).
+        """
         self._gc()
         run_id = req.run.run_id
         driver = self._drivers.get(run_id)

@@ -1,9 +1,10 @@
 """Recording a run's end: run status, thread status/values/interrupts/error, the
 ``/wait`` result on the stream, stateless-thread clean-up, then closing the stream.
 
-Thread statuses follow API.md §4.1: ``busy`` while another run is queued, ``error``
-after a failed run, ``interrupted`` when the state waits at an interrupt or the run
-was cancelled (``error`` then holds ``UserInterrupt``), else ``idle``.
+Thread statuses follow langgraph-api 0.16.7: ``busy`` while another run is queued,
+``error`` after a failed run, ``interrupted`` when the state waits at an interrupt or
+the run was cancelled (``error`` then holds ``UserInterrupt``), else ``idle``.
+See docs/architecture.md, "One run's path", step 7.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import logging
 
 from langgraph.types import StateSnapshot
 
+from evergraph.activities.errors import is_transient
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso, now
 from evergraph.adapter.services import Services
 from evergraph.adapter.graphs.state import bound_graph, thread_interrupts, wait_body
 from evergraph.adapter.resources.webhooks import stage as stage_webhook
 from evergraph.workflows.types import RunInput, RunOutcome
+
+__all__ = ["RESULT", "finish_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,17 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
     a ``success`` outcome into ``error`` with the serialiser's exception; a run record
     deleted meanwhile still has its thread's status recorded and its stream ended.
     With ``outcome.publish_error`` the stream gets the outcome's ``error`` event.
+
+    Args:
+        services: process services.
+        run: the run's ids.
+        outcome: how the run ended (from the driver or the workflow); updated in
+            place and returned.
+
+    Raises:
+        Exception: a failure of the records, checkpointer or broker propagates; the
+            activity retries the transient ones
+            (:func:`evergraph.activities.errors.is_transient`).
     """
     records, broker = services.records, services.broker
     record = await records.get_run(run.run_id)  # None: deleted meanwhile
@@ -126,8 +141,6 @@ async def _read_state(services: Services, run: RunInput, record: dict | None) ->
         Exception: a transient checkpointer failure (see
             :func:`evergraph.activities.errors.is_transient`), so the activity is retried.
     """
-    from evergraph.activities.errors import is_transient
-
     config = record["kwargs"].get("config") if record is not None else None
     try:
         graph = await bound_graph(services, run.graph_id, config)

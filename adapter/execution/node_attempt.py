@@ -1,7 +1,8 @@
 """One node attempt: rebuild a LangGraph task from the saved checkpoint and run it.
 
 The node-attempt activity (``activities/node.py``) calls :func:`run_node_attempt`
-through the worker's node port (``adapter/ports.py``).
+through the worker's node port (``adapter/ports.py``); see docs/architecture.md,
+"One run's path", step 5.
 The task is rebuilt with LangGraph's own ``prepare_single_task`` from the checkpoint
 and pending writes the driver saved before dispatching it, so the node sees exactly
 the input, config, scratchpad (resume values) and runtime it would see in-process;
@@ -13,7 +14,7 @@ async objects of user code (model clients, connection pools, semaphores) keep
 working, while a node that blocks (``time.sleep`` in an async node, a sync node)
 cannot stall the worker's workflows, pollers or heartbeats.
 
-Timeouts (DESIGN.md §3): the Temporal server enforces the activity's start-to-close
+Timeouts: the Temporal server enforces the activity's start-to-close
 (``run_timeout``) and heartbeat (``idle_timeout``) timeouts. Progress is what
 LangGraph's own ``_TimedAttemptScope`` counts as progress (callback events, writes,
 stream-writer output under ``refresh_on="auto"``; ``runtime.heartbeat()`` always); a
@@ -38,6 +39,9 @@ from typing import Any, Callable
 
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 
+# LangGraph internals (private modules, ``_TimedAttemptScope`` and its
+# ``_last_progress``, ``_coerce_context``), pinned for langgraph 1.2 (>=1.2.22,<1.3 in
+# pyproject.toml); tests/test_upstream.py guards the progress scope and the resume map
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINTER,
@@ -74,13 +78,16 @@ from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
+__all__ = ["LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
+
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 #: (their answers also deliver Temporal's cancellation to the attempt)
 LIVENESS_INTERVAL = 1.0
 
 
 def task_error(exc: BaseException) -> TaskError:
-    """Describe ``exc``; packs it with LangGraph's serializer when it round-trips."""
+    """Describe ``exc`` for the driver: class name, message, and the exception packed
+    with LangGraph's serializer when it round-trips (never raises)."""
     packed: str | None
     try:
         packed = serde.pack(exc)
@@ -156,6 +163,7 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     if saved is None:
         raise TaskMismatchError(f"checkpoint {spec.checkpoint_id} of thread {inp.run.thread_id} not found")
     checkpoint = saved.checkpoint
+    # Pregel's private checkpoint migration (langgraph 1.2), as its loop applies it
     if graph._migrate_checkpoint is not None:
         graph._migrate_checkpoint(checkpoint)
     channels, managed = await achannels_from_checkpoint(graph.channels, checkpoint, saver=saver, config=saved.config)
@@ -245,7 +253,9 @@ async def run_node_attempt(
         services: process services.
         inp: run ids and the task descriptor.
         attempt: Temporal's attempt number (1-based), for LangGraph's retry bound.
-        heartbeat: records a Temporal heartbeat; called on the caller's loop.
+        heartbeat: records a Temporal heartbeat; called on the caller's loop: every
+            :data:`LIVENESS_INTERVAL` seconds for a node without ``idle_timeout``,
+            else only after progress (checked every quarter of ``idle_timeout``).
 
     Returns:
         The task's writes (and interrupts, when the node called ``interrupt()``).

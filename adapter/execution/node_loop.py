@@ -22,6 +22,7 @@ is started again on the new one (its first start can no longer write or stream).
 retired loop stops, unclosed, once its last task has ended. Loop-bound objects that
 user code created on the retired loop (a contended ``asyncio.Semaphore``, pooled
 connections) may then fail on the new loop, as after any restart of an asyncio server.
+See docs/architecture.md, "One run's path", step 5.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["HostedAttempt", "NodeLoop", "NodeLoops", "SYNC_NODE_THREADS", "STALL_AFTER", "node_loops"]
+__all__ = ["STALL_AFTER", "SYNC_NODE_THREADS", "TICK", "HostedAttempt", "NodeLoop", "NodeLoops", "node_loops"]
 
 #: threads of a node loop's default executor, where LangGraph runs sync nodes (a
 #: timed-out sync node keeps its thread until it returns)
@@ -54,6 +55,7 @@ class HostedAttempt:
 
     Attributes:
         node_loop: the loop hosting it.
+        name: the node's name.
         future: resolves with the coroutine's result (a ``concurrent.futures.Future``).
         relocate: set (on the worker's loop) when its loop was retired and the attempt
             must be started again on the current node loop.

@@ -1,4 +1,6 @@
-"""LangGraph node policies → Temporal activity options (DESIGN.md §3).
+"""LangGraph node policies → Temporal activity options (docs/architecture.md, "One
+run's path", step 4: each task becomes one activity with the node's timeouts and
+retry policy).
 
 * ``TimeoutPolicy.run_timeout`` → start-to-close timeout;
 * ``TimeoutPolicy.idle_timeout`` → heartbeat timeout;
@@ -15,21 +17,30 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from langgraph.pregel._retry import _should_retry_on
 from langgraph.types import RetryPolicy, TimeoutPolicy
+
+# LangGraph's private retry_on test, pinned for langgraph 1.2 (>=1.2.22,<1.3 in
+# pyproject.toml)
+from langgraph.pregel._retry import _should_retry_on
 
 from evergraph.workflows.types import RetrySpec
 
+__all__ = ["retry_decision", "retry_spec", "timeout_fields"]
+
 
 def timeout_fields(policy: TimeoutPolicy | None) -> tuple[float | None, float | None, str]:
-    """``(run_timeout, idle_timeout, refresh_on)`` in seconds from a coerced policy."""
+    """``(run_timeout, idle_timeout, refresh_on)`` of a coerced ``TimeoutPolicy``: the
+    timeouts in seconds (``None``: no limit), ``refresh_on`` ``"auto"`` or
+    ``"heartbeat"``; ``(None, None, "auto")`` without a policy."""
     if policy is None:
         return None, None, "auto"
     return policy.run_timeout, policy.idle_timeout, policy.refresh_on
 
 
 def retry_spec(policies: Sequence[RetryPolicy] | None) -> RetrySpec | None:
-    """Temporal retry settings for a node's LangGraph retry policies (``None``: one attempt)."""
+    """Temporal retry settings for a node's LangGraph retry policies: the first
+    policy's intervals (seconds) and backoff, the largest ``max_attempts``; ``None``
+    (a single attempt) without policies."""
     if not policies:
         return None
     first = policies[0]

@@ -1,11 +1,12 @@
 """What a run asks of LangGraph, derived from its stored record.
 
-The API stores a run's ``kwargs`` in the shape langgraph-api does (API.md §3.5.3):
+The API stores a run's ``kwargs`` in the shape of langgraph-api 0.16.7's Run object:
 ``input``, ``command``, ``config`` (with ``configurable.thread_id/run_id/graph_id/
 assistant_id`` filled in and ``metadata``), ``context``, ``stream_mode``,
 ``interrupt_before/after``, ``subgraphs``, ``resumable``, ``durability``…
 The driver and every node attempt rebuild the same ``RunnableConfig`` from it, so a
-task prepared in a node attempt gets the same id and inputs as in the driver.
+task prepared in a node attempt gets the same id and inputs as in the driver
+(docs/architecture.md, "One run's path", steps 4 and 5).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from langgraph.types import Command, Send
 
 import langgraph.version
 
-#: langgraph-api version whose behaviour Evergraph reproduces (shared/reference/API.md)
+__all__ = ["COMPAT_API_VERSION", "DRIVER_MODES", "RunParams", "command_from_json", "event_name", "run_params"]
+
+#: the langgraph-api version whose behaviour on the wire Evergraph reproduces (shown
+#: as ``langgraph_api_version`` in run metadata and by ``GET /info``)
 COMPAT_API_VERSION = "0.16.7"
 
 #: LangGraph stream modes the driver's ``astream`` produces for the run's own graph
@@ -55,7 +59,20 @@ class RunParams:
     durability: str | None
 
 
-def _command(raw: dict[str, Any] | None) -> Command | None:
+def command_from_json(raw: dict[str, Any] | None) -> Command | None:
+    """A LangGraph ``Command`` from its JSON form in a request or run record.
+
+    Args:
+        raw: ``{"resume"?, "update"?, "goto"?}``; ``goto`` is a node name, a ``Send``
+            as ``{"node", "input"}``, or a list of either; an ``update`` given as a
+            list of pairs becomes a list of tuples.
+
+    Returns:
+        The command, or ``None`` for an empty or missing ``raw``.
+
+    Raises:
+        KeyError: a ``Send`` without ``"node"``.
+    """
     if not raw:
         return None
     goto = raw.get("goto")
@@ -77,7 +94,15 @@ def _command(raw: dict[str, Any] | None) -> Command | None:
 
 
 def run_params(run: dict[str, Any]) -> RunParams:
-    """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.records.sqlite`)."""
+    """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.records`).
+
+    Args:
+        run: the run record: ``run_id``, ``thread_id`` and ``kwargs`` (the request's
+            ``input``, ``command``, ``config``, ``context``, ``stream_mode``…).
+
+    Raises:
+        KeyError: the record lacks ``kwargs``, ``run_id`` or ``thread_id``.
+    """
     kwargs = run["kwargs"]
     config: dict[str, Any] = copy.deepcopy(kwargs.get("config") or {})
     configurable = config.setdefault("configurable", {})
@@ -95,7 +120,7 @@ def run_params(run: dict[str, Any]) -> RunParams:
     return RunParams(
         config=config,
         input=kwargs.get("input"),
-        command=_command(kwargs.get("command")),
+        command=command_from_json(kwargs.get("command")),
         context=kwargs.get("context"),
         stream_modes=tuple(modes),
         subgraphs=bool(kwargs.get("subgraphs")),
@@ -111,5 +136,6 @@ def _first_set(*values: Any) -> Any:
 
 
 def event_name(mode: str, namespace: tuple[str, ...] = ()) -> str:
-    """SSE event name: the stream mode, ``|``-joined with subgraph namespace segments."""
+    """SSE event name: the stream mode, ``|``-joined with subgraph namespace segments
+    (each ``<node>:<task_id>``), e.g. ``updates|inner:33d9…``."""
     return "|".join((mode, *namespace)) if namespace else mode

@@ -1,8 +1,9 @@
-"""Run stream modes on the wire (API.md §2.2): from LangGraph's stream chunks and
-LangChain's callback events to the SSE events langgraph-api sends.
+"""Run stream modes on the wire: from LangGraph's stream chunks and LangChain's
+callback events to the SSE events langgraph-api 0.16.7 sends for each ``stream_mode``
+(docs/architecture.md, "One run's path", step 6).
 
 Everything here starts from LangGraph's or LangChain's own output and only reshapes
-it the way the reference server does (``s04_stream_modes.txt``):
+it the way langgraph-api 0.16.7 does:
 
 * :class:`WireEncoder` turns ``Pregel.astream`` chunks ``(namespace, mode, data)``
   into ``(event name, data)`` pairs: ``values``, ``updates``, ``custom``, ``tasks``
@@ -27,10 +28,24 @@ from uuid import UUID
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
 from langchain_core.messages.utils import message_chunk_to_message
+
+# langchain-core's private astream_events tracer, pinned for langchain-core 1.7
+# (>=1.7.2,<1.8 in pyproject.toml)
 from langchain_core.tracers.event_stream import _AstreamEventsCallbackHandler
 from langgraph.constants import TAG_HIDDEN
 
 from evergraph.adapter.execution.runconfig import event_name
+
+__all__ = [
+    "LOOP_MODES",
+    "PRIVATE_CONFIGURABLE",
+    "Emit",
+    "EventsTracer",
+    "WireEncoder",
+    "checkpoint_payload",
+    "config_checkpoint",
+    "debug_payload",
+]
 
 #: keys Evergraph keeps in a run's ``configurable`` that langgraph-api does not show
 #: in stream payloads (the flag that the request carried a ``context``)

@@ -11,12 +11,15 @@ adds two things Evergraph needs, delegating everything else:
   durable. The driver calls it before handing tasks to the workflow, because a node
   attempt, possibly on another worker, reconstructs its task from the saved
   checkpoint and pending writes.
+
+See docs/architecture.md, "One run's path", step 5.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, AsyncIterator, Sequence
@@ -31,11 +34,17 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from evergraph.adapter.setup_lock import setup_lock
+
+__all__ = ["SharedSaver", "open_checkpointer", "open_pg_pool", "open_postgres_checkpointer", "pg_advisory_lock"]
+
 logger = logging.getLogger(__name__)
 
 
 class SharedSaver(BaseCheckpointSaver):
-    """A LangGraph checkpointer usable from any thread's event loop.
+    """A LangGraph checkpointer usable from any thread's event loop. Every
+    ``BaseCheckpointSaver`` method runs ``inner``'s async form on ``home``; the sync
+    forms block their (non-home) thread until it has.
 
     Args:
         inner: the real saver; its async methods run on ``home``.
@@ -71,14 +80,18 @@ class SharedSaver(BaseCheckpointSaver):
 
     @property
     def config_specs(self) -> list:
+        """``inner``'s config specs."""
         return self.inner.config_specs
 
     def get_next_version(self, current: Any, channel: Any) -> Any:
+        """``inner``'s next channel version after ``current``."""
         return self.inner.get_next_version(current, channel)
 
     # -- async API ----------------------------------------------------------------
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names (the latest of its thread without a
+        ``checkpoint_id``) with its pending writes, or ``None``."""
         return await self._on_home(self.inner.aget_tuple(config))
 
     async def alist(
@@ -89,6 +102,9 @@ class SharedSaver(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints matching ``config``, ``filter`` (on metadata) and ``before``,
+        newest first, at most ``limit``; read in full on the home loop first."""
+
         async def collect() -> list[CheckpointTuple]:
             return [t async for t in self.inner.alist(config, filter=filter, before=before, limit=limit)]
 
@@ -102,7 +118,8 @@ class SharedSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        # langgraph-api's checkpoints name their thread (LangGraph drops the key)
+        """Store ``checkpoint``; its metadata gains ``thread_id`` as in langgraph-api
+        0.16.7's checkpoints (LangGraph drops the key). Returns its config."""
         thread_id = config.get("configurable", {}).get("thread_id")
         if thread_id is not None and "thread_id" not in metadata:
             metadata = {**metadata, "thread_id": str(thread_id)}
@@ -115,9 +132,12 @@ class SharedSaver(BaseCheckpointSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        """Store a task's pending ``writes`` (``[(channel, value)]``) on the checkpoint
+        ``config`` names."""
         return await self._on_home(self.inner.aput_writes(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of ``thread_id``."""
         return await self._on_home(self.inner.adelete_thread(thread_id))
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -140,9 +160,10 @@ class SharedSaver(BaseCheckpointSaver):
     async def acollapse_run(self, thread_id: str, run_id: str) -> None:
         """Keep only the last root checkpoint ``run_id`` made on ``thread_id``, re-parented
         onto the checkpoint the run started from: LangGraph's ``durability="exit"``
-        outcome (API.md §4.7: history holds only the final checkpoint). Evergraph runs
-        such a run with per-step checkpoints, because each node attempt rebuilds its
-        task from the checkpoint it reads, then collapses them when the run ends.
+        outcome (in langgraph-api 0.16.7 the history then holds only the final
+        checkpoint). Evergraph runs such a run with per-step checkpoints, because each
+        node attempt rebuilds its task from the checkpoint it reads, then collapses
+        them when the run ends.
 
         Nothing is deleted when the final checkpoint still rebuilds a ``DeltaChannel``
         from the writes stored on its ancestors (its metadata counts updates since
@@ -200,6 +221,8 @@ class SharedSaver(BaseCheckpointSaver):
         """:meth:`_delete_rows` on langgraph-checkpoint-postgres' tables. Channel values
         (``checkpoint_blobs``) are shared between checkpoints by version and stay: a
         blob no checkpoint names is never read (new versions carry a random suffix)."""
+        # deferred: Postgres is opt-in (EVERGRAPH_DATABASE_URI). ``_ainternal`` is
+        # private to langgraph-checkpoint-postgres, pinned for 3.2 (>=3.2,<3.3)
         from langgraph.checkpoint.postgres import _ainternal
 
         async with self.inner.lock, _ainternal.get_connection(self.inner.conn) as conn:
@@ -219,6 +242,8 @@ class SharedSaver(BaseCheckpointSaver):
                     )
 
     async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
+        """``inner``'s ``aget_delta_channel_history`` (writes that rebuild a
+        ``DeltaChannel``), on the home loop."""
         return await self._on_home(self.inner.aget_delta_channel_history(*args, **kwargs))
 
     # -- sync API (graph.invoke/get_state from sync code in a worker thread) -----
@@ -227,21 +252,27 @@ class SharedSaver(BaseCheckpointSaver):
         return asyncio.run_coroutine_threadsafe(coro, self.home).result()
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Sync :meth:`aget_tuple` (not on the home loop's thread: it would deadlock)."""
         return self._sync(self.inner.aget_tuple(config))
 
     def list(self, config, *, filter=None, before=None, limit=None):  # noqa: A003
+        """Sync :meth:`alist`."""
+
         async def collect():
             return [t async for t in self.inner.alist(config, filter=filter, before=before, limit=limit)]
 
         return iter(self._sync(collect()))
 
     def put(self, config, checkpoint, metadata, new_versions):
+        """Sync form of ``inner.aput``."""
         return self._sync(self.inner.aput(config, checkpoint, metadata, new_versions))
 
     def put_writes(self, config, writes, task_id, task_path=""):
+        """Sync :meth:`aput_writes`."""
         return self._sync(self.inner.aput_writes(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
+        """Sync :meth:`adelete_thread`."""
         return self._sync(self.inner.adelete_thread(thread_id))
 
 
@@ -250,21 +281,23 @@ async def open_checkpointer(path: Path, stack: AsyncExitStack) -> SharedSaver:
 
     The connection closes when ``stack`` closes. Must be called on the loop that will
     be the saver's home (the process's main loop).
+
+    Raises:
+        sqlite3.OperationalError: the file cannot be opened or created.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
-    await saver.setup()
-    await saver.conn.execute("PRAGMA journal_mode=WAL")
+    async with setup_lock(path):
+        await saver.setup()
+        await saver.conn.execute("PRAGMA journal_mode=WAL")
     await saver.conn.execute("PRAGMA busy_timeout=30000")
     return SharedSaver(saver, asyncio.get_running_loop())
 
 
 def _is_postgres(saver: BaseCheckpointSaver) -> bool:
-    try:
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    except ImportError:  # pragma: no cover - a dependency of Evergraph
-        return False
-    return isinstance(saver, AsyncPostgresSaver)
+    # only a process that opened the Postgres saver has imported its module
+    aio = sys.modules.get("langgraph.checkpoint.postgres.aio")
+    return aio is not None and isinstance(saver, aio.AsyncPostgresSaver)
 
 
 _SETUP_LOCK = 0x4C475350  # pg advisory lock key serialising concurrent setup() calls
@@ -283,7 +316,10 @@ async def open_postgres_checkpointer(uri: str, stack: AsyncExitStack, max_size: 
 
     Raises:
         psycopg_pool.PoolTimeout: the server is unreachable.
+        TimeoutError: another process held the migrations' lock for 120 s.
     """
+    # deferred: Postgres is opt-in (EVERGRAPH_DATABASE_URI), and psycopg with
+    # langgraph-checkpoint-postgres adds about 60 ms to every process's start
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
     pool = await open_pg_pool(uri, stack, max_size)
@@ -305,6 +341,7 @@ async def open_pg_pool(uri: str, stack: AsyncExitStack, max_size: int) -> Any:
     Raises:
         psycopg_pool.PoolTimeout: the server did not answer within 30 s.
     """
+    # deferred: Postgres is opt-in (see open_postgres_checkpointer)
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 

@@ -7,7 +7,8 @@ webhook URL policy, :class:`WebhookUrlPolicy`), ``store`` (``index`` and ``ttl``
 the LangGraph store, :class:`StoreConfig`), ``auth`` (``path`` of a
 ``langgraph_sdk.Auth``, ``cache``, ``openapi``, ``disable_studio_auth``:
 :class:`AuthConfig`). Other keys (``checkpointer``, ``http``…) are kept in
-:attr:`LangGraphConfig.raw` for the components that honour them.
+:attr:`LangGraphConfig.raw` for the components that honour them. See
+docs/architecture.md, "Where to find things".
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+__all__ = [
+    "AuthConfig",
+    "ConfigError",
+    "GraphSpec",
+    "LangGraphConfig",
+    "StoreConfig",
+    "WebhookUrlPolicy",
+    "apply_env",
+    "load_config",
+]
 
 
 class ConfigError(ValueError):
@@ -55,8 +67,8 @@ class GraphSpec:
 @dataclass(frozen=True)
 class WebhookUrlPolicy:
     """``langgraph.json`` ``"webhooks": {"url": {...}}``: which webhook URLs a run may
-    name (checked when the run is created, API.md §4.6). Defaults are the reference
-    server's: https only, no loopback hosts.
+    name (checked when the run is created; a refused URL is a 422). Defaults are
+    langgraph-api 0.16.7's: https only, no loopback hosts.
 
     Attributes:
         require_https: refuse ``http://`` URLs (``Webhook must use https``).
@@ -249,7 +261,17 @@ def _parse_auth(path: Path, raw: Any) -> AuthConfig | None:
 
 @dataclass(frozen=True)
 class LangGraphConfig:
-    """A parsed ``langgraph.json``."""
+    """A parsed ``langgraph.json``.
+
+    Attributes:
+        path: absolute path of the file.
+        graphs: ``graphs``, by graph id, in the file's order.
+        env: ``env`` as variables (from the object or the ``.env`` file it names).
+        dependencies: local ``dependencies`` as absolute paths (package names are
+            left to the user's environment).
+        raw: the whole JSON object.
+        webhooks, store, auth: the parsed ``webhooks``, ``store`` and ``auth`` keys.
+    """
 
     path: Path
     graphs: dict[str, GraphSpec]

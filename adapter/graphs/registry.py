@@ -10,6 +10,7 @@ Sync nodes with ``timeout=``: plain LangGraph refuses to compile them
 because it cannot cancel sync code in-process. Evergraph enforces node timeouts in
 the Temporal server, so :func:`allow_sync_node_timeouts` turns that one check off in
 Evergraph processes. ``tests/test_upstream.py`` fails if LangGraph moves the check.
+See docs/architecture.md, "Where to find things".
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import langgraph.pregel.main as pregel_main
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import StateGraph
 from langgraph.pregel import Pregel
 
 from evergraph.adapter.graphs.config import GraphSpec, LangGraphConfig, apply_env
+
+__all__ = ["GraphLoadError", "GraphRegistry", "allow_sync_node_timeouts", "import_target", "load_registry"]
 
 
 class GraphLoadError(RuntimeError):
@@ -45,13 +49,15 @@ def allow_sync_node_timeouts() -> None:
     refusal is lifted: at run time Evergraph runs each node attempt as a Temporal
     activity whose start-to-close and heartbeat timeouts the Temporal server enforces,
     and strips the in-process timeout before running the node.
+
+    Raises:
+        RuntimeError: this LangGraph has no ``validate_timeout_supported`` (a version
+            outside the range pinned in pyproject.toml, langgraph >=1.2.22,<1.3).
     """
     global _patched
     with _patch_lock:
         if _patched:
             return
-        import langgraph.pregel.main as pregel_main
-
         if not hasattr(pregel_main, "validate_timeout_supported"):
             raise RuntimeError(
                 "langgraph.pregel.main.validate_timeout_supported is gone: this LangGraph "
@@ -65,7 +71,15 @@ def allow_sync_node_timeouts() -> None:
         _patched = True
 
 
-def _import_target(spec: GraphSpec) -> Any:
+def import_target(spec: GraphSpec) -> Any:
+    """The object ``spec`` names: attribute ``spec.attr`` of the Python file (imported
+    once per path, its folder put on ``sys.path``) or of the module ``spec.target``.
+
+    Raises:
+        GraphLoadError: the file or module is missing, importing it raised (the
+            message names the graph id, the path and the original error), or it has
+            no such attribute.
+    """
     if spec.is_file:
         path = spec.file_path
         if not path.is_file():
@@ -141,7 +155,7 @@ class GraphRegistry:
             if str(dep) not in sys.path:
                 sys.path.insert(0, str(dep))
         for graph_id, spec in self.config.graphs.items():
-            obj = _import_target(spec)
+            obj = import_target(spec)
             if isinstance(obj, StateGraph):
                 compiled = obj.compile()
             elif isinstance(obj, Pregel):
@@ -197,5 +211,10 @@ class GraphRegistry:
 
 
 def load_registry(config: LangGraphConfig) -> GraphRegistry:
-    """Import all graphs of ``config``; see :class:`GraphRegistry`."""
+    """Import all graphs of ``config``; see :class:`GraphRegistry`.
+
+    Raises:
+        GraphLoadError: a graph cannot be imported, or is neither a graph, a builder
+            nor a callable.
+    """
     return GraphRegistry(config).load()

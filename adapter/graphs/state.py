@@ -1,7 +1,8 @@
 """Thread state as the API shows it, read through LangGraph (``Pregel.aget_state`` /
 ``aget_state_history``) from the checkpointer, never re-derived by Evergraph.
 
-Shapes follow API.md §3.8 (ThreadState, Interrupt) and §2.5 (the ``/wait`` body).
+Shapes are langgraph-api 0.16.7's: ThreadState, Interrupt, and the ``/wait`` body.
+See docs/architecture.md, "The layers".
 """
 
 from __future__ import annotations
@@ -14,9 +15,22 @@ from langgraph.types import StateSnapshot
 from evergraph.adapter import serde
 from evergraph.adapter.services import Services
 
+__all__ = ["EMPTY_STATE", "bound_graph", "interrupt_json", "snapshot_json", "thread_interrupts", "wait_body"]
+
 
 async def bound_graph(services: Services, graph_id: str, config: dict[str, Any] | None = None) -> Pregel:
-    """The graph of ``graph_id`` with Evergraph's checkpointer and store attached."""
+    """The graph of ``graph_id`` with Evergraph's checkpointer and store attached.
+
+    Args:
+        services: process services.
+        graph_id: key of ``graphs`` in ``langgraph.json``.
+        config: the run's config, for graph factories that take one.
+
+    Raises:
+        KeyError: unknown graph id.
+        GraphLoadError: a factory returned something that is not a graph; a
+            factory's own exception propagates unchanged.
+    """
     graph = await services.registry.get(graph_id, config or {})
     return graph.copy({"checkpointer": services.saver, "store": services.store})
 
@@ -93,7 +107,8 @@ EMPTY_STATE: dict[str, Any] = {
     "checkpoint_id": None,
     "parent_checkpoint_id": None,
 }
-"""ThreadState of a thread without checkpoints (API.md §3.4)."""
+"""ThreadState of a thread without checkpoints, as langgraph-api 0.16.7 answers
+``GET /threads/{id}/state`` for a thread that never ran."""
 
 
 def thread_interrupts(snapshot: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
@@ -105,7 +120,8 @@ def thread_interrupts(snapshot: StateSnapshot) -> dict[str, list[dict[str, Any]]
 
 def wait_body(snapshot: StateSnapshot) -> Any:
     """The ``/wait`` and ``/join`` success body: the state values, with
-    ``__interrupt__`` when the run stopped at ``interrupt()`` (API.md §2.5)."""
+    ``__interrupt__`` when the run stopped at ``interrupt()``, as langgraph-api 0.16.7
+    answers."""
     values = serde.to_jsonable(snapshot.values)
     if snapshot.interrupts and values is None:
         values = {}  # an entrypoint waiting before it returned anything: in-process too

@@ -16,14 +16,14 @@ SQLite's semantic search needs the ``sqlite-vec`` distance functions. When Pytho
 default), Evergraph registers the same three functions (``vec_distance_cosine``,
 ``vec_distance_L2``, ``vec_distance_L1``) in Python on the store's connection; the
 store's own SQL then runs unchanged. Every stored vector is scored for a query, which
-suits the embedded default's size; Postgres uses pgvector.
+suits the embedded default's size; Postgres uses pgvector. See docs/architecture.md,
+"The layers".
 """
 
 from __future__ import annotations
 
 import array
 import asyncio
-import contextlib
 import logging
 import math
 import sqlite3
@@ -31,10 +31,25 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Iterable
 
+import aiosqlite
 from langgraph.store.base import BaseStore, Op, Result, ensure_embeddings, validate_op_namespace
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
+from evergraph.adapter.graphs.checkpoint import open_pg_pool, pg_advisory_lock
 from evergraph.adapter.graphs.config import ConfigError, GraphSpec, StoreConfig
+from evergraph.adapter.graphs.registry import GraphLoadError, import_target
+from evergraph.adapter.setup_lock import setup_lock
+
+__all__ = [
+    "DEFAULT_SWEEP_MINUTES",
+    "EvergraphSqliteStore",
+    "SharedStore",
+    "load_embeddings",
+    "open_postgres_store",
+    "open_sqlite_store",
+    "open_store",
+    "sqlite_loads_extensions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -134,14 +149,12 @@ def load_embeddings(config: StoreConfig) -> Any:
         ConfigError: the file, module or attribute is missing, or the provider
             cannot be initialised; the message names ``store.index.embed``.
     """
-    from evergraph.adapter.graphs.registry import GraphLoadError, _import_target
-
     embed = (config.index or {})["embed"]
     target, _, attr = embed.rpartition(":")
     spec = GraphSpec("store_index_embed", target, attr, None, config.base_dir)
     try:
         if spec.is_file or "." in target:
-            obj = _import_target(spec)
+            obj = import_target(spec)
         else:
             obj = embed
         return ensure_embeddings(obj)
@@ -243,8 +256,6 @@ async def open_sqlite_store(path: Path, config: StoreConfig, stack: AsyncExitSta
     Raises:
         ConfigError: ``store.index.embed`` cannot be loaded.
     """
-    import aiosqlite
-
     index = _index_config(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -256,22 +267,9 @@ async def open_sqlite_store(path: Path, config: StoreConfig, stack: AsyncExitSta
     inner = EvergraphSqliteStore(conn, index=index, ttl=_ttl_config(config))
     # LangGraph's migrations (ALTER TABLE …) are not safe to run twice at once: an API
     # and a worker process starting together on one data folder take turns
-    async with _file_lock(path.with_name(path.name + ".setup-lock")):
+    async with setup_lock(path):
         await inner.setup()
     return await _share(inner, stack)
-
-
-@contextlib.asynccontextmanager
-async def _file_lock(path: Path):
-    """Hold an exclusive ``flock`` on ``path`` (created if missing) across processes."""
-    import fcntl
-
-    with open(path, "a+") as f:
-        await asyncio.to_thread(fcntl.flock, f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------ Postgres
@@ -294,10 +292,11 @@ async def open_postgres_store(uri: str, config: StoreConfig, stack: AsyncExitSta
     Raises:
         ConfigError: ``store.index.embed`` cannot be loaded.
         psycopg_pool.PoolTimeout: the server is unreachable.
+        TimeoutError: another process held the migrations' lock for 120 s.
     """
+    # deferred: Postgres is opt-in (EVERGRAPH_DATABASE_URI), and psycopg adds about
+    # 60 ms to every process's start
     from langgraph.store.postgres.aio import AsyncPostgresStore
-
-    from evergraph.adapter.graphs.checkpoint import open_pg_pool, pg_advisory_lock
 
     index = _index_config(config)
     pool = await open_pg_pool(uri, stack, max_size)
@@ -316,7 +315,9 @@ async def _share(inner: Any, stack: AsyncExitStack) -> SharedStore:
 
     async def close() -> None:
         await inner.stop_ttl_sweeper(timeout=5)
-        task = getattr(inner, "_task", None)  # AsyncBatchedBaseStore's queue consumer
+        # the queue consumer of AsyncBatchedBaseStore, a private attribute in
+        # langgraph-checkpoint 4.3 (>=4.3,<5 in pyproject.toml)
+        task = getattr(inner, "_task", None)
         if task is not None:
             task.cancel()
 
@@ -326,8 +327,17 @@ async def _share(inner: Any, stack: AsyncExitStack) -> SharedStore:
 
 async def open_store(settings: Any, config: StoreConfig, stack: AsyncExitStack) -> SharedStore:
     """The process's store: Postgres when ``settings.uses_postgres``, else SQLite in
-    ``store.sqlite`` beside ``settings.sqlite_path``. See :func:`open_sqlite_store`
-    and :func:`open_postgres_store`."""
+    ``store.sqlite`` beside ``settings.sqlite_path``.
+
+    Args:
+        settings: the process's :class:`~evergraph.adapter.process.settings.Settings`.
+        config: ``langgraph.json``'s ``store`` settings.
+        stack: stops the TTL sweeper and closes the connections when it closes.
+
+    Raises:
+        ConfigError: ``store.index.embed`` cannot be loaded.
+        psycopg_pool.PoolTimeout: Postgres is unreachable.
+    """
     if settings.uses_postgres:
         return await open_postgres_store(settings.database_uri, config, stack)
     return await open_sqlite_store(settings.sqlite_path.with_name("store.sqlite"), config, stack)

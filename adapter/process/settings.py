@@ -2,7 +2,8 @@
 
 Every setting has a documented default (see README "Configuration"). Invalid values
 raise :class:`SettingsError` with a message that names the variable, so a process
-fails at start-up instead of at the first request.
+fails at start-up instead of at the first request. See docs/architecture.md, "Where
+to find things".
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+__all__ = ["Settings", "SettingsError"]
 
 
 class SettingsError(ValueError):
@@ -93,6 +96,7 @@ class Settings:
             pages needs an ``x-api-key`` header holding one of them (401
             otherwise). All keys authenticate the same identity
             (``evergraph-api-key``); per-user isolation needs ``auth.path``.
+        extra: further named values for extensions; Evergraph itself reads none.
     """
 
     config_path: Path = Path("langgraph.json")

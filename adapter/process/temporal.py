@@ -1,5 +1,7 @@
 """Connecting to Temporal, registering Evergraph's search attributes, and building the
-worker that hosts ``ThreadWorkflow``, ``RunWorkflow`` and the activities."""
+worker that hosts ``ThreadWorkflow``, ``RunWorkflow`` and the activities, handing each
+activity group the core's implementation of its port (docs/architecture.md, "The
+layers")."""
 
 from __future__ import annotations
 
@@ -28,6 +30,16 @@ from evergraph.workflows.cron import CronWorkflow
 from evergraph.workflows.run import RunWorkflow
 from evergraph.workflows.thread import ThreadWorkflow
 
+__all__ = [
+    "DATA_CONVERTER",
+    "HEARTBEAT_THROTTLE",
+    "PayloadConverter",
+    "build_worker",
+    "connect",
+    "ensure_search_attributes",
+    "sandboxed_runner",
+    "workflow_runner",
+]
 
 #: longest time a node attempt's heartbeat waits before it is sent to Temporal, which
 #: bounds how long a cancelled attempt runs on before it learns of the cancellation
@@ -97,8 +109,14 @@ DATA_CONVERTER = temporalio.converter.DataConverter(payload_converter_class=Payl
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
-    """A Temporal client for ``address`` (default ``settings.temporal_address``), with
-    TLS/API key as configured."""
+    """A Temporal client for ``address`` (``host:port``; default
+    ``settings.temporal_address``, else ``127.0.0.1:7233``), in
+    ``settings.temporal_namespace``, with TLS/API key as configured and
+    :data:`DATA_CONVERTER`.
+
+    Raises:
+        RuntimeError: Temporal is unreachable (the SDK's ``Failed client connect``).
+    """
     address = address or settings.temporal_address or "127.0.0.1:7233"
     return await Client.connect(
         address,
@@ -111,7 +129,11 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 async def ensure_search_attributes(client: Client) -> None:
     """Register Evergraph's Keyword search attributes in the client's namespace
-    (no-op for those already there). Needs operator rights on self-hosted clusters."""
+    (no-op for those already there). Needs operator rights on self-hosted clusters.
+
+    Raises:
+        temporalio.service.RPCError: the server refused (e.g. no operator rights).
+    """
     existing = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
@@ -142,7 +164,9 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
 
 
 def build_worker(client: Client, services: Services) -> Worker:
-    """The Evergraph worker on ``settings.task_queue``.
+    """The Evergraph worker on ``services.settings.task_queue``, with Temporal client
+    ``client`` (see :func:`connect`) and the core's ``services``; run it with
+    ``await worker.run()``.
 
     Node attempts run as async activities whose nodes execute on their own threads
     (see :mod:`adapter.execution.node_attempt`); workflows run outside Temporal's sandbox unless

@@ -1,8 +1,10 @@
-"""Assistants: the system assistant of every graph, resolving the ``assistant_id`` of
-a request body, and the graph-shape views of an assistant (``/graph``, ``/schemas``,
-``/subgraphs``), computed by LangGraph itself.
+"""Assistants: creating, reading, versioning and searching them, the system assistant
+of every graph, resolving the ``assistant_id`` of a request body, and the graph-shape
+views of an assistant (``/graph``, ``/schemas``, ``/subgraphs``), computed by
+LangGraph itself.
 
-Shapes follow reference API.md §1.2, §1.3, §3.2 and transcript s01.
+Shapes and messages are langgraph-api 0.16.7's. See docs/architecture.md for the
+layers.
 """
 
 from __future__ import annotations
@@ -17,14 +19,44 @@ from langgraph.pregel import Pregel
 from pydantic import create_model
 
 from evergraph.adapter import serde
-from evergraph.adapter.ids import iso, now, parse_uuid, system_assistant_id
+from evergraph.adapter.ids import iso, now, parse_uuid, require_uuid, system_assistant_id
+from evergraph.adapter.errors import Conflict, Invalid, NotFound, Refused
+from evergraph.adapter.records.common import matches
+from evergraph.adapter.resources.auth import AuthFilter, visible
+from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
+from evergraph.adapter.records.types import Assistant
 from evergraph.adapter.services import Services
-from evergraph.adapter.errors import Invalid, NotFound
+
+__all__ = [
+    "NOT_FOUND_FOR_RUN",
+    "assistant_config",
+    "assistant_not_found",
+    "assistant_versions",
+    "check_new_assistant",
+    "create_assistant",
+    "delete_assistant",
+    "get_assistant",
+    "patch_assistant",
+    "search_assistants",
+    "set_latest_version",
+    "stored_config",
+    "assistant_graph",
+    "assistant_schemas",
+    "assistant_subgraphs",
+    "ensure_system_assistants",
+    "graph_json",
+    "graph_not_found",
+    "graph_schemas",
+    "parse_xray",
+    "resolve_assistant",
+    "system_assistant",
+]
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_FOR_RUN = "Thread or assistant not found."
-"""404 body of run creation with an unknown assistant UUID (API.md §1.3)."""
+"""404 body of run (and cron) creation with an unknown assistant UUID or a thread
+the caller may not see, as langgraph-api 0.16.7 answers."""
 
 
 def graph_not_found(services: Services, graph_id: str) -> NotFound:
@@ -32,7 +64,7 @@ def graph_not_found(services: Services, graph_id: str) -> NotFound:
     return NotFound(f"Graph '{graph_id}' not found. Expected one of: {services.registry.graph_ids!r}")
 
 
-def system_assistant(services: Services, graph_id: str, ts: str | None = None) -> dict[str, Any]:
+def system_assistant(services: Services, graph_id: str, ts: str | None = None) -> Assistant:
     """The system assistant record of ``graph_id`` (not stored by this function)."""
     ts = ts or iso(now())
     try:
@@ -56,10 +88,10 @@ def system_assistant(services: Services, graph_id: str, ts: str | None = None) -
 async def ensure_system_assistants(services: Services) -> None:
     """Create, at start-up, the system assistant of every graph in ``langgraph.json``.
 
-    Its id is :func:`adapter.ids.system_assistant_id`, its name the graph id, its metadata
-    ``{"created_by": "system"}``, with empty ``config``/``context`` and version 1
-    (API.md §1.2). An existing one is left unchanged, so restarts and several API
-    processes are harmless.
+    Its id is :func:`evergraph.adapter.ids.system_assistant_id`, its name the graph
+    id, its metadata ``{"created_by": "system"}``, with empty ``config``/``context``
+    and version 1, as langgraph-api 0.16.7 makes them. An existing one is left
+    unchanged, so restarts and several API processes are harmless.
     """
     for graph_id in services.registry.graph_ids:
         await services.records.put_assistant(system_assistant(services, graph_id), if_exists="do_nothing")
@@ -70,7 +102,7 @@ async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, 
 
     Args:
         assistant_id: an assistant UUID, or a graph id of ``langgraph.json`` (which
-            names that graph's system assistant, as the reference server accepts in
+            names that graph's system assistant, as langgraph-api 0.16.7 accepts in
             run and cron creation).
 
     Returns:
@@ -102,6 +134,205 @@ async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, 
     return record
 
 
+# ------------------------------------------------------------------------------- records
+
+
+def assistant_not_found(assistant_id: str) -> NotFound:
+    """Not found (404) ``Assistant with ID <id> not found``."""
+    return NotFound(f"Assistant with ID {assistant_id} not found")
+
+
+async def get_assistant(
+    services: Services, assistant_id: str, flt: AuthFilter = None, *, missing: str | None = None
+) -> dict[str, Any]:
+    """The assistant record of ``assistant_id`` (a UUID; graph ids are refused here).
+
+    Args:
+        flt: the auth handler's filter; an assistant it hides is not found.
+        missing: the not-found message (default ``Assistant with ID <id> not found``).
+
+    Raises:
+        Invalid: not a UUID. NotFound: no such assistant, or hidden.
+    """
+    assistant_id = require_uuid(assistant_id, "assistant")
+    record = await services.records.get_assistant(assistant_id)
+    if record is None or not visible(record, flt):
+        raise NotFound(missing) if missing is not None else assistant_not_found(assistant_id)
+    return record
+
+
+def _check_context(config: dict[str, Any] | None, context: dict[str, Any] | None) -> None:
+    if context and (config or {}).get("configurable"):
+        raise Refused(CONTEXT_AND_CONFIGURABLE)
+
+
+def stored_config(config: dict[str, Any] | None, context: dict[str, Any] | None) -> dict[str, Any]:
+    """The config an assistant stores: ``context`` is copied into
+    ``config.configurable``, as langgraph-api 0.16.7 stores it."""
+    config = copy.deepcopy(config or {})
+    if context:
+        config["configurable"] = copy.deepcopy(context)
+    return config
+
+
+def check_new_assistant(
+    services: Services, graph_id: str, config: dict[str, Any] | None, context: dict[str, Any] | None
+) -> None:
+    """Check a create request before it is authorized.
+
+    Raises:
+        NotFound: ``graph_id`` is not a graph of ``langgraph.json``.
+        Refused: both ``context`` and ``config.configurable``.
+    """
+    if graph_id not in services.registry:
+        raise graph_not_found(services, graph_id)
+    _check_context(config, context)
+
+
+async def create_assistant(
+    services: Services,
+    assistant_id: str,
+    graph_id: str,
+    *,
+    config: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    if_exists: str = "raise",
+    flt: AuthFilter = None,
+) -> dict[str, Any]:
+    """Store a new assistant (version 1; name ``Untitled`` by default) and return its
+    record; with ``if_exists="do_nothing"`` an existing one is returned unchanged.
+    Call :func:`check_new_assistant` first.
+
+    Raises:
+        Conflict: ``Assistant <id> already exists`` (``if_exists="raise"``, or an
+            existing assistant ``flt`` hides).
+    """
+    ts = iso(now())
+    record = {
+        "assistant_id": assistant_id,
+        "graph_id": graph_id,
+        "config": stored_config(config, context),
+        "context": copy.deepcopy(context or {}),
+        "metadata": metadata or {},
+        "name": name or "Untitled",
+        "description": description,
+        "version": 1,
+        "created_at": ts,
+        "updated_at": ts,
+    }
+    try:
+        stored, created = await services.records.put_assistant(record, if_exists=if_exists)
+    except KeyError:
+        raise Conflict(f"Assistant {assistant_id} already exists") from None
+    if not created and not visible(stored, flt):
+        raise Conflict(f"Assistant {assistant_id} already exists")
+    return stored
+
+
+async def patch_assistant(
+    services: Services,
+    assistant_id: str,
+    *,
+    graph_id: str | None = None,
+    config: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    flt: AuthFilter = None,
+) -> dict[str, Any]:
+    """Make a new version of the assistant from the given fields (``None``: kept) and
+    make it latest; returns the new record. ``metadata`` is merged; a given
+    ``context`` replaces the context and becomes ``config.configurable`` of the given
+    ``config`` (or of an empty one, as langgraph-api 0.16.7 does).
+
+    Raises:
+        Invalid: not a UUID. NotFound: no such assistant (or hidden), or
+            ``graph_id`` is not a graph. Refused: both ``context`` and
+            ``config.configurable``.
+    """
+    current = await get_assistant(services, assistant_id, flt)
+    if graph_id is not None and graph_id not in services.registry:
+        raise graph_not_found(services, graph_id)
+    _check_context(config, context)
+    patch: dict[str, Any] = {
+        "graph_id": graph_id,
+        "metadata": metadata,
+        "name": name or None,
+        "description": description or None,
+    }
+    if context is not None:
+        patch["context"] = copy.deepcopy(context)
+        patch["config"] = stored_config(config, context)
+    elif config is not None:
+        patch["config"] = copy.deepcopy(config)
+    updated = await services.records.update_assistant(current["assistant_id"], patch)
+    if updated is None:  # deleted meanwhile
+        raise assistant_not_found(current["assistant_id"])
+    return updated
+
+
+async def delete_assistant(services: Services, assistant_id: str) -> None:
+    """Delete the assistant with canonical id ``assistant_id`` and its versions.
+
+    Raises:
+        NotFound: ``Assistant with ID <id> not found``.
+    """
+    if not await services.records.delete_assistant(assistant_id):
+        raise assistant_not_found(assistant_id)
+
+
+async def search_assistants(
+    services: Services,
+    *,
+    metadata: dict[str, Any] | None = None,
+    graph_id: str | None = None,
+    name: str | None = None,
+    flt: AuthFilter = None,
+) -> list[dict[str, Any]]:
+    """Assistant records (unsorted) of ``graph_id`` whose name contains ``name``
+    (case-insensitive) and whose metadata contains ``metadata``, that ``flt`` lets
+    the caller see."""
+    out = []
+    for a in await services.records.list_assistants():
+        if graph_id is not None and a["graph_id"] != graph_id:
+            continue
+        if name is not None and name.lower() not in (a.get("name") or "").lower():
+            continue
+        if not matches(a.get("metadata") or {}, metadata):
+            continue
+        out.append(a)
+    return [a for a in out if visible(a, flt)]
+
+
+async def assistant_versions(
+    services: Services, assistant_id: str, *, metadata: dict[str, Any] | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """A page of the versions (newest first) of the assistant with canonical id
+    ``assistant_id`` whose metadata contains ``metadata``."""
+    versions = [
+        v for v in await services.records.assistant_versions(assistant_id)
+        if matches(v.get("metadata") or {}, metadata)
+    ]
+    return versions[offset: offset + limit]
+
+
+async def set_latest_version(services: Services, assistant_id: str, version: int) -> dict[str, Any]:
+    """Make ``version`` the current one of the assistant with canonical id
+    ``assistant_id``; returns the record.
+
+    Raises:
+        NotFound: ``Version <n> of assistant <id> not found``.
+    """
+    updated = await services.records.set_latest_assistant_version(assistant_id, version)
+    if updated is None:
+        raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+    return updated
+
+
 # ---------------------------------------------------------------------------- graph views
 
 
@@ -129,7 +360,8 @@ async def assistant_graph(services: Services, assistant: dict[str, Any]) -> Preg
 
 
 def parse_xray(value: str | None) -> bool | int:
-    """The ``xray`` query value: ``true``/``false`` or a depth (API.md §3.2).
+    """The ``xray`` query value of ``/assistants/{id}/graph``: ``true``/``false`` or a
+    depth.
 
     Raises:
         Invalid: naming the value when it is neither.
@@ -153,11 +385,10 @@ def parse_xray(value: str | None) -> bool | int:
 async def graph_json(graph: Pregel, xray: bool | int) -> dict[str, Any]:
     """``{"nodes": [...], "edges": [...]}`` of LangGraph's drawable graph.
 
-    Node ``data`` keeps only ``name`` for runnables (the reference server drops the
+    Node ``data`` keeps only ``name`` for runnables (langgraph-api 0.16.7 drops the
     LangChain class path LangGraph puts in ``data.id``). When ``xray`` draws the
-    nodes of subgraphs, the nodes carry no ``type`` either, as the reference
-    server answers (s01 [38]; with ``xray`` on a graph without subgraphs, s01 [29],
-    they keep it).
+    nodes of subgraphs, the nodes carry no ``type`` either, as langgraph-api 0.16.7
+    answers (with ``xray`` on a graph without subgraphs they keep it).
     """
     drawable = await graph.aget_graph(xray=xray)
     expanded = bool(xray) and any(True for _ in graph.get_subgraphs())

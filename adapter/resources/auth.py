@@ -1,6 +1,6 @@
 """Authentication and authorization, as LangGraph's ``langgraph_sdk.Auth`` defines them.
 
-Framework-independent core (the FastAPI layer is :mod:`api.auth`):
+Framework-independent core (the FastAPI side is ``api/auth.py``):
 
 * :func:`load_auth` imports the ``Auth`` object named by ``langgraph.json``
   ``auth.path`` (``"./file.py:attr"`` or ``"package.module:attr"``).
@@ -14,7 +14,9 @@ Framework-independent core (the FastAPI layer is :mod:`api.auth`):
   ``("*", action)``, then the global handler; none: allowed). The handler may mutate
   ``value``; it returns ``None``/``True`` (allowed), ``False`` (403) or a filter dict
   restricting which records the request may see, matched against the records'
-  ``metadata`` by :func:`filter_matches`.
+  ``metadata`` by :func:`filter_matches` (:func:`visible`).
+
+See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -31,9 +33,32 @@ from langgraph_sdk.auth import Auth
 from langgraph_sdk.auth.exceptions import HTTPException as AuthHTTPException
 from langgraph_sdk.auth.types import AuthContext
 
+from evergraph.adapter.errors import EvergraphError
 from evergraph.adapter.graphs.config import AuthConfig, ConfigError, GraphSpec
+from evergraph.adapter.graphs.registry import GraphLoadError, import_target
+
+__all__ = [
+    "API_KEY_IDENTITY",
+    "AUTHENTICATE_PARAMS",
+    "AuthError",
+    "AuthFilter",
+    "AuthUser",
+    "Authenticator",
+    "FilterError",
+    "RequestInfo",
+    "build_authenticator",
+    "filter_matches",
+    "load_auth",
+    "to_user",
+    "visible",
+]
 
 log = logging.getLogger(__name__)
+
+AuthFilter = dict[str, Any] | None
+"""The filter an ``@auth.on`` handler returned for a request (``None``: no
+restriction), matched against records' ``metadata`` (:func:`visible`); a record it
+hides is answered as if it did not exist."""
 
 #: identity of every request authenticated by an ``EVERGRAPH_API_KEYS`` key
 API_KEY_IDENTITY = "evergraph-api-key"
@@ -187,6 +212,27 @@ def filter_matches(metadata: Mapping[str, Any] | None, flt: Mapping[str, Any] | 
     return True
 
 
+class FilterError(EvergraphError):
+    """An ``@auth.on`` handler returned a filter the server cannot apply (an operator
+    other than ``$eq`` and ``$contains``). The handler is at fault, not the request:
+    the web layer answers 500 (a domain error of no listed kind)."""
+
+
+def visible(record: Mapping[str, Any] | None, flt: Mapping[str, Any] | None) -> bool:
+    """Whether ``record`` exists and its ``metadata`` passes the handler's filter
+    ``flt`` (:func:`filter_matches`; ``None``: no restriction).
+
+    Raises:
+        FilterError: ``flt`` uses an unsupported operator.
+    """
+    if record is None:
+        return False
+    try:
+        return filter_matches(record.get("metadata") or {}, flt)
+    except AuthError as exc:
+        raise FilterError(exc.detail) from None
+
+
 # ---------------------------------------------------------------------------- loading
 
 
@@ -198,12 +244,10 @@ def load_auth(config: AuthConfig) -> Auth:
             the attribute is not a ``langgraph_sdk.Auth``; the message names
             ``auth.path``.
     """
-    from evergraph.adapter.graphs.registry import GraphLoadError, _import_target
-
     GRAPH_PREFIX = "Graph 'auth': "
     spec = GraphSpec("auth", config.target, config.attr, None, config.base_dir)
     try:
-        obj = _import_target(spec)
+        obj = import_target(spec)
     except GraphLoadError as exc:
         raise ConfigError(f"auth.path {config.path!r}: {str(exc).removeprefix(GRAPH_PREFIX)}") from None
     if not isinstance(obj, Auth):

@@ -1,10 +1,10 @@
-"""Crons (API.md §3.6) as Temporal Schedules.
+"""Crons (``/runs/crons``, ``/threads/{id}/runs/crons``) as Temporal Schedules.
 
 Each cron **is** the Temporal Schedule ``cron-<cron_id>``; there is no other record of
 it, so what a person does to the schedule in the Temporal UI (pause, unpause, trigger,
 delete) is what the API reports:
 
-* the schedule's action starts ``CronWorkflow`` (:mod:`workflows.cron`) with the
+* the schedule's action starts ``CronWorkflow`` (:mod:`evergraph.workflows.cron`) with the
   **cron document** as its one argument: the API's Cron object without ``enabled``
   and ``next_run_date`` (``cron_id, assistant_id, thread_id, user_id, end_time,
   schedule, timezone, payload, metadata, on_run_completed, created_at, updated_at``).
@@ -20,8 +20,9 @@ delete) is what the API reports:
   describe each candidate and filter in Python.
 
 A tick (or a trigger) runs ``CronWorkflow``, whose local activity ``cron_fire`` calls
-:func:`fire_cron`: an ordinary run through :func:`adapter.resources.runs.create_run` with the
-cron's payload and ``cron_id`` in ``config.configurable``.
+:func:`fire_cron`: an ordinary run through
+:func:`evergraph.adapter.resources.runs.create_run` with the cron's payload and
+``cron_id`` in ``config.configurable``. See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -49,11 +50,37 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from evergraph.adapter.ids import iso, new_id, now
-from evergraph.adapter.services import Services
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
+from evergraph.adapter.ids import iso, new_id, now
+from evergraph.adapter.resources.assistants import resolve_assistant
+from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE, create_run
+from evergraph.adapter.services import Services
 from evergraph.workflows import search
 from evergraph.workflows.cron import CronWorkflow
+
+__all__ = [
+    "CRON_KEYS",
+    "LISTING_WAIT",
+    "MEMO_KIND",
+    "SCHEDULE_FIELDS",
+    "SORT_KEYS",
+    "CronFireRefused",
+    "check_schedule",
+    "check_timezone",
+    "create_cron",
+    "cron_object",
+    "delete_cron",
+    "fire_cron",
+    "get_cron",
+    "invalid_schedule",
+    "invalid_timezone",
+    "list_crons",
+    "parse_end_time",
+    "run_body",
+    "schedule_id",
+    "sort_crons",
+    "update_cron",
+]
 
 #: memo key/value marking a schedule as an Evergraph cron
 MEMO_KIND = ("evergraph", "cron")
@@ -61,7 +88,7 @@ MEMO_KIND = ("evergraph", "cron")
 #: body fields of a cron request that describe the schedule, not the run it makes
 SCHEDULE_FIELDS = ("schedule", "end_time", "timezone", "enabled", "on_run_completed")
 
-#: the Cron object's keys, in the reference server's order (s11)
+#: the Cron object's keys, in langgraph-api 0.16.7's order
 CRON_KEYS = (
     "cron_id", "assistant_id", "thread_id", "user_id", "end_time", "schedule", "timezone", "payload",
     "next_run_date", "metadata", "on_run_completed", "enabled", "created_at", "updated_at",
@@ -77,7 +104,7 @@ def schedule_id(cron_id: str) -> str:
 
 
 def invalid_schedule(schedule: Any) -> Invalid:
-    """The reference's 422 for a schedule that is not a 5-field cron (s11 [21])."""
+    """422 for a schedule that is not a 5-field cron, in langgraph-api 0.16.7's words."""
     return Invalid(
         f"Invalid cron schedule: '{schedule}'. Reason: Invalid cron schedule. Ensure the schedule uses the "
         "standard cron format (minute hour day_of_month month day_of_week). Example: '*/5 * * * *' for every "
@@ -95,7 +122,7 @@ def check_schedule(schedule: Any) -> str:
     checked by Temporal when the schedule is written).
 
     Raises:
-        Invalid: ``Invalid cron schedule: '…'. Reason: …`` (the reference's text).
+        Invalid: ``Invalid cron schedule: '…'. Reason: …`` (langgraph-api 0.16.7's text).
     """
     if not isinstance(schedule, str) or len(schedule.split()) != 5:
         raise invalid_schedule(schedule)
@@ -231,8 +258,9 @@ async def create_cron(
             tick makes a new thread; ``on_run_completed`` ``delete`` (default) or
             ``keep`` decides whether it is deleted after the run).
         assistant: the resolved assistant record.
-        body: the request body as sent (API.md §3.6 fields; keys the client did not
-            send are absent). It becomes the cron's ``payload``, with ``assistant_id``
+        body: the request body as sent (the run fields plus ``schedule``,
+            ``end_time``, ``timezone``, ``enabled``, ``on_run_completed``; keys the
+            client did not send are absent). It becomes the cron's ``payload``, with ``assistant_id``
             resolved and ``config.configurable.cron_id`` added.
 
     Returns:
@@ -243,8 +271,6 @@ async def create_cron(
             and ``config.configurable``. Unavailable: Temporal refused the write.
             Nothing is created on error.
     """
-    from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
-
     schedule = check_schedule(body.get("schedule"))
     tz = check_timezone(body.get("timezone"))
     end = parse_end_time(body.get("end_time"))
@@ -332,7 +358,7 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
     """Apply a ``PATCH /runs/crons/{id}`` body to the cron's schedule in one schedule
     update: spec (``schedule``, ``timezone``, ``end_time``; ``end_time: null``
     clears it), paused state (``enabled``) and the cron document (top-level fields
-    and ``payload``, which takes every field sent, as the reference's does).
+    and ``payload``, which takes every field sent, as langgraph-api 0.16.7's does).
 
     Args:
         changes: the fields the client sent (absent keys are left unchanged).
@@ -344,8 +370,6 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
         Invalid: bad schedule, time zone or end time (nothing changes).
         Refused: both ``context`` and ``config.configurable`` result.
     """
-    from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
-
     if "schedule" in changes:
         check_schedule(changes["schedule"])
     if "timezone" in changes:
@@ -514,7 +538,7 @@ def run_body(cron: dict[str, Any]) -> dict[str, Any]:
 
 async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] | None:
     """Create the run of one tick of ``cron`` (a cron document) with
-    :func:`adapter.resources.runs.create_run`, honouring the payload's ``multitask_strategy``.
+    :func:`evergraph.adapter.resources.runs.create_run`, honouring the payload's ``multitask_strategy``.
 
     Returns:
         ``{"run_id", "thread_id"}`` of the new run, or ``None`` when the cron's thread
@@ -526,9 +550,6 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
         CronFireRefused: the run is refused with another 4xx.
         Unavailable: Temporal could not take the run (worth retrying).
     """
-    from evergraph.adapter.resources.assistants import resolve_assistant
-    from evergraph.adapter.resources.runs import create_run
-
     body = run_body(cron)
     try:
         assistant = await resolve_assistant(services, cron["assistant_id"])

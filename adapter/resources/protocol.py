@@ -1,4 +1,5 @@
-"""The v2 thread-centric protocol (API.md §3.9): commands and the thread's event log.
+"""The v2 thread-centric protocol (langgraph-api 0.16.7's ``/threads/{id}/commands``
+and ``/threads/{id}/stream/events``): commands and the thread's event log.
 
 ``client.threads.stream(...)`` of the official SDK sends commands to
 ``POST /threads/{id}/commands`` (``run.start``, ``input.respond``) and reads the
@@ -14,7 +15,7 @@ that stream ``values`` and ``messages-tuple`` with subgraphs into the stream bro
 them (:class:`RunTranslator`):
 
 * the run's first event (``metadata``) → ``lifecycle {event: "running", graph_name}``;
-* ``values`` → ``values`` (messages in the compact form the reference sends), except
+* ``values`` → ``values`` (messages in the compact form langgraph-api sends), except
   a root ``values`` carrying ``__interrupt__``, which becomes one ``input.requested
   {interrupt_id, payload}`` per interrupt;
 * ``messages`` token chunks → ``message-start`` / ``content-block-start`` /
@@ -26,7 +27,9 @@ them (:class:`RunTranslator`):
 The translation is a pure function of the thread's runs and their broker events, so
 ``seq`` numbers and ``event_id`` s are the same in every API process that reads the
 same broker (as long as the broker still retains the thread's runs): a ``since``
-cursor from one process is valid in another.
+cursor from one process is valid in another. The thread's runs are followed with
+:func:`evergraph.adapter.resources.follow.follow_runs`, as the thread stream of
+``GET /threads/{id}/stream`` follows them. See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -34,14 +37,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from contextlib import aclosing
 from typing import Any, AsyncIterator, Callable
 
 from evergraph.adapter import serde
-from evergraph.adapter.resources.auth import AuthError
-from evergraph.adapter.broker.memory import END, StreamEvent
+from evergraph.adapter.broker.protocol import END, StreamEvent
 from evergraph.adapter.errors import EvergraphError, Unavailable
+from evergraph.adapter.resources.assistants import resolve_assistant
+from evergraph.adapter.resources.auth import AuthError
+from evergraph.adapter.resources.runs import create_run
+from evergraph.adapter.resources.follow import follow_runs
 from evergraph.adapter.services import Services
+
+__all__ = [
+    "CHANNELS",
+    "ERROR_CODES",
+    "RUN_STREAM_MODES",
+    "ProtocolHub",
+    "RunTranslator",
+    "ThreadLog",
+    "channel_of",
+    "compact_message",
+    "compact_values",
+    "error",
+    "event_json",
+    "handle_command",
+    "matches",
+    "parse_subscription",
+    "success",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +294,7 @@ class RunTranslator:
     async def feed(self, event: StreamEvent) -> list[tuple[str, int, str, list[str], Any]]:
         """v2 events ``(event_id, timestamp_ms, method, namespace, data)`` for one
         broker event of the run. Events derived from broker event ``X`` get the
-        ids ``X``, ``X.1``, ``X.2`` … (the reference's form); synthetic ones
+        ids ``X``, ``X.1``, ``X.2`` … (langgraph-api's form); synthetic ones
         (lifecycle, input) ``synth:<run_id>:…``."""
         ts = _ms(event.id)
         synth: list[tuple] = []
@@ -373,37 +397,24 @@ class ThreadLog:
         if items:
             self._wake()
 
+    @property
+    def changed(self) -> asyncio.Event:
+        """An event set at the log's next change (new events, a run fully read)."""
+        return self._changed
+
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
     async def _follow(self) -> None:
-        broker, records = self.services.broker, self.services.records
-        watch = broker.watch_starts()
         try:
-            queue: deque[str] = deque()
-            seen: set[str] = set()
-            for run in reversed(await records.list_runs(self.thread_id, limit=100_000)):
-                if await broker.has_stream(run["run_id"]):
-                    queue.append(run["run_id"])
-                    seen.add(run["run_id"])
-            starts = watch.__aiter__()
-            while True:
-                while queue:
-                    await self._drain(queue.popleft())
-                run_id = await starts.__anext__()
-                if run_id in seen:
-                    continue
-                run = await records.get_run(run_id)
-                if run is not None and run["thread_id"] == self.thread_id:
-                    seen.add(run_id)
-                    queue.append(run_id)
+            async with aclosing(follow_runs(self.services, self.thread_id)) as runs:
+                async for run_id in runs:
+                    await self._drain(run_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # pragma: no cover - logged; subscribers see no more events
             logger.exception("protocol log of thread %s stopped", self.thread_id)
-        finally:
-            watch.close()
 
     async def _drain(self, run_id: str) -> None:
         records = self.services.records
@@ -607,9 +618,6 @@ def _run_body(params: dict[str, Any]) -> dict[str, Any]:
 
 async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                      params: dict[str, Any]) -> dict[str, Any]:
-    from evergraph.adapter.resources.assistants import resolve_assistant
-    from evergraph.adapter.resources.runs import create_run
-
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
         return error(command_id, "invalid_argument", "run.start requires params.assistant_id")
@@ -625,9 +633,6 @@ async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, comma
 
 async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
                          params: dict[str, Any]) -> dict[str, Any]:
-    from evergraph.adapter.resources.assistants import resolve_assistant
-    from evergraph.adapter.resources.runs import create_run
-
     if "responses" in params:
         entries = params["responses"]
         if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
@@ -671,7 +676,7 @@ async def _pending(services: Services, hub: ProtocolHub, thread_id: str, ids: se
     log = hub.log(thread_id)
     deadline = time.monotonic() + timeout
     while True:
-        changed = log._changed
+        changed = log.changed
         thread = await records.get_thread(thread_id)
         pending = {
             i["id"]

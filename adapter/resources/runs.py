@@ -1,26 +1,63 @@
-"""Submitting and cancelling runs on Temporal (used by the API).
+"""Creating, submitting and cancelling runs on Temporal (used by the API, crons and
+the v2 protocol).
 
-A run is queued on its thread's ``ThreadWorkflow`` (``thread-<thread_id>``) by
-signal-with-start, which starts the workflow if the thread has none running; the
-thread workflow then runs it as the child ``RunWorkflow`` ``run-<run_id>``.
+A run is handed to its thread's ``ThreadWorkflow`` (``thread-<thread_id>``) by
+update-with-start, which starts the workflow if the thread has none running; the
+thread workflow then runs it as the child ``RunWorkflow`` ``run-<run_id>``
+(docs/architecture.md, "One run's path").
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import re
+import uuid
+from typing import Any, AsyncIterator
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from evergraph.adapter import serde
+from evergraph.adapter.broker.protocol import StreamEvent
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
-from evergraph.adapter.ids import run_workflow_id, thread_workflow_id
-from evergraph.adapter.services import Services
+from evergraph.adapter.execution.finish import RESULT
+from evergraph.adapter.graphs.state import bound_graph, wait_body
+from evergraph.adapter.ids import iso, new_id, now, thread_workflow_id
+from evergraph.adapter.records.common import new_thread
+from evergraph.adapter.records.types import Assistant, RunRecord
+from evergraph.adapter.resources.auth import AuthFilter, visible
 from evergraph.adapter.resources.webhooks import check_webhook
+from evergraph.adapter.services import Services
 from evergraph.workflows import search
 from evergraph.workflows.thread import BUSY, ThreadWorkflow
 from evergraph.workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
+
+__all__ = [
+    "CONTEXT_AND_CONFIGURABLE",
+    "NO_MATCHING",
+    "RUN_NOT_FOUND_RESULT",
+    "TERMINAL",
+    "RunNotActive",
+    "accept_run",
+    "build_run",
+    "cancel_if_active",
+    "cancel_run",
+    "cancel_runs",
+    "create_run",
+    "delete_run",
+    "find_run",
+    "get_run",
+    "list_runs",
+    "resume_thread",
+    "run_events",
+    "run_input",
+    "runs_to_cancel",
+    "submit_run",
+    "wait_result",
+    "wait_stopped",
+]
 
 
 def run_input(services: Services, run: dict[str, Any], graph_id: str, after_seconds: float | None = None) -> RunInput:
@@ -90,28 +127,6 @@ async def cancel_run(services: Services, run: dict[str, Any], action: str = "int
         raise
 
 
-async def close_thread(services: Services, thread_id: str) -> None:
-    """Stop everything Temporal does for a thread that is being deleted: delete its
-    crons' schedules, terminate its workflow (queued runs never start) and cancel the
-    workflows of its running runs. Missing workflows are ignored."""
-    from evergraph.adapter.resources.crons import delete_cron, list_crons
-
-    client: Client = services.temporal
-    for cron in await list_crons(services, thread_id=thread_id):
-        await delete_cron(services, cron["cron_id"])
-    try:
-        await client.get_workflow_handle(thread_workflow_id(thread_id)).terminate("thread deleted")
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-    for run in await services.records.active_runs(thread_id):
-        try:
-            await client.get_workflow_handle(run_workflow_id(run["run_id"])).cancel()
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-
-
 async def accept_run(services: Services, msg: SubmitRun) -> None:
     """Store an accepted run's record and mark its thread ``busy`` (local activity of
     the thread workflow; idempotent)."""
@@ -126,8 +141,6 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
     Raises:
         LookupError: the thread or its assistant no longer exists.
     """
-    from evergraph.adapter.ids import new_id
-
     thread = await services.records.get_thread(thread_id)
     if thread is None:
         raise LookupError(f"thread {thread_id} not found")
@@ -147,24 +160,30 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
 
 
 TERMINAL = ("success", "error", "interrupted", "timeout")
+"""Statuses of a run that has ended."""
 
 
 CONTEXT_AND_CONFIGURABLE = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was "
     "introduced in LangGraph 0.6.0 and is the long term planned replacement for configurable."
 )
+"""400 body (langgraph-api 0.16.7's text) for a request with both ``context`` and
+``config.configurable``."""
+
+#: LangGraph's interrupt ids: xxh3-128 hex digests
+_INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def build_run(
     *,
     run_id: str,
     thread_id: str,
-    assistant: dict[str, Any],
+    assistant: Assistant,
     body: dict[str, Any],
     temporary: bool,
     user: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The run record for a create request, in langgraph-api's shape (API.md §3.5.3).
+) -> RunRecord:
+    """The run record for a create request, in langgraph-api 0.16.7's Run shape.
 
     ``config`` merges the assistant's config with the request's; ``configurable``
     gains ``run_id``, ``thread_id``, ``graph_id``, ``assistant_id``, ``user_id`` and the
@@ -174,11 +193,6 @@ def build_run(
     to the graph as ``langgraph_auth_user``/``_user_id``/``_permissions`` and
     ``user_id`` in ``configurable``, as langgraph-api does.
     """
-    import copy
-    import uuid
-
-    from evergraph.adapter.ids import iso, now
-
     graph_id = assistant["graph_id"]
     a_config = copy.deepcopy(assistant.get("config") or {})
     r_config = copy.deepcopy(body.get("config") or {})
@@ -267,17 +281,18 @@ async def _check_checkpoint(services: Services, thread_id: str, body: dict[str, 
 
 
 def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
-    """Refuse a ``command.resume`` map (interrupt id → value, recognised by LangGraph's
-    own rule) that names an interrupt the thread is not waiting on. Skipped while a
-    run is in flight, since that run may change the pending interrupts.
+    """Refuse a ``command.resume`` map (interrupt id → value; a map whose keys all look
+    like LangGraph's interrupt ids, 32 lower-case hex digits, as LangGraph itself
+    recognises one) that names an interrupt the thread is not waiting on. Skipped
+    while a run is in flight, since that run may change the pending interrupts.
 
     Raises:
         Refused: naming the unknown ids and the pending ones.
     """
-    from langgraph.pregel._utils import is_xxh3_128_hexdigest
-
     resume = command.get("resume") if isinstance(command, dict) else None
-    if not isinstance(resume, dict) or not resume or not all(is_xxh3_128_hexdigest(k) for k in resume):
+    if not isinstance(resume, dict) or not resume or not all(
+        isinstance(k, str) and _INTERRUPT_ID.fullmatch(k) for k in resume
+    ):
         return
     if thread.get("status") == "busy":
         return
@@ -303,7 +318,7 @@ async def create_run(
         thread_id: the thread, or ``None`` for a stateless run (a temporary thread is
             made and, with ``on_completion="delete"``, removed afterwards).
         assistant: the resolved assistant record.
-        body: the request body (API.md §3.5.1 fields).
+        body: the request body (the fields of langgraph-api 0.16.7's ``RunCreateStateful``).
         user: the authenticated user's fields, or None without authentication.
 
     Raises:
@@ -314,9 +329,6 @@ async def create_run(
         Unavailable: Temporal could not take the run.
         Nothing is kept for a rejected run.
     """
-    from evergraph.adapter.ids import new_id
-    from evergraph.adapter.records.sqlite import new_thread
-
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):
         raise Refused(CONTEXT_AND_CONFIGURABLE)
@@ -352,3 +364,171 @@ async def create_run(
             raise
         raise Unavailable(f"Could not submit the run to Temporal: {exc}") from exc
     return run
+
+
+# ------------------------------------------------------------------------- reading runs
+
+
+RUN_NOT_FOUND_RESULT = serde.dumps({"__error__": {"error": "HTTPException", "message": "404: Run not found"}})
+"""The ``/wait`` / ``/join`` body for a run that does not exist (any more), as
+langgraph-api 0.16.7 answers it (with status 200)."""
+
+NO_MATCHING = (
+    "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
+    "and the runs haven't been deleted or completed."
+)
+"""404 body (langgraph-api 0.16.7's text) when nothing can be cancelled."""
+
+
+async def find_run(
+    services: Services, thread_id: str, run_id: str, flt: AuthFilter = None
+) -> dict[str, Any] | None:
+    """The record of run ``run_id`` of thread ``thread_id`` (canonical UUIDs), or
+    ``None`` when there is none or the auth filter ``flt`` hides its thread (the
+    thread is read only when there is a filter)."""
+    run = await services.records.get_run(run_id, thread_id)
+    if run is not None and flt is not None and not visible(await services.records.get_thread(thread_id), flt):
+        return None
+    return run
+
+
+async def get_run(
+    services: Services, thread_id: str, run_id: str, flt: AuthFilter = None, *, missing: str = "Not Found"
+) -> dict[str, Any]:
+    """The run's record (:func:`find_run`).
+
+    Raises:
+        NotFound: ``missing`` (default ``Not Found``) when there is none.
+    """
+    run = await find_run(services, thread_id, run_id, flt)
+    if run is None:
+        raise NotFound(missing)
+    return run
+
+
+async def list_runs(
+    services: Services, thread_id: str, *, limit: int, offset: int, status: str | None = None
+) -> list[dict[str, Any]]:
+    """A page of the thread's run records, newest first, optionally with ``status``."""
+    return await services.records.list_runs(thread_id, limit=limit, offset=offset, status=status or None)
+
+
+def run_events(
+    services: Services,
+    run: dict[str, Any],
+    *,
+    after: str | None,
+    from_start: bool,
+    modes: set[str] | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """``run``'s events after id ``after`` (or all, ``from_start``; or only new ones),
+    ending when the run's stream ends; control events are left out.
+
+    Args:
+        modes: wire names of the stream modes to keep (``messages`` for
+            ``messages-tuple``); ``error`` events are always kept. This filter also
+            applies to replayed events, as langgraph-api 0.16.7's ``stream_mode``
+            filter on join does (a ``custom`` filter drops ``metadata``).
+    """
+
+    async def gen() -> AsyncIterator[StreamEvent]:
+        async for event in services.broker.subscribe(run["run_id"], after, from_start=from_start):
+            if event.event.startswith("__"):
+                continue
+            if modes and event.event != "error" and event.event.split("|")[0].split("/")[0] not in modes:
+                continue
+            yield event
+
+    return gen()
+
+
+async def wait_result(services: Services, run: dict[str, Any]) -> bytes:
+    """The ``/wait`` / ``/join`` body of ``run`` (JSON bytes), waiting for it to end:
+    the result the run published, or, when the broker no longer holds the run's
+    events, one rebuilt from the records and the thread's state
+    (:data:`RUN_NOT_FOUND_RESULT` for a deleted run)."""
+    async for event in services.broker.subscribe(run["run_id"], from_start=True):
+        if event.event == RESULT:
+            return event.data
+    # the broker no longer holds this run's events: answer from the records
+    record = await services.records.get_run(run["run_id"])
+    if record is None:
+        return RUN_NOT_FOUND_RESULT
+    if record["status"] == "error":
+        thread = await services.records.get_thread(run["thread_id"])
+        return serde.dumps({"__error__": (thread or {}).get("error")})
+    graph = await bound_graph(services, run["metadata"].get("graph_id") or run["kwargs"]["config"]["configurable"]["graph_id"])
+    snapshot = await graph.aget_state({"configurable": {"thread_id": run["thread_id"]}})
+    return serde.dumps(wait_body(snapshot))
+
+
+async def wait_stopped(services: Services, run_id: str) -> bytes:
+    """``{}`` (JSON bytes) once the run's stream has ended."""
+    async for _event in services.broker.subscribe(run_id, from_start=True):
+        pass
+    return b"{}"
+
+
+# ------------------------------------------------------------------ deleting, cancelling
+
+
+async def cancel_if_active(services: Services, run_id: str) -> None:
+    """Cancel the run (action ``interrupt``) if it has not ended; nothing when it
+    has ended or is gone."""
+    record = await services.records.get_run(run_id)
+    if record is not None and record["status"] not in TERMINAL:
+        try:
+            await cancel_run(services, record)
+        except RunNotActive:
+            pass
+
+
+async def delete_run(services: Services, run: dict[str, Any]) -> None:
+    """Delete a run record; a run that has not ended is cancelled first."""
+    if run["status"] not in TERMINAL:
+        try:
+            await cancel_run(services, run)
+        except RunNotActive:
+            pass
+    await services.records.delete_run(run["run_id"])
+
+
+async def runs_to_cancel(
+    services: Services, *, run_ids: list[str] | None, thread_id: str | None, status: str | None
+) -> list[dict[str, Any]]:
+    """The runs a cancel-many request names: ``run_ids`` (of ``thread_id`` when
+    given; unknown ones skipped), else the active runs of ``thread_id``, kept when
+    their status is ``status`` (``pending``, ``running``; ``all`` or ``None``: both)."""
+    records = services.records
+    runs: list[dict[str, Any]] = []
+    if run_ids:
+        for run_id in run_ids:
+            run = await records.get_run(run_id, thread_id)
+            if run is not None:
+                runs.append(run)
+    elif thread_id:
+        runs = await records.active_runs(thread_id)
+    wanted = {"pending": ("pending",), "running": ("running",)}.get(status or "all", ("pending", "running"))
+    return [r for r in runs if r["status"] in wanted]
+
+
+async def cancel_runs(services: Services, runs: list[dict[str, Any]], action: str = "interrupt") -> int:
+    """Cancel each of ``runs`` (:func:`cancel_run`; ``action`` ``interrupt`` or
+    ``rollback``); returns how many were cancelled.
+
+    Raises:
+        NotFound: :data:`NO_MATCHING` when none could be (none given, or all
+            ended already).
+    """
+    cancelled = 0
+    for run in runs:
+        if run["status"] in TERMINAL:
+            continue
+        try:
+            await cancel_run(services, run, action)
+            cancelled += 1
+        except RunNotActive:
+            pass
+    if not cancelled:
+        raise NotFound(NO_MATCHING)
+    return cancelled

@@ -1,12 +1,13 @@
-"""Run webhooks (API.md §4.6, transcript s10).
+"""Run webhooks: the run's ``webhook`` URL receives the Run object when the run ends,
+as langgraph-api 0.16.7 sends it.
 
 * :func:`check_webhook` validates a run's ``webhook`` URL when the run is created,
   against the ``langgraph.json`` ``webhooks.url`` policy
-  (:class:`adapter.graphs.config.WebhookUrlPolicy`); a refused URL is a 422 with the
-  reference server's messages (``Webhook must use https``, ``Webhook host blocked:
-  loopback IP range``).
+  (:class:`evergraph.adapter.graphs.config.WebhookUrlPolicy`); a refused URL is a 422
+  with langgraph-api 0.16.7's messages (``Webhook must use https``, ``Webhook host
+  blocked: loopback IP range``).
 * :func:`stage` is called as the last step of recording a run's end
-  (:func:`adapter.execution.finish.finish_run`): it stores the delivery (the Run object plus
+  (:func:`evergraph.adapter.execution.finish.finish_run`): it stores the delivery (the Run object plus
   ``run_started_at``, ``run_ended_at``, ``webhook_sent_at`` and ``values``, the final
   state) in the records' outbox, and the run's workflow then runs the Temporal
   activity ``send_webhook`` (:func:`send_staged`), which POSTs it with
@@ -32,6 +33,21 @@ from evergraph.adapter import serde
 from evergraph.adapter.graphs.config import WebhookUrlPolicy
 from evergraph.adapter.errors import Invalid
 from evergraph.adapter.ids import iso, now
+from evergraph.adapter.records.common import public_run
+from evergraph.adapter.records.types import RunRecord
+
+__all__ = [
+    "ATTEMPTS",
+    "TIMEOUT",
+    "WebhookFailed",
+    "WebhookRejected",
+    "check_webhook",
+    "payload",
+    "post_once",
+    "send_staged",
+    "stage",
+    "validate_webhook_url",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +56,6 @@ ATTEMPTS = 3
 
 TIMEOUT = 10.0
 """Seconds one delivery attempt may take."""
-
 
 
 class WebhookRejected(ValueError):
@@ -127,7 +142,6 @@ async def check_webhook(services: Any, body: dict[str, Any]) -> None:
     url = body.get("webhook")
     if url is None:
         return
-
     if not isinstance(url, str):
         raise Invalid(f"webhook must be a URL string, got {type(url).__name__}")
     try:
@@ -136,12 +150,10 @@ async def check_webhook(services: Any, body: dict[str, Any]) -> None:
         raise Invalid(str(err)) from None
 
 
-def payload(record: dict[str, Any], status: str, values: Any, ended_at: str) -> dict[str, Any]:
+def payload(record: RunRecord, status: str, values: Any, ended_at: str) -> dict[str, Any]:
     """The webhook body: the Run object (with its final ``status``) plus
     ``run_started_at`` (when the run went ``running``: the record's ``updated_at``
     then, else ``created_at``), ``run_ended_at``, ``webhook_sent_at`` and ``values``."""
-    from evergraph.adapter.records.sqlite import public_run
-
     run = public_run(record)
     started = record["updated_at"] if record.get("status") == "running" else record["created_at"]
     return {

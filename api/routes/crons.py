@@ -1,23 +1,41 @@
-"""Cron endpoints (API.md §3.6): create (stateless and on a thread), get, update,
-delete, search, count. Each cron is a Temporal Schedule; see :mod:`adapter.resources.crons`."""
+"""Cron endpoints: create (stateless and on a thread), get, update, delete, search,
+count. Each cron is a Temporal Schedule; the logic is
+:mod:`evergraph.adapter.resources.crons` (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar, Literal, Union
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from evergraph.adapter.resources import crons
-from evergraph.adapter.resources.assistants import resolve_assistant
-from evergraph.adapter.ids import iso, now
+from evergraph.adapter.ids import iso, now, require_uuid
+from evergraph.adapter.resources import crons, threads
+from evergraph.adapter.resources.assistants import NOT_FOUND_FOR_RUN, resolve_assistant
 from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, current_user, visible
-from evergraph.api.deps import services as get_services
-from evergraph.api.errors import ApiError, not_found, require_uuid
-from evergraph.api.models import JsonBody
-from evergraph.api.routes.runs import RunCreate, StreamMode
+from evergraph.api.deps import ServicesDep
+from evergraph.api.errors import ApiError, not_found
+from evergraph.api.models import JsonBody, RunCreate, StreamMode
+
+__all__ = [
+    "CronCount",
+    "CronCreate",
+    "CronPatch",
+    "CronSearch",
+    "CronSelectField",
+    "count_crons",
+    "create_cron",
+    "create_thread_cron",
+    "delete_cron",
+    "get_cron",
+    "router",
+    "search_crons",
+    "update_cron",
+]
 
 router = APIRouter(tags=["crons"])
 
@@ -30,7 +48,7 @@ CronSelectField = Literal[
 
 class CronCreate(RunCreate):
     """Body of ``POST /runs/crons`` and ``POST /threads/{id}/runs/crons``: the run
-    fields of :class:`~api.routes.runs.RunCreate` plus the schedule's. Unknown fields
+    fields of :class:`~evergraph.api.models.RunCreate` plus the schedule's. Unknown fields
     are ignored."""
 
     schedule: str
@@ -100,8 +118,8 @@ def _sent(body: BaseModel) -> dict[str, Any]:
 
 
 async def _create(request: Request, services: Services, thread_id: str | None, body: CronCreate) -> dict[str, Any]:
-    import copy
-
+    """Authorize (``crons.create``, which may stamp metadata, and ``assistants.read``)
+    and create the cron; returns the Cron object."""
     sent = {k: v for k, v in _sent(body).items() if v is not None}
     user = current_user(request)
     value: dict[str, Any] = {
@@ -115,7 +133,7 @@ async def _create(request: Request, services: Services, thread_id: str | None, b
     assistant = await resolve_assistant(services, body.assistant_id)
     assistant_filter = await authorize(request, "assistants", "read", {"assistant_id": assistant["assistant_id"]})
     if not visible(assistant, assistant_filter):
-        raise not_found("Thread or assistant not found.")
+        raise not_found(NOT_FOUND_FOR_RUN)
     return await crons.create_cron(services, thread_id, assistant, sent)
 
 
@@ -131,7 +149,7 @@ async def _visible_cron(request: Request, services: Services, cron_id: str, acti
 
 
 @router.post("/runs/crons")
-async def create_cron(request: Request, body: CronCreate, services: Services = Depends(get_services)):
+async def create_cron(request: Request, body: CronCreate, services: ServicesDep):
     """Create a stateless cron (each tick runs on a new thread; ``on_run_completed``
     ``delete``, the default, or ``keep`` it). Returns the Cron object; 422 for an
     invalid schedule, time zone or end time."""
@@ -139,20 +157,16 @@ async def create_cron(request: Request, body: CronCreate, services: Services = D
 
 
 @router.post("/threads/{thread_id}/runs/crons")
-async def create_thread_cron(
-    request: Request, thread_id: str, body: CronCreate, services: Services = Depends(get_services)
-):
+async def create_thread_cron(request: Request, thread_id: str, body: CronCreate, services: ServicesDep):
     """Create a cron whose runs go to ``thread_id`` (404 when the thread does not
     exist). Returns the Cron object (``on_run_completed`` null)."""
     flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
-    thread_id = require_uuid(thread_id, "thread")
-    if not visible(await services.records.get_thread(thread_id), flt):
-        raise ApiError(404, f"Thread with ID {thread_id} not found")
-    return await _create(request, services, thread_id, body)
+    thread = await threads.get_thread(services, thread_id, flt)
+    return await _create(request, services, thread["thread_id"], body)
 
 
 @router.get("/runs/crons/{cron_id}")
-async def get_cron(request: Request, cron_id: str, services: Services = Depends(get_services)):
+async def get_cron(request: Request, cron_id: str, services: ServicesDep):
     """One Cron object; 404 ``Not Found``."""
     flt = await authorize(request, "crons", "read", {"cron_id": cron_id})
     cron = await crons.get_cron(services, require_uuid(cron_id, "cron"))
@@ -162,7 +176,7 @@ async def get_cron(request: Request, cron_id: str, services: Services = Depends(
 
 
 @router.patch("/runs/crons/{cron_id}")
-async def update_cron(request: Request, cron_id: str, body: CronPatch, services: Services = Depends(get_services)):
+async def update_cron(request: Request, cron_id: str, body: CronPatch, services: ServicesDep):
     """Update a cron's schedule, state (``enabled``) and payload; returns the Cron
     object. 404 ``Not Found``; 422 for an invalid schedule or time zone (nothing
     changes)."""
@@ -175,7 +189,7 @@ async def update_cron(request: Request, cron_id: str, body: CronPatch, services:
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204)
-async def delete_cron(request: Request, cron_id: str, services: Services = Depends(get_services)):
+async def delete_cron(request: Request, cron_id: str, services: ServicesDep):
     """Delete a cron (its schedule); 204, or 404 ``Not Found``."""
     cron_id = await _visible_cron(request, services, cron_id, "delete")
     if not await crons.delete_cron(services, cron_id):
@@ -192,10 +206,10 @@ def _filters(body: CronSearch | CronCount) -> dict[str, Any]:
 
 
 @router.post("/runs/crons/search")
-async def search_crons(request: Request, body: CronSearch, services: Services = Depends(get_services)):
+async def search_crons(request: Request, body: CronSearch, services: ServicesDep):
     """Crons matching the filters, sorted (default ``created_at`` descending) and
     paginated by ``limit``/``offset``; ``select`` picks fields. ``assistant_id`` must
-    be a UUID (422 ``Invalid assistant ID: must be a UUID``, as the reference).
+    be a UUID (422 ``Invalid assistant ID: must be a UUID``, as langgraph-api 0.16.7 answers).
     Header ``X-Pagination-Total``: the number of matches."""
     if body.limit < 0 or body.offset < 0:
         raise ApiError(422, "limit and offset must not be negative")
@@ -211,7 +225,7 @@ async def search_crons(request: Request, body: CronSearch, services: Services = 
 
 
 @router.post("/runs/crons/count")
-async def count_crons(request: Request, body: CronCount, services: Services = Depends(get_services)):
+async def count_crons(request: Request, body: CronCount, services: ServicesDep):
     """The number of crons matching the filters (an integer)."""
     flt = await authorize(request, "crons", "search", {"assistant_id": body.assistant_id, "thread_id": body.thread_id})
     return len([c for c in await crons.list_crons(services, **_filters(body)) if visible(c, flt)])

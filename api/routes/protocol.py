@@ -1,8 +1,8 @@
-"""Routes of the v2 thread-centric protocol (API.md §3.9), used by the SDK's
+"""Routes of the v2 thread-centric protocol, used by the SDK's
 ``client.threads.stream(...)``: ``POST /threads/{id}/commands`` and the thread's
 event stream ``POST /threads/{id}/stream/events`` (SSE) or
 ``WS /threads/{id}/stream/events``. The protocol itself is in
-:mod:`adapter.resources.protocol`.
+:mod:`evergraph.adapter.resources.protocol` (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -11,26 +11,33 @@ import asyncio
 import contextlib
 from typing import Any, AsyncIterator
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import ORJSONResponse
+from starlette.requests import HTTPConnection
 
 from evergraph.adapter import serde
-
-from evergraph.adapter.resources import protocol
-from evergraph.adapter.broker.memory import StreamEvent
+from evergraph.adapter.broker.protocol import StreamEvent
+from evergraph.adapter.errors import EvergraphError
+from evergraph.adapter.ids import require_uuid
+from evergraph.adapter.resources import protocol, threads
 from evergraph.adapter.services import Services
-from evergraph.api.auth import authorize, authorizes, visible
-from evergraph.api.deps import services as get_services
-from evergraph.api.errors import ApiError, require_uuid
+from evergraph.api.auth import authorize, authorizes
+from evergraph.api.deps import ProtocolHubDep, ServicesDep
+from evergraph.api.errors import ApiError, status_of
+from evergraph.api.sse import sse_frames, sse_response
+
+__all__ = [
+    "RUN_COMMANDS",
+    "router",
+    "thread_command",
+    "thread_events_sse",
+    "thread_events_ws",
+]
 
 router = APIRouter(tags=["protocol"])
 
-
-def _hub(app: Any, services: Services) -> protocol.ProtocolHub:
-    hub = getattr(app.state, "protocol_hub", None)
-    if hub is None:
-        hub = app.state.protocol_hub = protocol.ProtocolHub(services)
-    return hub
+#: protocol commands that start a run, authorized as ``threads.create_run``
+RUN_COMMANDS = ("run.start", "input.respond")
 
 
 async def _json_body(request: Request) -> Any:
@@ -41,16 +48,16 @@ async def _json_body(request: Request) -> Any:
         raise ApiError(422, "Invalid JSON in request body") from None
 
 
-async def _authorized_command(conn: Any, services: Services, thread_id: str, body: Any) -> tuple[Any, bool]:
+async def _authorized_command(conn: HTTPConnection, services: Services, thread_id: str, body: Any) -> tuple[Any, bool]:
     """Authorize a protocol command that starts a run (``run.start``,
     ``input.respond``) as ``threads.create_run``; the handler may stamp
     ``params.metadata``. Returns the (possibly stamped) body and whether the thread
     must receive the stamped metadata after the command (it did not exist).
 
     Raises:
-        ApiError: 403 from the handler; 404 when its filter hides the thread.
+        ApiError: 403 from the handler. NotFound: its filter hides the thread.
     """
-    if not isinstance(body, dict) or body.get("method") not in ("run.start", "input.respond"):
+    if not isinstance(body, dict) or body.get("method") not in RUN_COMMANDS:
         return body, False
     params = body.get("params") if isinstance(body.get("params"), dict) else {}
     value: dict[str, Any] = {
@@ -59,85 +66,88 @@ async def _authorized_command(conn: Any, services: Services, thread_id: str, bod
         "kwargs": {"input": params.get("input"), "config": params.get("config"), "context": params.get("context")},
     }
     flt = await authorize(conn, "threads", "create_run", value)
-    thread = await services.records.get_thread(thread_id)
-    if thread is not None and not visible(thread, flt):
-        raise ApiError(404, f"Thread with ID {thread_id} not found")
+    thread = await threads.visible_thread(services, thread_id, flt)
     if not authorizes(conn):
         return body, False
     body = {**body, "params": {**params, "metadata": value.get("metadata") or {}}}
     return body, thread is None and bool(value.get("metadata"))
 
 
-async def _stamp_thread(services: Services, thread_id: str, body: Any) -> None:
-    metadata = (body.get("params") or {}).get("metadata") or {}
-    await services.records.update_thread(thread_id, metadata=metadata)
+async def _command(
+    conn: HTTPConnection, services: Services, hub: protocol.ProtocolHub, thread_id: str, body: Any
+) -> dict[str, Any]:
+    """Authorize and run one command; a thread the command created takes the
+    metadata the auth handler stamped."""
+    body, stamp = await _authorized_command(conn, services, thread_id, body)
+    result = await protocol.handle_command(services, hub, thread_id, body)
+    if stamp and result.get("type") == "success":
+        await threads.stamp_metadata(services, thread_id, (body.get("params") or {}).get("metadata") or {})
+    return result
 
 
-async def _check_readable(conn: Any, services: Services, thread_id: str) -> None:
-    """404 when the ``threads.read`` auth filter hides the (existing) thread."""
+async def _check_readable(conn: HTTPConnection, services: Services, thread_id: str) -> None:
+    """NotFound (404) when the ``threads.read`` auth filter hides the (existing) thread."""
     flt = await authorize(conn, "threads", "read", {"thread_id": thread_id})
     if flt is not None:
-        thread = await services.records.get_thread(thread_id)
-        if thread is not None and not visible(thread, flt):
-            raise ApiError(404, f"Thread with ID {thread_id} not found")
+        await threads.visible_thread(services, thread_id, flt)
 
 
 @router.post("/threads/{thread_id}/commands")
-async def thread_command(thread_id: str, request: Request, services: Services = Depends(get_services)):
+async def thread_command(thread_id: str, request: Request, services: ServicesDep, hub: ProtocolHubDep):
     """Run one protocol command (``run.start``, ``input.respond``). The answer is
     always HTTP 200: ``{"type":"success","id","result","meta"}`` or
     ``{"type":"error","id","error":<code>,"message"}``.
 
-    Raises:
-        ApiError: 422 for a thread id that is not a UUID or a body that is not JSON.
+    422 for a thread id that is not a UUID or a body that is not JSON.
     """
     thread_id = require_uuid(thread_id, "thread")
     body = await _json_body(request)
-    body, stamp = await _authorized_command(request, services, thread_id, body)
-    result = await protocol.handle_command(services, _hub(request.app, services), thread_id, body)
-    if stamp and result.get("type") == "success":
-        await _stamp_thread(services, thread_id, body)
-    return ORJSONResponse(result)
+    return ORJSONResponse(await _command(request, services, hub, thread_id, body))
 
 
-def _sse_frame(event: dict[str, Any]) -> bytes:
-    from evergraph.api.sse import frame
-
-    return frame(StreamEvent(str(event["seq"]), event["method"], protocol.event_json(event)), with_id=True)
+async def _events(v2_events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[StreamEvent]:
+    """v2 events as SSE events: ``event: <method>``, ``data: <event>``, ``id: <seq>``."""
+    async for event in v2_events:
+        yield StreamEvent(str(event["seq"]), event["method"], protocol.event_json(event))
 
 
 @router.post("/threads/{thread_id}/stream/events")
-async def thread_events_sse(thread_id: str, request: Request, services: Services = Depends(get_services)):
+async def thread_events_sse(thread_id: str, request: Request, services: ServicesDep, hub: ProtocolHubDep):
     """The thread's v2 events as SSE (``event: <method>``, ``data: <event>``,
     ``id: <seq>``), filtered by the body ``{channels, namespaces?, depth?, since?}``.
     Stays open across runs (heartbeats) until the client leaves. The thread need
     not exist yet: ``run.start`` creates it.
 
-    Raises:
-        ApiError: 422 for a thread id that is not a UUID or an invalid filter.
+    422 for a thread id that is not a UUID or an invalid filter.
     """
-    from evergraph.api.sse import sse_response
-
     thread_id = require_uuid(thread_id, "thread")
     await _check_readable(request, services, thread_id)
     try:
         sub = protocol.parse_subscription(await _json_body(request))
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
-    log = _hub(request.app, services).log(thread_id)
+    log = hub.log(thread_id)
 
     def accept(event: dict[str, Any]) -> bool:
         return protocol.matches(event, sub["channels"], sub["namespaces"], sub["depth"])
 
-    async def body() -> AsyncIterator[bytes]:
-        async for event in log.iterate(sub["since"], accept):
-            yield _sse_frame(event)
+    return sse_response(
+        sse_frames(_events(log.iterate(sub["since"], accept)), with_id=True),
+        headers={},
+        interval=services.settings.heartbeat_interval,
+    )
 
-    return sse_response(body(), headers={}, interval=services.settings.heartbeat_interval)
+
+def _close_code(exc: Exception) -> tuple[int, str]:
+    """WebSocket close code (4000 + HTTP status) and reason for a refused request."""
+    if isinstance(exc, ApiError):
+        return 4000 + exc.status_code, str(exc.detail)[:120]
+    assert isinstance(exc, EvergraphError)
+    return 4000 + status_of(exc), exc.message[:120]
 
 
 @router.websocket("/threads/{thread_id}/stream/events")
-async def thread_events_ws(websocket: WebSocket, thread_id: str):
+async def thread_events_ws(websocket: WebSocket, thread_id: str, services: ServicesDep, hub: ProtocolHubDep):
     """The thread's v2 events over a WebSocket. Every inbound frame is a command:
     ``subscription.subscribe`` (``params``: ``{channels, namespaces?, depth?,
     since?}``; the first one starts the events, later ones widen them),
@@ -146,19 +156,18 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str):
     are sent as the same JSON objects as on SSE. A thread id that is not a UUID
     closes the socket with code 4422.
     """
-    services: Services = websocket.app.state.services
     await websocket.accept()
     try:
         thread_id = require_uuid(thread_id, "thread")
-    except ApiError:
+    except EvergraphError:
         await websocket.close(code=4422, reason="Invalid thread ID: must be a UUID")
         return
     try:
         await _check_readable(websocket, services, thread_id)
-    except ApiError as exc:
-        await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])
+    except (ApiError, EvergraphError) as exc:
+        code, reason = _close_code(exc)
+        await websocket.close(code=code, reason=reason)
         return
-    hub = _hub(websocket.app, services)
     log = hub.log(thread_id)
     subscriptions: dict[str, dict[str, Any]] = {}
     send_lock = asyncio.Lock()
@@ -206,14 +215,14 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str):
                     await send(protocol.success(command_id, {}, len(log.events)))
             else:
                 try:
-                    command, stamp = await _authorized_command(websocket, services, thread_id, command)
-                except ApiError as exc:
-                    code = "permission_denied" if exc.status_code == 403 else "invalid_argument"
-                    await send(protocol.error(command_id, code, str(exc.detail)))
+                    result = await _command(websocket, services, hub, thread_id, command)
+                except (ApiError, EvergraphError) as exc:
+                    status, detail = (
+                        (exc.status_code, str(exc.detail)) if isinstance(exc, ApiError) else (status_of(exc), exc.message)
+                    )
+                    code = "permission_denied" if status == 403 else "invalid_argument"
+                    await send(protocol.error(command_id, code, detail))
                     continue
-                result = await protocol.handle_command(services, hub, thread_id, command)
-                if stamp and result.get("type") == "success":
-                    await _stamp_thread(services, thread_id, command)
                 await send(result)
     except WebSocketDisconnect:
         pass

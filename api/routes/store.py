@@ -1,10 +1,10 @@
-"""Store endpoints (API.md §3.7): put, get, delete and search items, list namespaces.
+"""Store endpoints: put, get, delete and search items, list namespaces.
 
-They use the process's LangGraph store (:mod:`adapter.graphs.store`), the same store graphs
-see as ``runtime.store``. Observed shapes: transcript s12. Bodies are checked here
-so that errors read like the reference server's JSON-schema messages; a namespace
-label that is empty or contains a period gives a **text/plain** 422 (API.md §1.3,
-§5.13).
+They use the process's LangGraph store (:mod:`evergraph.adapter.graphs.store`), the
+same store graphs see as ``runtime.store``. Bodies are checked here so that errors
+read like langgraph-api 0.16.7's JSON-schema messages; a namespace label that is
+empty or contains a period gives a **text/plain** 422, as langgraph-api 0.16.7
+answers. See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -13,15 +13,24 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from langgraph.store.base import InvalidNamespaceError
 
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso
-from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize
-from evergraph.api.deps import services as get_services
+from evergraph.api.deps import ServicesDep
 from evergraph.api.models import check_json_value
+
+__all__ = [
+    "delete_item",
+    "get_item",
+    "item_json",
+    "list_namespaces",
+    "put_item",
+    "router",
+    "search_items",
+]
 
 router = APIRouter(tags=["store"])
 
@@ -126,7 +135,7 @@ def _ts(value: datetime) -> str | None:
 
 
 def item_json(item: Any, with_score: bool = False) -> dict[str, Any]:
-    """A LangGraph ``Item`` / ``SearchItem`` in the wire shape of s12:
+    """A LangGraph ``Item`` / ``SearchItem`` in langgraph-api 0.16.7's wire shape:
     ``{namespace, key, value, created_at, updated_at}`` plus ``score`` (a float, or
     ``None`` without a semantic query) when ``with_score``."""
     out = {
@@ -186,7 +195,7 @@ async def _store_call(coro: Any) -> Any:
 
 
 @router.put("/store/items", status_code=204, openapi_extra=_openapi_body(_ITEM_SCHEMA))
-async def put_item(request: Request, services: Services = Depends(get_services)) -> Response:
+async def put_item(request: Request, services: ServicesDep) -> Response:
     """Store or replace an item: body ``{namespace: [str], key: str, value: {...},
     index?: false | [json paths], ttl?: minutes | null}``; 204."""
     try:
@@ -216,8 +225,10 @@ async def put_item(request: Request, services: Services = Depends(get_services))
 @router.get("/store/items")
 async def get_item(
     request: Request,
-    namespace: str = "", key: str | None = None, refresh_ttl: bool | None = None,
-    services: Services = Depends(get_services),
+    services: ServicesDep,
+    namespace: str = "",
+    key: str | None = None,
+    refresh_ttl: bool | None = None,
 ) -> Response:
     """The item at ``key`` in the dot-joined ``namespace`` (``?namespace=a.b&key=k``),
     or ``null`` (200) when there is none; ``refresh_ttl`` (true/false) overrides the
@@ -242,7 +253,7 @@ async def get_item(
             "namespace": {"type": "array", "items": {"type": "string"}}, "key": {"type": "string"}}}
     ),
 )
-async def delete_item(request: Request, services: Services = Depends(get_services)) -> Response:
+async def delete_item(request: Request, services: ServicesDep) -> Response:
     """Delete the item ``{namespace: [str], key: str}`` (JSON body); 204 whether or
     not it existed."""
     try:
@@ -271,7 +282,7 @@ async def delete_item(request: Request, services: Services = Depends(get_service
         }}
     ),
 )
-async def search_items(request: Request, services: Services = Depends(get_services)) -> Response:
+async def search_items(request: Request, services: ServicesDep) -> Response:
     """Items under ``namespace_prefix`` matching ``filter`` (value fields equal, or
     operators ``$eq $ne $gt $gte $lt $lte``), ``limit`` (10) from ``offset`` (0).
     With a ``query`` and an index in ``langgraph.json``, items are ranked by
@@ -318,7 +329,7 @@ async def search_items(request: Request, services: Services = Depends(get_servic
         }}
     ),
 )
-async def list_namespaces(request: Request, services: Services = Depends(get_services)) -> Response:
+async def list_namespaces(request: Request, services: ServicesDep) -> Response:
     """Namespaces (sorted) starting with ``prefix`` and ending with ``suffix`` (``*``
     matches any one label), cut to ``max_depth`` labels and de-duplicated, ``limit``
     (100) from ``offset`` (0). Response ``{"namespaces": [[str, ...], ...]}``."""

@@ -1,4 +1,4 @@
-"""System endpoints (API.md §3.1): ``/ok``, ``/``, ``/info``."""
+"""System endpoints: ``/ok``, ``/``, ``/info`` (see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from fastapi import APIRouter
 
 from evergraph.adapter.execution.runconfig import COMPAT_API_VERSION
 
-router = APIRouter(tags=["system"])
+__all__ = [
+    "info",
+    "ok",
+    "router",
+]
 
+router = APIRouter(tags=["system"])
 
 
 @router.get("/ok")

@@ -1,8 +1,8 @@
 """Graphs for the stream-mode tests (tests/test_stream_modes.py).
 
-``agent`` and ``nested`` have the shape of the graphs the reference transcript
-``s04_stream_modes.txt`` was recorded with, so event sequences and payloads can be
-compared with it. ``gated`` streams tokens from a chat model and, after the first
+``agent`` and ``nested`` have the shape of the graphs langgraph-api 0.16.7's stream
+modes were observed with, so event sequences and payloads can be compared with what
+it sent. ``gated`` streams tokens from a chat model and, after the first
 token, waits for a file to appear: only a client that received that token while the
 node runs can create it.
 """
@@ -66,7 +66,8 @@ _a.add_node("chat", chat)
 _a.add_edge(START, "writer")
 _a.add_conditional_edges("writer", route, ["chat"])
 _a.add_edge("chat", END)
-#: writer (custom events) -> route -> chat (fake model), as in the reference
+#: writer (custom events) -> route -> chat (fake model), as in the graph langgraph-api
+#: 0.16.7 was observed with
 agent = _a.compile()
 
 
@@ -88,7 +89,8 @@ _n = StateGraph(LogState)
 _n.add_node("inner", _i.compile())
 _n.add_edge(START, "inner")
 _n.add_edge("inner", END)
-#: a node that is a subgraph, as in the reference's ``nested`` graph
+#: a node that is a subgraph, as in the ``nested`` graph langgraph-api 0.16.7 was
+#: observed with
 nested = _n.compile()
 
 

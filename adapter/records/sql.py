@@ -1,0 +1,289 @@
+"""The SQL the SQLite and Postgres record stores share: each statement written once,
+with ``?`` placeholders and ``{table}`` names that a :class:`Dialect` spells for its
+database, and the methods of :class:`~adapter.records.protocol.RecordStore` that are
+the same on both (:class:`SqlRecords`: every read, insert and delete).
+
+What differs between the backends (transactions, row locks, idempotent inserts, the
+writes that read first) stays in :mod:`adapter.records.sqlite` and
+:mod:`adapter.records.postgres`.
+
+See docs/architecture.md for the layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Sequence
+
+from evergraph.adapter.records.common import (
+    ASSISTANT_COLUMNS, RUN_COLUMNS, THREAD_COLUMNS, VERSION_COLUMNS, WEBHOOK_COLUMNS, staged_webhook,
+)
+from evergraph.adapter.records.types import (
+    Assistant, AssistantVersion, OnConflictBehavior, RunRecord, RunStatus, StagedWebhook, ThreadRecord,
+    ThreadStatus,
+)
+
+__all__ = [
+    "ACTIVE_RUNS",
+    "ASSISTANT_VERSIONS",
+    "COLUMNS",
+    "DELETE_ASSISTANT",
+    "DELETE_RUN",
+    "DELETE_THREAD",
+    "DELETE_WEBHOOK",
+    "Dialect",
+    "LIST_ASSISTANTS",
+    "MARK_THREAD_BUSY",
+    "MAX_VERSION",
+    "Row",
+    "SELECT_ASSISTANT",
+    "SELECT_RUN",
+    "SELECT_THREAD",
+    "SELECT_VERSION",
+    "SET_RUN_STATUS",
+    "SqlRecords",
+    "TABLES",
+]
+
+#: a row to insert: (table, columns, record)
+Row = tuple[str, tuple[str, ...], Any]
+
+#: the tables, by their SQLite names (a :class:`Dialect` may prefix them), and their columns
+COLUMNS = {
+    "assistants": ASSISTANT_COLUMNS,
+    "assistant_versions": VERSION_COLUMNS,
+    "threads": THREAD_COLUMNS,
+    "runs": RUN_COLUMNS,
+    "webhooks": WEBHOOK_COLUMNS,
+}
+TABLES = tuple(COLUMNS)
+#: each table's primary key
+_KEYS = {
+    "assistants": ("assistant_id",), "assistant_versions": ("assistant_id", "version"), "threads": ("thread_id",),
+    "runs": ("run_id",), "webhooks": ("run_id",),
+}
+#: text columns that sort and compare bytewise (ids, timestamps): SQLite does so anyway,
+#: Postgres is told with its dialect's ``collate``
+_BYTEWISE = {
+    "assistants": {"assistant_id", "created_at", "updated_at"},
+    "assistant_versions": {"assistant_id", "created_at"},
+    "threads": {"thread_id", "created_at", "updated_at", "state_updated_at"},
+    "runs": {"run_id", "thread_id", "created_at", "updated_at"},
+    "webhooks": {"run_id"},
+}
+_INTEGERS = {"version": "INTEGER NOT NULL", "temporary": "INTEGER NOT NULL DEFAULT 0"}
+_NULLABLE = {"description", "values", "interrupts", "error", "ttl", "multitask_strategy", "on_completion"}
+
+#: the statements both backends run, as templates for :meth:`Dialect.__call__`
+SELECT_ASSISTANT = "SELECT * FROM {assistants} WHERE assistant_id=?"
+LIST_ASSISTANTS = "SELECT * FROM {assistants} ORDER BY created_at DESC, assistant_id DESC"
+ASSISTANT_VERSIONS = "SELECT * FROM {assistant_versions} WHERE assistant_id=? ORDER BY version DESC"
+SELECT_VERSION = "SELECT * FROM {assistant_versions} WHERE assistant_id=? AND version=?"
+MAX_VERSION = "SELECT MAX(version) AS v FROM {assistant_versions} WHERE assistant_id=?"
+SELECT_THREAD = "SELECT * FROM {threads} WHERE thread_id=?"
+SELECT_RUN = "SELECT * FROM {runs} WHERE run_id=?"
+ACTIVE_RUNS = (
+    "SELECT * FROM {runs} WHERE thread_id=? AND status IN ('pending','running') ORDER BY created_at, run_id"
+)
+MARK_THREAD_BUSY = "UPDATE {threads} SET status='busy', updated_at=? WHERE thread_id=?"
+SET_RUN_STATUS = "UPDATE {runs} SET status=?, updated_at=? WHERE run_id=?"
+#: deletions: the first statement's row count says whether the record existed
+DELETE_ASSISTANT = (
+    "DELETE FROM {assistants} WHERE assistant_id=?", "DELETE FROM {assistant_versions} WHERE assistant_id=?"
+)
+DELETE_THREAD = ("DELETE FROM {threads} WHERE thread_id=?", "DELETE FROM {runs} WHERE thread_id=?")
+DELETE_RUN = ("DELETE FROM {runs} WHERE run_id=?",)
+DELETE_WEBHOOK = ("DELETE FROM {webhooks} WHERE run_id=?",)
+
+
+@lru_cache(maxsize=256)
+def _spell(template: str, mark: str, prefix: str) -> str:
+    return template.format(**{name: prefix + name for name in TABLES}).replace("?", mark)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database spells the shared statements.
+
+    Args:
+        mark: the parameter placeholder (``?`` for SQLite, ``%s`` for psycopg).
+        prefix: put before every table name.
+        collate: see :attr:`collate`.
+    """
+
+    mark: str
+    prefix: str = ""
+    collate: str = ""
+    """Appended to the type of the bytewise text columns (``' COLLATE "C"'``)."""
+
+    def table(self, name: str) -> str:
+        """The database's name of table ``name`` (one of :data:`TABLES`)."""
+        return self.prefix + name
+
+    def __call__(self, template: str) -> str:
+        """``template`` with its ``{table}`` names and ``?`` placeholders spelled."""
+        return _spell(template, self.mark, self.prefix)
+
+    def schema(self) -> list[str]:
+        """``CREATE TABLE IF NOT EXISTS`` of every table and ``CREATE INDEX IF NOT
+        EXISTS`` of the index on runs by thread."""
+        statements = []
+        for table, columns in COLUMNS.items():
+            keys = _KEYS[table]
+            lines = []
+            for column in columns:
+                if column in _INTEGERS:
+                    kind = _INTEGERS[column]
+                else:
+                    kind = "TEXT" + (self.collate if column in _BYTEWISE[table] else "")
+                    if keys == (column,):
+                        kind += " PRIMARY KEY"
+                    elif column not in _NULLABLE:
+                        kind += " NOT NULL"
+                lines.append(f'"{column}" {kind}')
+            if len(keys) > 1:
+                lines.append(f"PRIMARY KEY ({', '.join(keys)})")
+            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(table)} (\n    " + ",\n    ".join(lines) + "\n)")
+        runs = self.table("runs")
+        statements.append(f"CREATE INDEX IF NOT EXISTS {runs}_thread ON {runs}(thread_id, created_at)")
+        return statements
+
+    def insert(self, table: str, columns: Sequence[str], verb: str = "INSERT", tail: str = "") -> str:
+        """``verb INTO table (columns…) VALUES (…) tail``: ``verb`` may be SQLite's
+        ``INSERT OR IGNORE`` / ``INSERT OR REPLACE``, ``tail`` an ``ON CONFLICT`` clause."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join([self.mark] * len(columns))
+        return f"{verb} INTO {self.table(table)} ({names}) VALUES ({marks}) {tail}".rstrip()
+
+    def update(self, table: str, columns: Sequence[str], key: str) -> str:
+        """``UPDATE table SET column=…, … WHERE key=…`` (parameters: the columns' values,
+        then the key's)."""
+        sets = ", ".join(f'"{c}"={self.mark}' for c in columns)
+        return f"UPDATE {self.table(table)} SET {sets} WHERE {key}={self.mark}"
+
+    def list_threads(self, ids: list[str] | None, status: str | None) -> tuple[str, list[Any]]:
+        """The query of :meth:`RecordStore.list_threads` and its parameters."""
+        where: list[str] = []
+        params: list[Any] = []
+        if ids:
+            where.append(f"thread_id IN ({', '.join([self.mark] * len(ids))})")
+            params.extend(ids)
+        if status:
+            where.append(f"status={self.mark}")
+            params.append(status)
+        sql = f"SELECT * FROM {self.table('threads')}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return sql + " ORDER BY created_at DESC, thread_id DESC", params
+
+    def list_runs(self, thread_id: str, limit: int, offset: int, status: str | None) -> tuple[str, list[Any]]:
+        """The query of :meth:`RecordStore.list_runs` and its parameters."""
+        m = self.mark
+        sql = f"SELECT * FROM {self.table('runs')} WHERE thread_id={m}"
+        params: list[Any] = [thread_id]
+        if status:
+            sql += f" AND status={m}"
+            params.append(status)
+        params.extend([limit, offset])
+        return sql + f" ORDER BY created_at DESC, run_id DESC LIMIT {m} OFFSET {m}", params
+
+
+class SqlRecords:
+    """The methods of :class:`~adapter.records.protocol.RecordStore` that are the same on
+    both backends, on the backend's :attr:`dialect` and three primitives: :meth:`_query`,
+    :meth:`_put` and :meth:`_delete`."""
+
+    dialect: Dialect
+
+    async def _query(self, statement: str, params: Iterable[Any] = ()) -> list[Any]:
+        """The rows of ``statement``, decoded (:func:`adapter.records.common.decode_row`)."""
+        raise NotImplementedError
+
+    async def _put(
+        self, select: str, key: str, if_exists: OnConflictBehavior, result: Any, first: Row, *more: Row
+    ) -> Any:
+        """In one transaction: insert ``first`` (whose first column is its id, ``key``)
+        and ``more``, and answer ``(result, True)``; or, when the id is taken, answer
+        with the row the template ``select`` finds (:func:`adapter.records.common.taken`)."""
+        raise NotImplementedError
+
+    async def _delete(self, templates: tuple[str, ...], key: str) -> bool:
+        """In one transaction, run the deletion ``templates`` for ``key``; whether the
+        first one deleted a row."""
+        raise NotImplementedError
+
+    async def _first(self, template: str, params: Iterable[Any]) -> Any:
+        rows = await self._query(self.dialect(template), params)
+        return rows[0] if rows else None
+
+    async def get_assistant(self, assistant_id: str) -> Assistant | None:
+        """See :meth:`RecordStore.get_assistant`."""
+        return await self._first(SELECT_ASSISTANT, (assistant_id,))
+
+    async def list_assistants(self) -> list[Assistant]:
+        """See :meth:`RecordStore.list_assistants`."""
+        return await self._query(self.dialect(LIST_ASSISTANTS))
+
+    async def assistant_versions(self, assistant_id: str) -> list[AssistantVersion]:
+        """See :meth:`RecordStore.assistant_versions`."""
+        return await self._query(self.dialect(ASSISTANT_VERSIONS), (assistant_id,))
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        """See :meth:`RecordStore.get_thread`."""
+        return await self._first(SELECT_THREAD, (thread_id,))
+
+    async def list_threads(
+        self, ids: list[str] | None = None, status: ThreadStatus | None = None
+    ) -> list[ThreadRecord]:
+        """See :meth:`RecordStore.list_threads`."""
+        return await self._query(*self.dialect.list_threads(ids, status))
+
+    async def get_run(self, run_id: str, thread_id: str | None = None) -> RunRecord | None:
+        """See :meth:`RecordStore.get_run`."""
+        run = await self._first(SELECT_RUN, (run_id,))
+        return run if run is None or thread_id is None or run["thread_id"] == thread_id else None
+
+    async def list_runs(
+        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: RunStatus | None = None
+    ) -> list[RunRecord]:
+        """See :meth:`RecordStore.list_runs`."""
+        return await self._query(*self.dialect.list_runs(thread_id, limit, offset, status))
+
+    async def active_runs(self, thread_id: str) -> list[RunRecord]:
+        """See :meth:`RecordStore.active_runs`."""
+        return await self._query(self.dialect(ACTIVE_RUNS), (thread_id,))
+
+    async def get_webhook(self, run_id: str) -> StagedWebhook | None:
+        """See :meth:`RecordStore.get_webhook`."""
+        return staged_webhook(await self._first("SELECT url, body FROM {webhooks} WHERE run_id=?", (run_id,)))
+
+    async def put_assistant(
+        self, a: Assistant, *, if_exists: OnConflictBehavior = "raise"
+    ) -> tuple[Assistant, bool]:
+        """See :meth:`RecordStore.put_assistant`."""
+        rows = ("assistants", ASSISTANT_COLUMNS, a), ("assistant_versions", VERSION_COLUMNS, a)
+        return await self._put(SELECT_ASSISTANT, a["assistant_id"], if_exists, a, *rows)
+
+    async def put_thread(
+        self, t: ThreadRecord, *, if_exists: OnConflictBehavior = "raise"
+    ) -> tuple[ThreadRecord, bool]:
+        """See :meth:`RecordStore.put_thread`."""
+        row = ("threads", THREAD_COLUMNS, {**t, "config": t.get("config") or {}})
+        return await self._put(SELECT_THREAD, t["thread_id"], if_exists, t, row)
+
+    async def delete_assistant(self, assistant_id: str) -> bool:
+        """See :meth:`RecordStore.delete_assistant`."""
+        return await self._delete(DELETE_ASSISTANT, assistant_id)
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """See :meth:`RecordStore.delete_thread`."""
+        return await self._delete(DELETE_THREAD, thread_id)
+
+    async def delete_run(self, run_id: str) -> bool:
+        """See :meth:`RecordStore.delete_run`."""
+        return await self._delete(DELETE_RUN, run_id)
+
+    async def delete_webhook(self, run_id: str) -> None:
+        """See :meth:`RecordStore.delete_webhook`."""
+        await self._delete(DELETE_WEBHOOK, run_id)
