@@ -59,10 +59,17 @@ def wheel_venv(wheel: Path, tmp_path_factory) -> Path:
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True,
     ).stdout.strip()
-    # the test environment's packages, as a plain path entry after the venv's own
+    # first the wheel, into the empty venv (pip would take an evergraph it can see on
+    # the dependency path for installed already) ...
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True)
+    # ... then the test environment's packages, as a plain path entry after the venv's own
     deps = [p for p in site.getsitepackages() if "site-packages" in p]
     (Path(purelib) / "zz_test_deps.pth").write_text("\n".join(deps) + "\n")
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True)
+    where = subprocess.run(
+        [str(py), "-c", "import evergraph.adapter.process.cli as m; print(m.__file__)"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    assert where.startswith(purelib), f"evergraph imports from {where}, not from the fresh venv"
     return venv / "bin"
 
 
