@@ -152,6 +152,19 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _check_positive(path: Path, section: dict[str, Any], name: str, keys: tuple[str, ...], what: str) -> None:
+    """Each of ``keys`` in ``section`` (``langgraph.json``'s ``name`` object) is absent
+    or a number above 0.
+
+    Raises:
+        ConfigError: ``'<name>.<key>' must be <what>, got <value>``.
+    """
+    for key in keys:
+        value = section.get(key)
+        if value is not None and (not _number(value) or value <= 0):
+            raise ConfigError(f"{path}: '{name}.{key}' must be {what}, got {value!r}")
+
+
 def _parse_store(path: Path, raw: Any) -> StoreConfig:
     if raw is None:
         return StoreConfig(base_dir=path.parent)
@@ -184,10 +197,7 @@ def _parse_store(path: Path, raw: Any) -> StoreConfig:
             raise ConfigError(f"{path}: 'store.ttl' must be an object")
         if "refresh_on_read" in ttl and not isinstance(ttl["refresh_on_read"], bool):
             raise ConfigError(f"{path}: 'store.ttl.refresh_on_read' must be true or false")
-        for key in ("default_ttl", "sweep_interval_minutes"):
-            value = ttl.get(key)
-            if value is not None and (not _number(value) or value <= 0):
-                raise ConfigError(f"{path}: 'store.ttl.{key}' must be a positive number of minutes, got {value!r}")
+        _check_positive(path, ttl, "store.ttl", ("default_ttl", "sweep_interval_minutes"), "a positive number of minutes")
         ttl = dict(ttl)
     return StoreConfig(index=index, ttl=ttl, base_dir=path.parent)
 
@@ -245,10 +255,7 @@ def _parse_auth(path: Path, raw: Any) -> AuthConfig | None:
         keys = cache.get("cache_keys")
         if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys)):
             raise ConfigError(f"{path}: 'auth.cache.cache_keys' must be a list of header names, got {keys!r}")
-        for key in ("ttl_seconds", "max_size"):
-            value = cache.get(key)
-            if value is not None and (not _number(value) or value <= 0):
-                raise ConfigError(f"{path}: 'auth.cache.{key}' must be a positive number, got {value!r}")
+        _check_positive(path, cache, "auth.cache", ("ttl_seconds", "max_size"), "a positive number")
         cache = dict(cache)
     openapi = raw.get("openapi")
     if openapi is not None and not isinstance(openapi, dict):
