@@ -62,3 +62,19 @@ def test_unreachable_temporal_is_reported(tmp_path):
     result = _run(["worker", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
     assert result.returncode == 2
     assert "cannot use Temporal at 127.0.0.1:1" in result.stderr
+
+
+def test_missing_env_file_is_a_warning(tmp_path):
+    """``"env": ".env"`` naming a file that does not exist (templates ship only
+    ``.env.example``) starts as langgraph-api does, with a warning: the process gets
+    past the configuration and stops only at the unreachable Temporal."""
+    (tmp_path / "g.py").write_text(
+        "from langgraph.graph import StateGraph, START, END\n"
+        "b = StateGraph(dict)\nb.add_node('n', lambda s: {})\nb.add_edge(START, 'n')\nb.add_edge('n', END)\n"
+        "graph = b.compile()\n"
+    )
+    cfg = tmp_path / "langgraph.json"
+    cfg.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "env": ".env"}))
+    result = _run(["worker", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
+    assert "env file" in result.stderr and str(tmp_path / ".env") in result.stderr
+    assert "cannot use Temporal at 127.0.0.1:1" in result.stderr

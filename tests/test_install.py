@@ -110,7 +110,8 @@ def _user_project(root: Path) -> Path:
         "graph = StateGraph(State).add_node('hello', hello).add_edge(START, 'hello').add_edge('hello', END).compile()\n"
     )
     (root / "langgraph.json").write_text(
-        json.dumps({"dependencies": ["."], "graphs": {"hello": "./agent.py:graph"}})
+        # "env" names a file the project does not have, as templates ship only .env.example
+        json.dumps({"dependencies": ["."], "graphs": {"hello": "./agent.py:graph"}, "env": ".env"})
     )
     return root / "langgraph.json"
 

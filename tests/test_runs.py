@@ -7,6 +7,7 @@ import httpx
 import pytest
 from langgraph_sdk.schema import StreamPart
 
+from evergraph.adapter.process.settings import Settings, SettingsError
 from tests.conftest import wait_for
 
 
@@ -248,3 +249,26 @@ async def test_invalid_concurrent_update_is_a_run_error(client):
     body = await client.runs.wait(None, "conflict", input={"log": []}, raise_error=False)
     assert body["__error__"]["error"] == "InvalidUpdateError"
     assert "At key 'n'" in body["__error__"]["message"]
+
+
+async def test_default_recursion_limit_is_langgraph_api_s(client):
+    """Without ``recursion_limit`` in the run's config a run may take 10011 supersteps
+    (``LANGGRAPH_DEFAULT_RECURSION_LIMIT``'s default in langgraph-api), not
+    in-process LangGraph's 25: a 40-superstep loop succeeds; the run's own
+    ``recursion_limit`` still bounds it."""
+    thread = await client.threads.create()
+    result = await client.runs.wait(thread["thread_id"], "loop", input={"n": 0, "target": 40})
+    assert result["n"] == 40, result
+    bounded = await client.threads.create()
+    failed = await client.runs.wait(
+        bounded["thread_id"], "loop", input={"n": 0, "target": 40}, config={"recursion_limit": 10}, raise_error=False
+    )
+    assert failed["__error__"]["error"] == "GraphRecursionError", failed
+
+
+def test_default_recursion_limit_setting():
+    """``LANGGRAPH_DEFAULT_RECURSION_LIMIT`` sets the default; a bad value names it."""
+    assert Settings.from_env({}).default_recursion_limit == 10011
+    assert Settings.from_env({"LANGGRAPH_DEFAULT_RECURSION_LIMIT": "50"}).default_recursion_limit == 50
+    with pytest.raises(SettingsError, match="LANGGRAPH_DEFAULT_RECURSION_LIMIT"):
+        Settings.from_env({"LANGGRAPH_DEFAULT_RECURSION_LIMIT": "many"})

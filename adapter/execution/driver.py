@@ -136,7 +136,7 @@ class RunDriver:
         run = await records.get_run(self.run.run_id)
         if run is None:
             raise LookupError(f"run {self.run.run_id} not found")
-        self._params = run_params(run)
+        self._params = run_params(run, self.services.settings.default_recursion_limit)
         if run["status"] == "pending":
             await records.set_run_status(self.run.run_id, "running")
         # after the last step that can fail, so a retried start publishes it once

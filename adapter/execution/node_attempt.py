@@ -271,7 +271,7 @@ async def run_node_attempt(
     run = await services.records.get_run(inp.run.run_id)
     if run is None:
         raise TaskMismatchError(f"run {inp.run.run_id} not found")
-    params = run_params(run)
+    params = run_params(run, services.settings.default_recursion_limit)
     publish = _Publisher(services, inp.run.run_id, params.stream_modes, params.subgraphs)
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
     loops = node_loops()

@@ -93,12 +93,14 @@ def command_from_json(raw: dict[str, Any] | None) -> Command | None:
     return Command(**kwargs)
 
 
-def run_params(run: dict[str, Any]) -> RunParams:
+def run_params(run: dict[str, Any], default_recursion_limit: int = 10011) -> RunParams:
     """Build :class:`RunParams` from a run record (as stored by :mod:`adapter.records`).
 
     Args:
         run: the run record: ``run_id``, ``thread_id`` and ``kwargs`` (the request's
             ``input``, ``command``, ``config``, ``context``, ``stream_mode``…).
+        default_recursion_limit: supersteps allowed when the run's config sets no
+            ``recursion_limit`` (``Settings.default_recursion_limit``).
 
     Raises:
         KeyError: the record lacks ``kwargs``, ``run_id`` or ``thread_id``.
@@ -113,7 +115,7 @@ def run_params(run: dict[str, Any]) -> RunParams:
     metadata.setdefault("langgraph_version", langgraph.version.__version__)
     metadata.setdefault("langgraph_api_version", COMPAT_API_VERSION)
     metadata.setdefault("langgraph_host", "self-hosted")
-    config.setdefault("recursion_limit", 25)
+    config.setdefault("recursion_limit", default_recursion_limit)
     modes = kwargs.get("stream_mode") or ["values"]
     if isinstance(modes, str):
         modes = [modes]

@@ -14,6 +14,7 @@ docs/architecture.md, "Where to find things".
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ __all__ = [
     "apply_env",
     "load_config",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -359,9 +362,12 @@ def load_config(path: str | Path) -> LangGraphConfig:
     env_raw = raw.get("env") or {}
     if isinstance(env_raw, str):
         env_path = (base / env_raw).resolve()
-        if not env_path.is_file():
-            raise ConfigError(f"{path}: env file not found: {env_path}")
-        env = _parse_env_file(env_path)
+        if env_path.is_file():
+            env = _parse_env_file(env_path)
+        else:
+            # as langgraph-api starts without it: templates ship only `.env.example`
+            logger.warning("%s: env file %s not found; starting without it", path, env_path)
+            env = {}
     elif isinstance(env_raw, dict):
         env = {str(k): str(v) for k, v in env_raw.items()}
     else:

@@ -96,6 +96,9 @@ class Settings:
             pages needs an ``x-api-key`` header holding one of them (401
             otherwise). All keys authenticate the same identity
             (``evergraph-api-key``); per-user isolation needs ``auth.path``.
+        default_recursion_limit: supersteps a run may take when its config sets no
+            ``recursion_limit`` (``LANGGRAPH_DEFAULT_RECURSION_LIMIT``, default 10011,
+            the default of langgraph-api; in-process LangGraph's own default is 25).
         extra: further named values for extensions; Evergraph itself reads none.
     """
 
@@ -116,6 +119,7 @@ class Settings:
     workflow_sandbox: bool = False
     redis_uri: str | None = None
     api_keys: tuple[str, ...] = ()
+    default_recursion_limit: int = 10011
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -154,6 +158,7 @@ class Settings:
             workflow_sandbox=_bool(env, "EVERGRAPH_WORKFLOW_SANDBOX"),
             redis_uri=env.get("EVERGRAPH_REDIS_URI") or None,
             api_keys=tuple(k.strip() for k in (env.get("EVERGRAPH_API_KEYS") or "").split(",") if k.strip()),
+            default_recursion_limit=_int(env, "LANGGRAPH_DEFAULT_RECURSION_LIMIT", 10011),
         )
         return settings.validated()
 
