@@ -52,8 +52,11 @@ def is_transient(err: BaseException) -> bool:
     and ``errors.TransactionRollback`` (serialization failure, deadlock); redis-py's
     ``ConnectionError`` and ``TimeoutError``; ``OSError`` (which holds the built-in
     ``ConnectionError`` and ``TimeoutError``); a Temporal ``RPCError`` with status
-    UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or ABORTED. Everything else is not.
+    UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or ABORTED; a
+    :class:`TransientError` the core raised through a port. Everything else is not.
     """
+    if isinstance(err, TransientError):
+        return True
     if isinstance(err, sqlite3.OperationalError):
         message = str(err).lower()
         return any(part in message for part in _SQLITE_TRANSIENT)
@@ -108,27 +111,22 @@ class TaskMismatchError(RuntimeError):
     its run or checkpoint is gone): never retried."""
 
 
-def as_application_error(err: Exception, transient: tuple[type[BaseException], ...] = ()) -> ApplicationError:
-    """``err`` as the ``ApplicationError`` Temporal records: ``type`` is its class name,
-    the message its message, retryable only if it is transient (:func:`is_transient`,
-    or an instance of one of ``transient``)."""
-    retryable = isinstance(err, (TransientError, *transient)) or is_transient(err)
+def as_application_error(err: Exception) -> ApplicationError:
+    """``err`` as the ``ApplicationError`` Temporal records: ``type`` is its class name
+    (a :class:`TransientError`'s ``kind``), the message its message, retryable only if
+    :func:`is_transient`."""
     kind = err.kind if isinstance(err, TransientError) else type(err).__name__
-    return ApplicationError(str(err) or repr(err), type=kind, non_retryable=not retryable)
+    return ApplicationError(str(err) or repr(err), type=kind, non_retryable=not is_transient(err))
 
 
 @contextlib.contextmanager
-def classified(transient: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+def classified() -> Iterator[None]:
     """Run an activity's work; re-raise any exception as :func:`as_application_error`
     (the original stays attached as the cause, with its traceback, for the Temporal
-    UI). ``ApplicationError``\\ s raised on purpose and cancellation pass unchanged.
-
-    Args:
-        transient: further exception classes to retry (e.g. a failed webhook POST).
-    """
+    UI). ``ApplicationError``\\ s raised on purpose and cancellation pass unchanged."""
     try:
         yield
     except ApplicationError:
         raise
     except Exception as err:
-        raise as_application_error(err, transient) from err
+        raise as_application_error(err) from err

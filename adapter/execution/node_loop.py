@@ -159,13 +159,10 @@ class NodeLoop:
         with self._lock:
             self._attempts.add(hosted)
 
-        async def body() -> Any:
-            return await make(self.loop)
-
         def launch() -> None:
             context = contextvars.copy_context()
             context.run(_HOSTED.set, hosted)
-            task = self.loop.create_task(body(), name=f"evergraph-node-{name}", context=context)
+            task = self.loop.create_task(make(self.loop), name=f"evergraph-node-{name}", context=context)
             hosted._task = task
 
             def done(t: asyncio.Task) -> None:
@@ -199,7 +196,8 @@ class NodeLoop:
             return list(self._attempts)
 
     def retire(self) -> None:
-        """No new attempts come here; the loop stops (unclosed) once its tasks ended."""
+        """No new attempts come here; the loop stops (unclosed) once its tasks ended.
+        Call it once (:meth:`NodeLoops.retire` does)."""
         self.retired = True
 
         async def drain() -> None:
@@ -244,8 +242,7 @@ class NodeLoops:
         with self._lock:
             if node_loop.retired:
                 return
-            node_loop.retired = True
-        node_loop.retire()
+            node_loop.retire()
         for hosted in node_loop.attempts():
             if hosted is not blocker:
                 hosted.relocate.set()
