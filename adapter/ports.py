@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from evergraph.activities.errors import TransientError
 from evergraph.adapter.resources.crons import fire_cron
+from evergraph.adapter.execution.claims import slim_outcome
 from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.errors import NotFound, Unavailable
 from evergraph.adapter.execution.finish import finish_run
@@ -69,7 +70,9 @@ class RunBookkeeping:
         """Drop the run's driver, then record its outcome
         (:func:`evergraph.adapter.execution.finish.finish_run`)."""
         self.drivers.cancel(inp.run.run_id)
-        return await finish_run(self.services, inp.run, inp.outcome)
+        outcome = await finish_run(self.services, inp.run, inp.outcome)
+        # what goes back to the workflows stays small (claims.py)
+        return slim_outcome(outcome, self.services.settings.claim_check_bytes)
 
     async def send_webhook(self, run_id: str, attempt: int) -> None:
         """One delivery attempt (:func:`evergraph.adapter.resources.webhooks.send_staged`); the

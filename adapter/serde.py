@@ -1,9 +1,15 @@
 """Serialisation.
 
-* :func:`dumps` / :func:`loads`: JSON for the REST API and SSE ``data:`` lines. LangChain
-  messages and other pydantic models become their ``model_dump()`` dicts
-  (``{"type": "ai", "content": …}``), dataclasses (``Interrupt``, ``Send``) their fields,
-  as in langgraph-api's responses.
+* :func:`dumps` / :func:`loads`: JSON for the REST API and SSE ``data:`` lines, with
+  the conversions of langgraph-api 0.16.7's JSON encoder, so every body and every
+  stream mode carries the same JSON as the official server (field order aside):
+  LangChain messages, documents and other pydantic models become their
+  ``model_dump()`` dicts (``{"type": "ai", "content": …}``), dataclasses
+  (``Interrupt``, ``Command``) their fields, a ``Send`` ``{"node", "args"}``, bytes
+  base64 text, UUIDs and paths strings, sets lists, a ``timedelta`` its seconds, a
+  ``Decimal`` an int or float, an exception ``{"error", "message"}`` (the message only
+  for the kinds langgraph-api shows, see :data:`_SHOWN_ERRORS`), anything else
+  ``null``; NUL characters become U+FFFD and lone surrogates ``?``.
 * :func:`pack` / :func:`unpack`: LangGraph's own checkpoint serializer
   (``JsonPlusSerializer``), for node writes travelling between the worker's driver and
   node attempts as Temporal payloads. Base64 text keeps payloads JSON.
@@ -12,68 +18,126 @@
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
-import enum
+import ipaddress
+import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta, timezone, tzinfo
 from decimal import Decimal
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Mapping
 
 import orjson
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from pydantic import BaseModel
+from langgraph.errors import EmptyInputError, GraphBubbleUp, InvalidUpdateError, TaskNotFound
+from langgraph.types import Send
 
 __all__ = ["dumps", "loads", "pack", "to_jsonable", "unpack"]
 
 _SERDE = JsonPlusSerializer()
 
+#: exceptions whose message langgraph-api 0.16.7 shows in JSON; any other exception
+#: is shown as ``"An internal error occurred"`` (its type name is always shown)
+_SHOWN_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, TypeError, KeyError, AttributeError, RuntimeError, RecursionError, TimeoutError,
+    InvalidUpdateError, GraphBubbleUp, EmptyInputError, TaskNotFound,
+)
+try:  # an HTTP error raised inside a graph shows its message too
+    from starlette.exceptions import HTTPException as _HTTPException
+
+    _SHOWN_ERRORS += (_HTTPException,)
+except ImportError:  # pragma: no cover - starlette comes with the API
+    pass
+
+_IP_TYPES = (
+    ipaddress.IPv4Address, ipaddress.IPv4Interface, ipaddress.IPv4Network,
+    ipaddress.IPv6Address, ipaddress.IPv6Interface, ipaddress.IPv6Network,
+)
+
+
+def _decimal(obj: Decimal) -> int | float:
+    # an integral Decimal (exponent >= 0) is an int, any other a float
+    exponent = obj.as_tuple().exponent
+    return int(obj) if isinstance(exponent, int) and exponent >= 0 else float(obj)
+
 
 def _default(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    if isinstance(obj, datetime):
-        if obj.tzinfo is None:
-            obj = obj.replace(tzinfo=timezone.utc)
-        return obj.isoformat()
-    if isinstance(obj, (date,)):
-        return obj.isoformat()
-    if isinstance(obj, timedelta):
-        return obj.total_seconds()
-    if isinstance(obj, uuid.UUID):
-        return str(obj)
-    if isinstance(obj, Decimal):
-        return float(obj)
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, bytes):
-        return obj.decode("utf-8", errors="replace")
-    if isinstance(obj, BaseException):
-        return {"error": type(obj).__name__, "message": str(obj)}
+    """What JSON carries for a value orjson has no encoding for."""
+    if isinstance(obj, Send):
+        return {"node": obj.node, "args": obj.arg}
     if isinstance(obj, type):
         return None
-    if hasattr(obj, "model_dump"):
+    if callable(getattr(obj, "model_dump", None)):
         return obj.model_dump()
-    if hasattr(obj, "_asdict"):
+    if callable(getattr(obj, "dict", None)):
+        return obj.dict()
+    if callable(getattr(obj, "_asdict", None)):
         return obj._asdict()
-    return repr(obj)
+    if dataclasses.is_dataclass(obj):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, BaseException):
+        message = str(obj) if isinstance(obj, _SHOWN_ERRORS) else "An internal error occurred"
+        return {"error": type(obj).__name__, "message": message}
+    if isinstance(obj, (set, frozenset, collections.deque)):
+        return list(obj)
+    if isinstance(obj, (timezone, tzinfo)):
+        return obj.tzname(None)
+    if isinstance(obj, timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, Decimal):
+        return _decimal(obj)
+    if isinstance(obj, (uuid.UUID, PurePath, *_IP_TYPES)):
+        return str(obj)
+    if isinstance(obj, re.Pattern):
+        return obj.pattern
+    if isinstance(obj, (bytes, bytearray)):
+        return base64.b64encode(obj).decode()
+    return None
 
 
-_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_SERIALIZE_NUMPY
+# orjson encodes dataclasses, enums, datetimes (naive ones without an offset), UUIDs
+# and numpy arrays itself; ``Interrupt``/``Command`` are dataclasses
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def dumps(obj: Any) -> bytes:
+def _without_surrogates(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return _SURROGATE.sub("?", obj)
+    if isinstance(obj, Mapping):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, tuple) and callable(getattr(obj, "_asdict", None)):
+        return {k: _without_surrogates(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_without_surrogates(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any, *, wire: bool = True) -> bytes:
     """JSON bytes for API bodies and SSE data (one line, UTF-8).
+
+    Args:
+        obj: the value.
+        wire: replace NUL characters with U+FFFD as langgraph-api 0.16.7 sends them;
+            ``False`` keeps them (the record store keeps values exactly as written).
 
     Raises:
         orjson.JSONEncodeError: (a ``TypeError``) ``obj`` holds what JSON cannot carry,
             e.g. an integer beyond 64 bits, a dict key that is a tuple, or nesting
             deeper than 255 levels.
     """
-    return orjson.dumps(obj, default=_default, option=_OPTS)
+    try:
+        out = orjson.dumps(obj, default=_default, option=_OPTS)
+    except TypeError as exc:
+        if "surrogates not allowed" not in str(exc):
+            raise
+        out = orjson.dumps(_without_surrogates(obj), default=_default, option=_OPTS)
+    if wire and b"\\u0000" in out:
+        # NUL (escaped by orjson) becomes U+FFFD, as langgraph-api 0.16.7 sends it
+        out = out.replace(b"\\\\u0000", b"\\\\ufffd").replace(b"\\u0000", b"\\ufffd")
+    return out
 
 
 def loads(data: bytes | str) -> Any:

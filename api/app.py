@@ -1,35 +1,88 @@
-"""The FastAPI application of the Evergraph API: the routers, the mapping of domain
-errors to HTTP, authentication and ``vary: Origin`` (docs/architecture.md, "The
-layers")."""
+"""The FastAPI application of the Evergraph API: the routers ``langgraph.json``
+``http`` leaves enabled, the mapping of domain errors to HTTP, CORS and
+authentication (docs/architecture.md, "The layers"); :func:`create_server_app` composes
+it with ``http.app`` and ``http.mount_prefix`` (``api/custom_app.py``)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 from evergraph.adapter.errors import EvergraphError
+from evergraph.adapter.graphs.httpconfig import HttpConfig
 from evergraph.adapter.resources.auth import build_authenticator
 from evergraph.adapter.services import Services
 from evergraph.api.auth import AuthMiddleware
+from evergraph.api.body_limit import BodyLimitMiddleware
+from evergraph.api.cors import cors_middleware
+from evergraph.api.custom_app import compose, load_custom_app, prefixed, split_middleware
 from evergraph.api.errors import domain_error_handler, validation_handler
+from evergraph.api.nesting import NestingLimitMiddleware
 from evergraph.api.routes import assistants, crons, protocol, runs, store, system, threads
 
-__all__ = ["create_app"]
+__all__ = ["ServedApp", "create_app", "create_server_app", "load_custom_app"]
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-def create_app(services: Services) -> FastAPI:
+def _disabled_ok() -> dict:
+    """``/ok`` under ``http.disable_meta``: ``{"ok": true}``, with no checks."""
+    return {"ok": True}
+
+
+def _routers(http: HttpConfig) -> list[APIRouter]:
+    """The routers ``http``'s ``disable_*`` flags leave, grouped as langgraph-api
+    0.16.7 groups its routes: crons go with ``disable_runs``, and the thread protocol
+    (``/threads/{id}/commands``, ``/stream/events``) with ``disable_runs`` or
+    ``disable_event_streaming``. ``disable_ui``, ``disable_mcp`` and ``disable_a2a``
+    have nothing to remove: Evergraph serves no ``/ui``, ``/mcp`` or ``/a2a``."""
+    off = http.is_disabled
+    chosen = [] if off("disable_meta") else [system.router]
+    if not off("disable_assistants"):
+        chosen.append(assistants.router)
+    if not off("disable_threads"):
+        chosen.append(threads.router)
+    if not off("disable_runs"):
+        chosen += [runs.router, crons.router]
+        if not off("disable_event_streaming"):
+            chosen.append(protocol.router)
+    if not off("disable_store"):
+        chosen.append(store.router)
+    return chosen
+
+
+def create_app(
+    services: Services,
+    *,
+    cors: bool = True,
+    private_network: bool = False,
+    inner_middleware: Sequence[Middleware] = (),
+) -> FastAPI:
     """The API app bound to ``services`` (graphs, records, checkpointer, broker,
-    Temporal client).
+    Temporal client), with the routes ``langgraph.json`` ``http`` leaves enabled.
+
+    Args:
+        services: the process services.
+        cors: wrap the app in the CORS middleware of ``http.cors``
+            (:mod:`evergraph.api.cors`); ``False`` when a custom app wraps it instead.
+        private_network: answer Chrome's Private Network Access (``evergraph dev``).
+        inner_middleware: middleware run after authentication, outermost first (a
+            custom app's middleware under ``http.middleware_order: "auth_first"``).
 
     Raises:
         ConfigError: ``langgraph.json``'s ``auth.path`` cannot be loaded.
     """
+    http = services.registry.config.http
+    meta = not http.is_disabled("disable_meta")
     app = FastAPI(
         title="Evergraph",
         description="LangGraph Agent Server API, executed on Temporal",
@@ -37,6 +90,10 @@ def create_app(services: Services) -> FastAPI:
         default_response_class=ORJSONResponse,
         # the SDK always sends application/json; raw clients may not (langgraph-api parses anyway)
         strict_content_type=False,
+        # http.disable_meta removes /docs and /openapi.json too
+        openapi_url="/openapi.json" if meta else None,
+        docs_url="/docs" if meta else None,
+        redoc_url="/redoc" if meta else None,
     )
     app.state.services = services
     auth_config = services.registry.config.auth
@@ -45,25 +102,62 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(EvergraphError, domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-
-    @app.middleware("http")
-    async def vary_origin(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("vary", "Origin")
-        return response
-
-    app.include_router(system.router)
-    app.include_router(assistants.router)
-    app.include_router(threads.router)
-    app.include_router(runs.router)
-    app.include_router(crons.router)
-    app.include_router(protocol.router)
-    app.include_router(store.router)
-    # added last, so it wraps every route (and the vary middleware)
-    app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    if not meta:
+        app.add_api_route("/ok", _disabled_ok, methods=["GET"], include_in_schema=False)
+    for router in _routers(http):
+        app.include_router(router)
+    # outermost first: CORS answers preflights and decorates every response (401s,
+    # 413s and 422s included; it also sets ``vary: Origin``), then authentication
+    app.user_middleware = [
+        *(cors_middleware(http, private_network=private_network) if cors else []),
+        Middleware(AuthMiddleware, authenticator=authenticator),
+        Middleware(BodyLimitMiddleware, max_bytes=services.settings.max_request_bytes),
+        Middleware(NestingLimitMiddleware),  # bodies too deep for the JSON parser: 422, unread
+        *inner_middleware,
+    ]
     if auth_config is not None and auth_config.openapi:
         _document_security(app, auth_config.openapi)
     return app
+
+
+@dataclass
+class ServedApp:
+    """What :func:`create_server_app` returns.
+
+    Attributes:
+        app: the ASGI app to serve.
+        lifespan: whether ``app`` has a lifespan to run (a custom app's): serve it
+            with the ASGI lifespan protocol on.
+    """
+
+    app: Any
+    lifespan: bool
+
+
+def create_server_app(services: Services, *, dev: bool = False) -> ServedApp:
+    """The app a process serves: the API with ``langgraph.json`` ``http.app`` and
+    ``http.mount_prefix`` applied (:mod:`evergraph.api.custom_app`).
+
+    Args:
+        services: the process services.
+        dev: ``evergraph dev``: CORS answers Chrome's Private Network Access
+            (:mod:`evergraph.api.cors`); ``False`` for ``evergraph serve``.
+
+    Raises:
+        ConfigError: ``http.app`` or ``auth.path`` cannot be loaded.
+    """
+    http = services.registry.config.http
+    if http.app:
+        user = load_custom_app(http)
+        _, inner = split_middleware(user, http)
+        api = create_app(services, cors=False, inner_middleware=inner)
+        root: Any = compose(user, api, http, private_network=dev)
+    else:
+        root = create_app(services, private_network=dev)
+    lifespan = bool(http.app)
+    if http.mount_prefix:
+        root = prefixed(root, http.mount_prefix, root.router.lifespan_context if lifespan else None)
+    return ServedApp(root, lifespan)
 
 
 def _document_security(app: FastAPI, security: dict) -> None:

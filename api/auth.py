@@ -19,6 +19,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.routing import Match
 
 from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, RequestInfo, visible
+from evergraph.adapter.graphs.server_runtime import REQUEST_USER
 from evergraph.api.errors import ApiError
 
 __all__ = [
@@ -63,7 +64,10 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path") or "/"
-        if path in OPEN_PATHS or path == "/" or (scope["type"] == "http" and scope.get("method") == "OPTIONS"):
+        # the path inside the app: without ``http.mount_prefix`` (a Mount's root_path)
+        root = scope.get("root_path") or ""
+        route_path = (path[len(root):] or "/") if root and path.startswith(root) else path
+        if route_path in OPEN_PATHS or route_path == "/" or (scope["type"] == "http" and scope.get("method") == "OPTIONS"):
             await self.app(scope, receive, send)
             return
         conn = Request(scope, receive) if scope["type"] == "http" else HTTPConnection(scope, receive)
@@ -86,7 +90,12 @@ class AuthMiddleware:
             await response(scope, receive, send)
             return
         scope[USER_KEY] = user
-        await self.app(scope, receive, send)
+        # graph factories called while serving this request get the user as runtime.user
+        token = REQUEST_USER.set(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUEST_USER.reset(token)
 
 
 def authenticator_of(conn: HTTPConnection) -> Authenticator | None:

@@ -99,8 +99,10 @@ async def validation_handler(request: Request, exc: RequestValidationError) -> J
         field = _location(tuple(e.get("loc", ())))
         if e.get("type") == "missing":
             messages.append(f"'{field}' is a required property")
-        elif e.get("type") == "value_error" and field == "body":
-            # a whole-body check (api.models.check_json_value): its message names the field
+        elif e.get("type") == "value_error" and (
+            field == "body" or str(e.get("msg", "")).removeprefix("Value error, ").startswith(field)
+        ):
+            # a check of api.models (check_json_value, check_config…): its message names the field
             messages.append(str(e.get("msg", "")).removeprefix("Value error, "))
         else:
             messages.append(f"{field}: {e.get('msg')} (got {e.get('input')!r})")

@@ -9,6 +9,7 @@ path", step 1).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,7 +18,10 @@ from evergraph.adapter import serde
 from evergraph.api.errors import ApiError
 
 __all__ = [
+    "INT64_MAX",
+    "MAX_AFTER_SECONDS",
     "MAX_JSON_DEPTH",
+    "MAX_TTL_MINUTES",
     "AssistantCount",
     "AssistantCreate",
     "AssistantField",
@@ -47,13 +51,27 @@ __all__ = [
     "ThreadSortBy",
     "ThreadStatus",
     "ThreadTTL",
+    "check_config",
     "check_json_value",
 ]
 #: deepest nesting of objects/arrays a request body may have (the JSON encoder that
 #: stores and answers documents stops at 255 levels; responses wrap bodies in a few)
 MAX_JSON_DEPTH = 200
 
-_INT64 = (-(2**63), 2**63 - 1)
+#: largest integer a request may carry (body values and numeric query parameters):
+#: the records are SQLite/PostgreSQL 64-bit integers and orjson writes no larger one
+INT64_MAX = 2**63 - 1
+
+#: longest ``after_seconds`` of a run, in seconds (ten years): the thread's workflow
+#: sleeps that long in a Temporal timer; Python cannot even represent a delay of
+#: about 10**14 seconds
+MAX_AFTER_SECONDS = 10 * 365 * 24 * 3600
+
+#: longest ``ttl`` of a thread or a store item, in minutes (one hundred years): the
+#: store computes the expiry as a ``datetime``, which ends at the year 9999
+MAX_TTL_MINUTES = 100 * 365 * 24 * 60
+
+_INT64 = (-(2**63), INT64_MAX)
 
 
 def _where(path: str) -> str:
@@ -70,13 +88,19 @@ def check_json_value(value: Any, path: str = "") -> None:
 
     Raises:
         ValueError: naming the dotted path of the first offending value (an
-            integer outside the signed 64-bit range, a string or key that is not
-            valid Unicode, or nesting deeper than :data:`MAX_JSON_DEPTH`).
+            integer outside the signed 64-bit range, a float that is not finite, a
+            string or key that is not valid Unicode, or nesting deeper than
+            :data:`MAX_JSON_DEPTH`; bodies that deep are refused before they are
+            parsed, :mod:`evergraph.api.nesting`).
     """
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
-        if isinstance(item, bool) or item is None or isinstance(item, float):
+        if isinstance(item, bool) or item is None:
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):  # NaN, Infinity or 1e999: not JSON, stored as null
+                raise ValueError(f"{_where(where)}: {item} is not a finite number")
             continue
         if isinstance(item, int):
             if not _INT64[0] <= item <= _INT64[1]:
@@ -100,6 +124,33 @@ def _check_text(text: str, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{_where(where)}: text with an unpaired UTF-16 surrogate ({text[:40]!r})") from None
+
+
+def check_config(config: Any, field: str = "config") -> None:
+    """Refuse a run ``config`` LangGraph would fail the run on: ``recursion_limit``
+    must be an integer of at least 1 (langgraph-api 0.16.7 refuses other types with
+    422 and accepts the run with ``-1``, which then fails ``recursion_limit must be
+    at least 1``).
+
+    Raises:
+        ValueError: naming ``<field>.recursion_limit`` and the value.
+    """
+    if not isinstance(config, dict) or "recursion_limit" not in config:
+        return
+    limit = config["recursion_limit"]
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(
+            f"{field}.recursion_limit must be an integer of at least 1 (LangGraph's steps per run), got {limit!r}"
+        )
+
+
+def _check_ttl_minutes(value: Any) -> Any:
+    """A bare-number ``ttl`` (minutes) no longer than :data:`MAX_TTL_MINUTES`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_TTL_MINUTES:
+        raise ValueError(f"ttl must be at most {MAX_TTL_MINUTES} minutes (100 years), got {value}")
+    return value
 
 
 class JsonBody(BaseModel):
@@ -151,6 +202,12 @@ class AssistantCreate(_Body):
     name: Union[str, None] = None
     description: Union[str, None] = None
 
+    @field_validator("config")
+    @classmethod
+    def _check_config(cls, value: Any) -> Any:
+        check_config(value, "config")
+        return value
+
 
 class AssistantPatch(_Body):
     """``PATCH /assistants/{id}``: every given field makes a new version."""
@@ -161,6 +218,12 @@ class AssistantPatch(_Body):
     metadata: Union[dict[str, Any], None] = None
     name: Union[str, None] = None
     description: Union[str, None] = None
+
+    @field_validator("config")
+    @classmethod
+    def _check_config(cls, value: Any) -> Any:
+        check_config(value, "config")
+        return value
 
 
 class AssistantSearch(_Body):
@@ -213,7 +276,7 @@ ThreadField = Literal[
 class ThreadTTL(_Body):
     """``ttl`` of a thread: minutes, and what happens when it expires."""
 
-    ttl: float = Field(ge=0)
+    ttl: float = Field(ge=0, le=MAX_TTL_MINUTES)
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
@@ -240,12 +303,16 @@ class ThreadCreate(_Body):
     ttl: Union[ThreadTTL, float, None] = None
     supersteps: Union[list[Superstep], None] = None
 
+    _check_ttl = field_validator("ttl")(_check_ttl_minutes)
+
 
 class ThreadPatch(_Body):
     """``PATCH /threads/{id}``: metadata is merged into the thread's."""
 
     metadata: Union[dict[str, Any], None] = None
     ttl: Union[ThreadTTL, float, None] = None
+
+    _check_ttl = field_validator("ttl")(_check_ttl_minutes)
 
 
 class ThreadSearch(_Body):
@@ -359,7 +426,7 @@ class RunCreate(JsonBody):
     if_not_exists: Union[Literal["reject", "create"], None] = None
     on_disconnect: Union[Literal["cancel", "continue"], None] = None
     on_completion: Union[Literal["delete", "keep"], None] = None
-    after_seconds: Union[float, None] = Field(default=None, ge=0)
+    after_seconds: Union[float, None] = Field(default=None, ge=0, le=MAX_AFTER_SECONDS)
     webhook: Union[str, None] = None
     durability: Union[Literal["sync", "async", "exit"], None] = None
     checkpoint_during: Union[bool, None] = None
@@ -377,6 +444,13 @@ class RunCreate(JsonBody):
         if isinstance(value, list) and all(isinstance(v, str) and v in _STREAM_MODES for v in value):
             return value
         raise _stream_mode_error(cls._schema_name, value)
+
+    @field_validator("config")
+    @classmethod
+    def _check_config(cls, value: Any) -> Any:
+        """``config.recursion_limit`` an integer of at least 1 (:func:`check_config`)."""
+        check_config(value, "config")
+        return value
 
 
 class RunCreateStateless(RunCreate):

@@ -12,14 +12,17 @@ while the run is in progress, then the JSON body.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import AsyncIterator, Awaitable, Callable
 
+import orjson
 from starlette.responses import StreamingResponse
 
 from evergraph.adapter.broker.protocol import StreamEvent
 
 __all__ = [
     "HEARTBEAT",
+    "error_frame",
     "SSE_HEADERS",
     "frame",
     "longpoll_response",
@@ -27,6 +30,8 @@ __all__ = [
     "sse_response",
     "with_heartbeats",
 ]
+
+logger = logging.getLogger(__name__)
 
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
@@ -42,12 +47,26 @@ def frame(event: StreamEvent, *, with_id: bool) -> bytes:
 HEARTBEAT = b": heartbeat\r\n\r\n"
 
 
+def error_frame(exc: BaseException) -> bytes:
+    """The ``error`` event langgraph-api sends for a failed stream, ``{"error":
+    "<ExceptionClass>", "message": "..."}`` (no ``id:``: it is not a stored event),
+    for ``exc``."""
+    data = orjson.dumps({"error": type(exc).__name__, "message": getattr(exc, "message", None) or str(exc)})
+    return b"event: error\r\ndata: " + data + b"\r\n\r\n"
+
+
 async def sse_frames(events: AsyncIterator[StreamEvent], *, with_id: bool) -> AsyncIterator[bytes]:
     """Each of ``events`` as an SSE frame (:func:`frame`); closing the frames closes
-    ``events``."""
+    ``events``. If ``events`` raises (e.g. the stream broker's
+    :class:`~adapter.errors.Unavailable`), the stream ends with an ``error`` event
+    (:func:`error_frame`), never silently short: clients take ``error`` as the end."""
     try:
-        async for event in events:
-            yield frame(event, with_id=with_id)
+        try:
+            async for event in events:
+                yield frame(event, with_id=with_id)
+        except Exception as exc:
+            logger.warning("stream ended by an error: %r", exc)
+            yield error_frame(exc)
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:

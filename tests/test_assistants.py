@@ -57,7 +57,8 @@ async def test_system_assistant_per_graph(client, graph_id):
         "config": {},
         "context": {},
         "metadata": {"created_by": "system"},
-        "name": graph_id,
+        # a compiled graph's own name, else the graph id (tests/test_official_shapes.py)
+        "name": {"shapes_context": "ShapesContextGraph"}.get(graph_id, graph_id),
         "description": None,
         "version": 1,
     }
@@ -163,9 +164,10 @@ async def test_config_without_configurable_and_context_together_are_accepted(cli
     )
     assert created["config"] == {"tags": ["t"], "recursion_limit": 30, "configurable": {"user": "alice"}}
     assert created["context"] == {"user": "alice"}
-    # configurable alone is kept as given, and context stays empty
+    # configurable alone is kept as given, and becomes the context too (as langgraph-api
+    # 0.16.7 keeps them alike; tests/test_official_shapes.py)
     only = await client.assistants.create("chain", config={"configurable": {"temp": 1}})
-    assert (only["config"], only["context"]) == ({"configurable": {"temp": 1}}, {})
+    assert (only["config"], only["context"]) == ({"configurable": {"temp": 1}}, {"temp": 1})
 
 
 def test_create_without_graph_id_is_422(http):
@@ -429,11 +431,12 @@ async def test_get_graph_of_chain(client, xray):
     assert graph == CHAIN_GRAPH
 
 
-@pytest.mark.parametrize("xray", ["maybe", "-1", "1.5"])
+@pytest.mark.parametrize("xray", ["maybe", "-1", "1.5", "0"])
 def test_get_graph_with_a_bad_xray_is_422(http, xray):
+    """422 as langgraph-api 0.16.7 answers (``0`` included); the message names the value."""
     r = http.get(f"/assistants/{system_assistant_id('chain')}/graph", params={"xray": xray})
     assert r.status_code == 422
-    assert r.json() == {"detail": f"Invalid xray value: '{xray}'. Must be true, false or a non-negative integer"}
+    assert r.json() == {"detail": f"Invalid xray value: '{xray}'. Must be true, false or a positive integer"}
 
 
 async def test_get_graph_of_fan_out(client):
@@ -595,12 +598,12 @@ async def test_subgraphs_and_xray_of_a_nested_graph(nested_server):
     flat = await client.assistants.get_graph(aid)
     assert [n["id"] for n in flat["nodes"]] == ["__start__", "inner", "__end__"]
     assert all(n.get("type") == "runnable" for n in flat["nodes"] if n["id"] != "__end__")
-    # langgraph-api 0.16.7's answer, verbatim: the xray drawing's nodes carry no "type"
+    # langgraph-api 0.16.7's answer, verbatim (transcripts/s01_assistants.txt, [38])
     assert await client.assistants.get_graph(aid, xray=1) == {
         "nodes": [
-            {"id": "__start__", "data": {"name": "__start__"}},
+            {"id": "__start__", "type": "runnable", "data": {"name": "__start__"}},
             {"id": "__end__"},
-            {"id": "inner:inner_step", "data": {"name": "inner:inner_step"}},
+            {"id": "inner:inner_step", "type": "runnable", "data": {"name": "inner:inner_step"}},
         ],
         "edges": [
             {"source": "__start__", "target": "inner:inner_step"},
@@ -631,7 +634,8 @@ async def test_subgraphs_and_xray_depth_of_a_deeper_graph(nested_server):
 
     assert ids(await client.assistants.get_graph(aid)) == ["__start__", "middle", "__end__"]
     assert ids(await client.assistants.get_graph(aid, xray=False)) == ["__start__", "middle", "__end__"]
-    assert ids(await client.assistants.get_graph(aid, xray=0)) == ["__start__", "middle", "__end__"]
+    with pytest.raises(UnprocessableEntityError):  # as langgraph-api 0.16.7 answers xray=0
+        await client.assistants.get_graph(aid, xray=0)
     assert ids(await client.assistants.get_graph(aid, xray=1)) == ["__start__", "__end__", "middle:leaf"]
     assert ids(await client.assistants.get_graph(aid, xray=2)) == ["__start__", "__end__", "middle:leaf:leaf_step"]
     assert ids(await client.assistants.get_graph(aid, xray=True)) == ["__start__", "__end__", "middle:leaf:leaf_step"]

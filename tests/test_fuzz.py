@@ -152,6 +152,123 @@ def test_no_server_errors(api_schema, server: str, real_ids: dict[str, str]):
     print(f"fuzzed {len(tested)} operations with {sent} requests in {elapsed:.0f}s")
 
 
+# ------------------------------------------ hostile values in every parameter and body field
+
+#: integers beyond the signed 64-bit range (SQLite, PostgreSQL and orjson stop there)
+HUGE_NUMBERS = (2**63, 10**20)
+#: nesting depths a body value gets: just past api.models.MAX_JSON_DEPTH, past
+#: Python's parser (its recursion limit), far past
+DEEP_LEVELS = (201, 1_000, 100_000)
+#: generated requests per operation that get the hostile values
+HOSTILE_EXAMPLES = 2
+
+
+def _numeric(schema: dict) -> bool:
+    """Whether a parameter schema admits a number (``anyOf`` included)."""
+    if schema.get("type") in ("integer", "number"):
+        return True
+    return any(_numeric(s) for s in schema.get("anyOf", []) + schema.get("oneOf", []) if isinstance(s, dict))
+
+
+def _examples(operation, path_parameters=None) -> list:
+    """A few schema-valid generated cases of ``operation``."""
+    found: list = []
+
+    @settings(
+        max_examples=HOSTILE_EXAMPLES, deadline=None, derandomize=True, database=None,
+        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=path_parameters))
+    def collect(case) -> None:
+        found.append(case)
+
+    try:
+        collect()
+    except Unsatisfiable:
+        pass
+    return found
+
+
+def _raw(body, key=None, value_text: str = "") -> str:
+    """``body`` as JSON text, with ``body[key]`` (or, ``key=None``, the whole body)
+    replaced by ``value_text`` (JSON that Python's encoder may not be able to write)."""
+    marker = "__hostile_value__"
+    if key is None:
+        return value_text
+    if isinstance(body, list):
+        shaped = [marker, *body[1:]]
+    else:
+        shaped = {**body, key: marker}
+    return json.dumps(shaped).replace(json.dumps(marker), value_text, 1)
+
+
+def _hostile_variants(operation, case):
+    """``(label, query, raw body, too_deep)`` variants of a generated ``case``:
+    each numeric query parameter beyond 64 bits; each top-level body field (or the
+    body itself) beyond 64 bits and nested too deep."""
+    query = {k: v for k, v in (case.query or {}).items()}
+    body = case.body if isinstance(case.body, (dict, list)) else None
+    has_body = bool(list(operation.body))
+    base_raw = json.dumps(body) if body is not None else None
+    for param in operation.query:
+        if _numeric(param.definition.get("schema", {})):
+            for n in HUGE_NUMBERS:
+                yield f"query {param.name}={n}", {**query, param.name: str(n)}, base_raw, False
+    if not has_body:
+        return
+    keys = list(body) if isinstance(body, dict) else ([0] if isinstance(body, list) and body else [])
+    for key in [*keys, None]:
+        for n in HUGE_NUMBERS:
+            yield f"body {key}={n}", query, _raw(body, key, str(n)), False
+        for levels in DEEP_LEVELS:
+            yield f"body {key} {levels} levels deep", query, _raw(body, key, "[" * levels + "]" * levels), True
+
+
+def _send_hostile(http: httpx.Client, operation, case, failures: list[str]) -> int:
+    """Send every hostile variant of ``case``; a 5xx, a dropped connection, or (deep
+    nesting) anything but a 422 that names the depth limit is appended to
+    ``failures``. Returns requests sent."""
+    sent = 0
+    for label, query, raw, too_deep in _hostile_variants(operation, case):
+        sent += 1
+        where = f"{case.method} {case.formatted_path} [{label}]"
+        try:
+            with http.stream(
+                case.method, case.formatted_path, params=query,
+                content=raw.encode() if raw is not None else None,
+                headers={"content-type": "application/json"} if raw is not None else None,
+            ) as response:  # SSE answers are not read: only the status counts
+                status = response.status_code
+                text = response.read().decode(errors="replace") if status >= 400 else ""
+        except Exception as exc:  # a dropped connection is as bad as a 5xx
+            failures.append(f"{where}: {type(exc).__name__}: {exc}")
+            continue
+        if status >= 500 or (too_deep and (status != 422 or "nested deeper than" not in text)):
+            failures.append(f"{where} -> {status}: {text[:300]}")
+    return sent
+
+
+def test_no_server_errors_on_hostile_values(api_schema, server: str, real_ids: dict[str, str]):
+    """Every operation, with generated requests whose numeric query parameters are
+    beyond 64 bits and whose body fields (each, and the whole body) are beyond 64
+    bits or nested too deep (201, 1 000, 100 000 levels): never a 5xx, and a too-deep
+    body is always a 422 naming the depth limit. Path parameters are real ids where there are any, so the
+    handlers behind the id checks see the values."""
+    started = time.monotonic()
+    failures: list[str] = []
+    sent = 0
+    with httpx.Client(base_url=server, timeout=REQUEST_TIMEOUT) as http:
+        for operation in _operations(api_schema):
+            names = [p.name for p in operation.path_parameters]
+            key = (operation.method.upper(), operation.path)
+            ids = {n: real_ids[n] for n in names if n in real_ids} if key not in ENDLESS_ON_REAL_IDS else {}
+            for case in _examples(operation, ids or None):
+                sent += _send_hostile(http, operation, case, failures)
+    elapsed = time.monotonic() - started
+    assert not failures, f"{len(failures)} hostile requests failed:\n\n" + "\n".join(failures)
+    print(f"sent {sent} hostile requests in {elapsed:.0f}s")
+
+
 @pytest.mark.parametrize("method,path,body", FIXED_5XX_REQUESTS)
 def test_former_server_errors_are_clear_client_errors(http, method: str, path: str, body: dict):
     """Requests the fuzzer once made fail with 5xx now get a 422 that says what was

@@ -440,6 +440,42 @@ async def test_webhook_outbox(store: RecordStore):
     assert await store.get_webhook(other) == {"url": "http://c/hook", "body": {}}
 
 
+# ----------------------------------------------------------------------------- blobs
+
+
+async def test_blobs_store_large_text_once(store: RecordStore):
+    tid, rid = uid(), uid()
+    big = "é" + "x" * (12 * 1024 * 1024) + '{"k": "\\u0000"}'  # 12 MB, non-ASCII, JSON escapes
+    assert await store.get_blob("b1") is None
+    await store.put_blob("b1", big, thread_id=tid, run_id=rid)
+    await store.put_blob("b1", "other", thread_id=tid, run_id=rid)  # idempotent: the first data stays
+    assert await store.get_blob("b1") == big
+    assert await store.delete_blob("b1") is True
+    assert await store.delete_blob("b1") is False
+    assert await store.get_blob("b1") is None
+
+
+async def test_blobs_go_with_their_run_and_thread(store: RecordStore):
+    t = new_thread(uid(), {})
+    await store.put_thread(t)
+    r1, r2 = run_record(t["thread_id"]), run_record(t["thread_id"])
+    await store.put_run(r1)
+    await store.put_run(r2)
+    for name, run in (("a", r1), ("b", r1), ("c", r2)):
+        await store.put_blob(name, name * 3, thread_id=t["thread_id"], run_id=run["run_id"])
+    await store.put_blob("orphan", "o", thread_id=t["thread_id"], run_id=uid())  # a run never recorded
+    await store.put_blob("elsewhere", "e", thread_id=uid(), run_id=uid())
+    assert await store.delete_run_blobs(r1["run_id"]) is True
+    assert await store.delete_run_blobs(r1["run_id"]) is False
+    assert [await store.get_blob(n) for n in "abc"] == [None, None, "ccc"]
+    assert await store.get_run(r1["run_id"]) is not None  # the record stays
+    await store.delete_run(r2["run_id"])
+    assert await store.get_blob("c") is None
+    await store.delete_thread(t["thread_id"])
+    assert await store.get_blob("orphan") is None
+    assert await store.get_blob("elsewhere") == "e"
+
+
 # ------------------------------------------------------------- several processes
 
 

@@ -125,3 +125,15 @@ def test_private_helpers_the_core_calls_keep_their_signatures():
     from langgraph.checkpoint.postgres import _ainternal
 
     assert params(_ainternal.get_connection) == ["conn"]
+
+
+def test_sdk_server_runtime_variants_keep_their_fields():
+    """adapter.graphs.server_runtime builds langgraph-sdk 0.4's private runtime
+    variants by keyword; a renamed field or class must be caught before the pin moves."""
+    from langgraph_sdk.runtime import ServerRuntime, _ExecutionRuntime, _ReadRuntime
+
+    assert set(inspect.signature(_ExecutionRuntime).parameters) >= {"access_context", "user", "store", "context"}
+    assert set(inspect.signature(_ReadRuntime).parameters) >= {"access_context", "user", "store"}
+    runtime = _ExecutionRuntime(access_context="threads.create_run", user=None, store=None, context={"a": 1})
+    assert runtime.access_context == "threads.create_run" and runtime.context == {"a": 1}
+    assert ServerRuntime is not None

@@ -4,7 +4,9 @@ Plain dataclasses, so Temporal's default JSON converter carries them and workflo
 can import them inside the sandbox. They hold ids, small descriptors and node writes
 (packed with LangGraph's serializer), never a thread's whole state: that lives in
 LangGraph's checkpointer, so no payload grows with the length of a conversation
-(docs/architecture.md, "One run's path"). Durations are **seconds** (float).
+(docs/architecture.md, "One run's path"). A large run record, node writes or
+interrupts travel as a claim on a blob of the records store (adapter/execution/claims.py).
+Durations are **seconds** (float).
 """
 
 from __future__ import annotations
@@ -103,8 +105,11 @@ class TaskResult:
     Attributes:
         task_id: the task.
         writes: the task's writes packed with :func:`adapter.serde.pack`
-            (``[(channel, value), …]``), including RESUME writes on an interrupt.
-        interrupts: packed ``Interrupt`` list when the node called ``interrupt()``.
+            (``[(channel, value), …]``), including RESUME writes on an interrupt, or,
+            when large, a claim on them (``evergraph-claim:…``,
+            adapter/execution/claims.py).
+        interrupts: packed ``Interrupt`` list (or a claim on it) when the node called
+            ``interrupt()``.
         error: the failure, after Temporal exhausted the retries.
         timeout_kind: ``"idle"`` / ``"run"`` when Temporal timed the last attempt out.
         elapsed: seconds the last attempt ran, when known.
@@ -210,7 +215,8 @@ class NodeInput:
 
 @dataclass
 class NodeOutput:
-    """Result of a node attempt that returned or called ``interrupt()``."""
+    """Result of a node attempt that returned or called ``interrupt()``: ``writes``
+    and ``interrupts`` as in :class:`TaskResult` (packed, or claims when large)."""
 
     writes: str
     interrupts: Optional[str] = None
@@ -236,11 +242,14 @@ class SubmitRun:
             nothing is stored for a rejected run.
         multitask_strategy: ``reject``/``enqueue``/``interrupt``/``rollback``, as
             langgraph-api 0.16.7 applies them to a busy thread.
+        record_ref: a claim for the record (JSON text) when it is too large to travel
+            inline (``record`` is then empty); see adapter/execution/claims.py.
     """
 
     run: RunInput
     record: dict[str, Any]
     multitask_strategy: str = "enqueue"
+    record_ref: Optional[str] = None
 
 
 @dataclass

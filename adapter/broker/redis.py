@@ -13,9 +13,15 @@ Layout in Redis (``<p>`` is the key prefix, default ``evergraph:``):
   concatenation of its runs' streams).
 * ``<p>starts``: one entry per run whose stream started (capped at about 10,000).
 
-Events live in Redis, not in Python: readers fetch bounded batches (``XRANGE`` /
-``XREAD BLOCK``), and a finished run's keys expire ``retention`` seconds after its
-end. Writes go through one writer thread with its own event loop and asyncio client,
+Events live in Redis, not in Python: readers fetch bounded batches (``XRANGE``), and
+a finished run's keys expire ``retention`` seconds after its end. Connections do not
+grow with the number of readers: readers that caught up wait on one shared blocking
+``XREAD`` (:class:`~adapter.broker.redis_tail.RedisTail`, one dedicated connection,
+which also follows run starts), and their short commands share a pool of at most
+``pool_size`` connections that makes a command wait for a free connection rather than
+fail. A reader whose Redis commands fail (after redis-py's few quick retries) raises
+:class:`~adapter.errors.Unavailable`, which the SSE layer sends as an ``error`` event:
+a stream never ends silently short. Writes go through one writer thread with its own event loop and asyncio client,
 which sends queued events in batches (one script call per batch), so
 :meth:`RedisBroker.publish` never blocks its caller; :meth:`RedisBroker.end` waits
 until Redis has stored everything queued before it (a run whose end was reported
@@ -32,7 +38,10 @@ import threading
 from typing import Any, AsyncIterator
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evergraph.adapter import serde
@@ -40,6 +49,8 @@ from evergraph.adapter.broker.common import QueueStartWatch
 from evergraph.adapter.broker.protocol import (
     BEFORE_EVERYTHING, END, StartWatch, StreamEvent, format_event_id, subscribe_cursor,
 )
+from evergraph.adapter.broker.redis_tail import RedisTail
+from evergraph.adapter.errors import Unavailable
 
 __all__ = ["RedisBroker"]
 
@@ -168,6 +179,10 @@ class RedisBroker:
         block: seconds one blocking read waits before checking again whether the run
             ended (only matters for streams that expired while a reader waited).
         end_timeout: seconds :meth:`end` waits for Redis to store the run's stream.
+        pool_size: connections the readers' short commands share at most (the
+            blocking read has one more of its own, the writer thread one).
+        pool_timeout: seconds a command waits for a free pooled connection before
+            it fails (raising :class:`~adapter.errors.Unavailable` to its reader).
 
     Call :meth:`open` before use and :meth:`close` at the end.
     """
@@ -180,6 +195,8 @@ class RedisBroker:
         prefix: str = "evergraph:",
         block: float = 2.0,
         end_timeout: float = 30.0,
+        pool_size: int = 32,
+        pool_timeout: float = 20.0,
     ) -> None:
         self.url = url
         self.loop = loop
@@ -187,21 +204,39 @@ class RedisBroker:
         self.prefix = prefix
         self.block_ms = max(1, int(block * 1000))
         self.end_timeout = end_timeout
+        self.pool_size = pool_size
+        self.pool_timeout = pool_timeout
         self._redis: aioredis.Redis | None = None
+        self._tail: RedisTail | None = None
         self._writer: _Writer | None = None
         self._watches: set[QueueStartWatch] = set()
         self._listener: asyncio.Task | None = None
 
+    def _client(self, **kwargs: Any) -> aioredis.Redis:
+        # a few quick retries ride out a blip; a Redis that stays away fails the
+        # reader within about a second, which its client then hears about
+        retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), 3)
+        return aioredis.Redis.from_url(self.url, protocol=2, retry=retry, **kwargs)
+
     async def open(self) -> RedisBroker:
-        """Connect (reader client on this loop, writer thread) and start following run
-        starts.
+        """Connect (readers' pool and blocking reader on this loop, writer thread) and
+        start following run starts.
 
         Raises:
             redis.exceptions.ConnectionError: Redis is unreachable.
         """
         # blocking reads wait up to ``block``: the socket timeout must exceed it
-        self._redis = aioredis.Redis.from_url(self.url, protocol=2, socket_timeout=self.block_ms / 1000 + 10)
+        socket_timeout = self.block_ms / 1000 + 10
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url, protocol=2, max_connections=self.pool_size, timeout=self.pool_timeout,
+            socket_timeout=socket_timeout, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        )
+        self._redis = aioredis.Redis(connection_pool=pool)
         await self._redis.ping()
+        reader = self._client(single_connection_client=True, socket_timeout=socket_timeout)
+        await reader.ping()
+        self._tail = RedisTail(reader, self._redis, self.prefix, self.block_ms, _BATCH)
+        self._tail.start()
         writer = _Writer(self.url, self.prefix, self.retention)
         writer.start()
         await asyncio.get_running_loop().run_in_executor(None, writer.ready.wait)
@@ -223,9 +258,13 @@ class RedisBroker:
             writer, self._writer = self._writer, None
             writer.submit(None)
             await asyncio.get_running_loop().run_in_executor(None, writer.join, self.end_timeout)
+        if self._tail is not None:
+            tail, self._tail = self._tail, None
+            await tail.close()
         if self._redis is not None:
             redis, self._redis = self._redis, None
             await redis.aclose()
+            await redis.connection_pool.disconnect()
 
     @property
     def _starts_key(self) -> str:
@@ -259,10 +298,17 @@ class RedisBroker:
     # -- reading (the broker's loop) ------------------------------------------------------
 
     async def has_stream(self, run_id: str) -> bool:
-        """See :meth:`StreamBroker.has_stream`."""
+        """See :meth:`StreamBroker.has_stream`.
+
+        Raises:
+            Unavailable: Redis did not answer.
+        """
         assert self._redis is not None, "RedisBroker.open() was not called"
         key = self._key(run_id)
-        return bool(await self._redis.exists(key, key + ":end"))
+        try:
+            return bool(await self._redis.exists(key, key + ":end"))
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
 
     def watch_starts(self) -> StartWatch:
         """See :meth:`StreamBroker.watch_starts`."""
@@ -270,32 +316,50 @@ class RedisBroker:
 
     async def retention_left(self, run_id: str) -> int | None:
         """Seconds until the run's events expire from Redis; ``None`` while they do not
-        (the run has not ended) or once they are gone."""
+        (the run has not ended) or once they are gone.
+
+        Raises:
+            Unavailable: Redis did not answer.
+        """
         assert self._redis is not None, "RedisBroker.open() was not called"
-        ttl = await self._redis.ttl(self._key(run_id))
+        try:
+            ttl = await self._redis.ttl(self._key(run_id))
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
         return ttl if ttl >= 0 else None
 
     async def _follow_starts(self, cursor: str) -> None:
         """Forward every run start after ``cursor`` to the open watches."""
-        assert self._redis is not None
+        assert self._tail is not None
         while True:
             try:
-                res = await self._redis.xread({self._starts_key: cursor}, count=_BATCH, block=self.block_ms)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                entries = await self._tail.wait(self._starts_key, cursor, self.block_ms / 1000)
+            except (RedisError, OSError) as exc:
                 logger.warning("Redis broker: following run starts failed: %r", exc)
                 await asyncio.sleep(0.5)
                 continue
-            for _key, entries in res or ():
-                for entry_id, fields in entries:
-                    cursor = entry_id.decode()
-                    QueueStartWatch.notify(self._watches, fields[b"r"].decode())
+            for entry_id, fields in entries:
+                cursor = entry_id.decode()
+                QueueStartWatch.notify(self._watches, fields[b"r"].decode())
 
     async def subscribe(
         self, run_id: str, after: str | None = None, *, from_start: bool = False
     ) -> AsyncIterator[StreamEvent]:
-        """See :meth:`StreamBroker.subscribe`."""
-        assert self._redis is not None, "RedisBroker.open() was not called"
-        redis, key = self._redis, self._key(run_id)
+        """See :meth:`StreamBroker.subscribe`.
+
+        Raises:
+            Unavailable: Redis did not answer (after the events read before).
+        """
+        assert self._redis is not None and self._tail is not None, "RedisBroker.open() was not called"
+        try:
+            async for event in self._subscribe(run_id, after, from_start):
+                yield event
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def _subscribe(self, run_id: str, after: str | None, from_start: bool) -> AsyncIterator[StreamEvent]:
+        assert self._redis is not None and self._tail is not None
+        redis, tail, key = self._redis, self._tail, self._key(run_id)
         ended_key = key + ":end"
         cursor = subscribe_cursor(after, from_start)
         if cursor is None:
@@ -307,21 +371,25 @@ class RedisBroker:
             pos = "0-0"
         else:
             pos = format_event_id(cursor)
+        entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
         while True:
-            entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
-            if not entries:
-                if await redis.exists(ended_key):
-                    # its END entry is stored with the flag: read once more, in case
-                    # it arrived after the read above
-                    entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
-                    if not entries:
-                        return
-                else:
-                    res = await redis.xread({key: pos}, count=_BATCH, block=self.block_ms)
-                    entries = res[0][1] if res else []
             for entry_id, fields in entries:
                 pos = entry_id.decode()
                 event = fields[b"e"].decode()
                 yield StreamEvent(pos, event, bytes(fields[b"d"]))
                 if event == END:
                     return
+            if len(entries) >= _BATCH:  # more stored after this batch
+                entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
+                continue
+            # caught up: wait with every other reader of this process on one XREAD
+            entries = await tail.wait(key, pos, self.block_ms / 1000)
+            if not entries and await redis.exists(ended_key):
+                # ended (its END entry is stored with the flag) or expired meanwhile
+                entries = await redis.xrange(key, min="(" + pos, count=_BATCH)
+                if not entries:
+                    return
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    return Unavailable(f"stream broker unavailable: Redis: {type(exc).__name__}: {exc}")

@@ -25,6 +25,7 @@ See docs/architecture.md, "One run's path", steps 3 and 4.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -48,8 +49,9 @@ from langgraph.errors import GraphInterrupt, NodeTimeoutError
 from langgraph.types import PregelExecutableTask, TimeoutPolicy
 
 from evergraph.adapter import serde
+from evergraph.adapter.execution import claims
 from evergraph.adapter.execution.policy import retry_spec, timeout_fields
-from evergraph.adapter.execution.runconfig import DRIVER_MODES, run_params
+from evergraph.adapter.execution.runconfig import DRIVER_MODES, graph_context, run_params
 from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import (
@@ -152,8 +154,15 @@ class RunDriver:
     async def _main(self) -> None:
         p = self._params
         services = self.services
+        factory_scope = contextlib.AsyncExitStack()
         try:
-            graph = await services.registry.get(self.run.graph_id, p.config)
+            # a factory's context manager stays entered for the whole run
+            graph = await factory_scope.enter_async_context(
+                services.registry.graph(
+                    self.run.graph_id, p.config, access="threads.create_run", store=services.store,
+                    context=p.context,
+                )
+            )
             graph = graph.copy({"checkpointer": services.saver, "store": services.store})
             config = dict(p.config)
             config["configurable"] = {
@@ -171,7 +180,10 @@ class RunDriver:
                 tracer = EventsTracer(self._emit, root_run_id=uuid.UUID(self.run.run_id), skip_root_start=self.resume)
                 config["callbacks"] = [*(config.get("callbacks") or []), tracer]
                 config["run_id"] = uuid.UUID(self.run.run_id)
-                config.setdefault("run_name", self.run.graph_id)
+                # a graph that kept LangGraph's default name runs under its graph id
+                # (langgraph-api 0.16.7 renames it so); a named one (e.g.
+                # ``create_agent(..., name=...)``) under its own name
+                config.setdefault("run_name", self.run.graph_id if graph.name == "LangGraph" else graph.name)
             if self.resume:
                 graph_input: Any = None
             elif p.command is not None:
@@ -181,7 +193,7 @@ class RunDriver:
             async for chunk in graph.astream(
                 graph_input,
                 config,
-                context=p.context,
+                context=graph_context(graph, p.context),
                 stream_mode=sorted(modes),
                 subgraphs=True,
                 interrupt_before=p.interrupt_before,
@@ -204,6 +216,10 @@ class RunDriver:
             for _task, fut in list(self._pending.values()):
                 if not fut.done():
                     fut.cancel()
+            try:
+                await factory_scope.aclose()
+            except Exception as exc:  # noqa: BLE001 - the run's outcome is already decided
+                logger.info("run %s: leaving the graph factory's context failed: %r", self.run.run_id, exc)
 
     def _publish(self, chunk: tuple) -> None:
         """Send one ``Pregel.astream`` chunk ``(namespace, mode, data)`` as the API
@@ -403,9 +419,12 @@ class DriverRegistry:
             await driver.start()
             # only once started: a retried advance after a failed start builds a new one
             self._drivers[run_id] = driver
-        response = await driver.advance(req.seq, req.results)
+        # writes and interrupts sent by reference (claims.py), read back once accepted
+        results = [await claims.resolve_result(self.services.records, r) for r in req.results]
+        response = await driver.advance(req.seq, results)
         if response.outcome is not None:
             self._drivers.pop(run_id, None)
+            claims.slim_outcome(response.outcome, self.services.settings.claim_check_bytes)
         return response
 
     def cancel(self, run_id: str) -> None:

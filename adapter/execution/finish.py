@@ -116,6 +116,8 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         )
     if outcome.publish_error:
         broker.publish(run.run_id, "error", {"error": outcome.error or "Error", "message": outcome.message or ""})
+    # the run's node writes sent by reference are in the checkpointer now (claims.py)
+    await records.delete_run_blobs(run.run_id)
     if record is None:
         broker.end(run.run_id)  # no result: a join answers 404, as for any deleted run
         return outcome

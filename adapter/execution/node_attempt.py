@@ -35,9 +35,11 @@ import dataclasses
 import threading
 import time
 import uuid
+from functools import partial
 from typing import Any, Callable
 
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
+from langchain_core.messages import BaseMessage
 
 # LangGraph internals (private modules, ``_TimedAttemptScope`` and its
 # ``_last_progress``, ``_coerce_context``), pinned for langgraph 1.2 (>=1.2.22,<1.3 in
@@ -50,6 +52,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_RESUME_MAP,
     CONFIG_KEY_RESUMING,
     CONFIG_KEY_RUNTIME,
+    CONFIG_KEY_SEND,
     CONFIG_KEY_STREAM,
     INPUT,
     NS_SEP,
@@ -66,19 +69,29 @@ from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._retry import _TimedAttemptScope, arun_with_retry
 from langgraph.pregel.main import _coerce_context
 from langgraph.pregel.protocol import StreamProtocol
-from langgraph.runtime import Runtime
+from langgraph.graph.message import add_messages
+from langgraph.runtime import Runtime, ServerInfo
 
 from evergraph.activities.errors import NodeAttemptError, TaskMismatchError
 from evergraph.adapter import serde
+from evergraph.adapter.execution import claims
 from evergraph.adapter.execution.calls import FunctionalCalls
 from evergraph.adapter.execution.node_loop import HostedAttempt, NodeLoops, node_loops
 from evergraph.adapter.execution.policy import retry_decision
-from evergraph.adapter.execution.runconfig import RunParams, run_params
+from evergraph.adapter.execution.runconfig import RunParams, graph_context, run_params
+from evergraph.adapter.graphs.server_runtime import run_user
+from evergraph.adapter.process.settings import CLAIM_CHECK_BYTES
 from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
-__all__ = ["LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
+__all__ = ["ATTEMPT", "LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
+
+#: control event (not sent to clients) every node attempt publishes before it runs:
+#: ``{task_id, name, attempt}`` (Temporal's attempt number of this activity; a task
+#: re-dispatched by a driver rebuilt after a worker death starts again at 1). A second
+#: one for the same ``task_id`` marks a restart; the re-run's own events follow it
+ATTEMPT = "__attempt__"
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 #: (their answers also deliver Temporal's cancellation to the attempt)
@@ -87,15 +100,20 @@ LIVENESS_INTERVAL = 1.0
 
 def task_error(exc: BaseException) -> TaskError:
     """Describe ``exc`` for the driver: class name, message, and the exception packed
-    with LangGraph's serializer when it round-trips (never raises)."""
+    with LangGraph's serializer when it round-trips (never raises). It travels in a
+    Temporal failure, so it stays small: past :data:`CLAIM_CHECK_BYTES` characters the
+    packed exception is left out and the message shortened."""
     packed: str | None
     try:
         packed = serde.pack(exc)
-        if not isinstance(serde.unpack(packed), BaseException):
+        if len(packed) > CLAIM_CHECK_BYTES or not isinstance(serde.unpack(packed), BaseException):
             packed = None
     except Exception:
         packed = None
-    return TaskError(error=type(exc).__name__, message=str(exc), packed=packed)
+    message = str(exc)
+    if len(message) > CLAIM_CHECK_BYTES:
+        message = message[:CLAIM_CHECK_BYTES] + f"… ({len(message)} characters)"
+    return TaskError(error=type(exc).__name__, message=message, packed=packed)
 
 
 class _Publisher:
@@ -111,6 +129,8 @@ class _Publisher:
         self.subgraphs = subgraphs
         self.encoder = WireEncoder(modes, subgraphs)
         self._lock = threading.Lock()
+        #: the attempt's ``events`` tracers, flushed when the attempt ends
+        self.tracers: list[EventsTracer] = []
 
     def __call__(self, chunk: tuple) -> None:
         # one lock keeps the message accumulation and the order of its events intact
@@ -153,9 +173,48 @@ def _root_run_manager(config: dict[str, Any], run_id: str, handlers: list[Any]) 
     return manager
 
 
+def _name_messages_on_write(task: Any, graph: Any) -> None:
+    """Give messages written to an ``add_messages`` channel without an id their id when
+    the node writes them (a uuid4 text, as ``add_messages`` would give them when the
+    driver applies the writes), so the node's ``events`` records (a tool's
+    ``on_tool_end`` output, sent after the write, see ``streams.HELD_EVENTS``) show the
+    id the state gets, as langgraph-api 0.16.7's do."""
+    channels = {
+        name for name, ch in graph.channels.items() if getattr(ch, "operator", None) is add_messages
+    }
+    configurable = task.config.get(CONF) or {}
+    send = configurable.get(CONFIG_KEY_SEND)
+    if not channels or send is None:
+        return
+
+    def send_with_ids(writes: Any) -> Any:
+        for chan, value in writes:
+            if chan in channels:
+                for message in value if isinstance(value, (list, tuple)) else (value,):
+                    if isinstance(message, BaseMessage) and message.id is None:
+                        message.id = str(uuid.uuid4())
+        return send(writes)
+
+    configurable[CONFIG_KEY_SEND] = send_with_ids
+
+
+def _server_info(config: dict[str, Any]) -> ServerInfo:
+    """``runtime.server_info`` of a node attempt: the run's assistant and graph ids and
+    its authenticated user (``None`` without authentication), the fields in-process
+    LangGraph 1.2 reads from the same ``configurable`` keys for the driver's loop."""
+    configurable = config.get("configurable") or {}
+    return ServerInfo(
+        assistant_id=str(configurable.get("assistant_id") or ""),
+        graph_id=str(configurable.get("graph_id") or ""),
+        user=run_user(config),
+    )
+
+
 async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: RunParams):
     spec = inp.task
-    graph = await services.registry.get(inp.run.graph_id, p.config)
+    graph = await services.registry.get(
+        inp.run.graph_id, p.config, access="threads.create_run", store=services.store, context=p.context
+    )
     saver = services.saver
     saved = await saver.aget_tuple(
         {"configurable": {"thread_id": inp.run.thread_id, "checkpoint_ns": "", "checkpoint_id": spec.checkpoint_id}}
@@ -184,12 +243,15 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     if "messages" in lg_modes:
         handlers.append(StreamMessagesHandler(publish, p.subgraphs, parent_ns=()))
     if "events" in p.stream_modes:
-        handlers.append(EventsTracer(publish.emit))
+        tracer = EventsTracer(publish.emit)
+        publish.tracers.append(tracer)
+        handlers.append(tracer)
     manager = _root_run_manager(config, inp.run.run_id, handlers)
     runtime = Runtime(
-        context=_coerce_context(graph.context_schema, p.context),
+        context=_coerce_context(graph.context_schema, graph_context(graph, p.context)),
         store=services.store,
         stream_writer=publish.custom if "custom" in lg_modes else (lambda _c: None),
+        server_info=_server_info(config),
     )
     configurable = {
         **config["configurable"],
@@ -233,6 +295,7 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         raise TaskMismatchError(
             f"task {spec.name!r} ({spec.task_id}) is not runnable at checkpoint {spec.checkpoint_id}"
         )
+    _name_messages_on_write(task, graph)
     calls = FunctionalCalls(
         graph=graph, checkpoint=checkpoint, channels=channels, managed=managed, pending=pending, saver=saver,
         store=services.store, thread_id=inp.run.thread_id, step=spec.step, stop=spec.stop,
@@ -273,6 +336,10 @@ async def run_node_attempt(
         raise TaskMismatchError(f"run {inp.run.run_id} not found")
     params = run_params(run, services.settings.default_recursion_limit)
     publish = _Publisher(services, inp.run.run_id, params.stream_modes, params.subgraphs)
+    # a second start of the same task means an earlier attempt may have streamed (a
+    # dead worker, a retry): readers that translate streams (the v2 protocol) close
+    # what it left open
+    publish.emit(ATTEMPT, {"task_id": spec.task_id, "name": spec.name, "attempt": attempt})
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
     loops = node_loops()
     start = time.monotonic()
@@ -327,6 +394,8 @@ async def run_node_attempt(
         hosted.cancel()
         raise
     elapsed = time.monotonic() - start
+    for tracer in publish.tracers:
+        tracer.flush()  # an end record still held back (streams.HELD_EVENTS)
 
     if timeout_kind is not None:
         scope.close()
@@ -338,17 +407,23 @@ async def run_node_attempt(
         )
         raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt))
     scope.close()
+    interrupts: str | None = None
     try:
         afut.result()
     except GraphInterrupt as exc:
-        return NodeOutput(
-            writes=serde.pack(list(task.writes)),
-            interrupts=serde.pack(list(exc.args[0]) if exc.args else []),
-            elapsed=elapsed,
-        )
+        interrupts = serde.pack(list(exc.args[0]) if exc.args else [])
     except Exception as exc:
         raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt)) from exc
-    return NodeOutput(writes=serde.pack(list(task.writes)), elapsed=elapsed)
+    # large writes and interrupts travel by reference (adapter/execution/claims.py);
+    # the driver reads them only once Temporal accepted this attempt's result
+    check_in = partial(
+        claims.check_in, services.records, limit=services.settings.claim_check_bytes,
+        thread_id=inp.run.thread_id, run_id=inp.run.run_id,
+    )
+    writes = await check_in(serde.pack(list(task.writes)), kind="writes")
+    if interrupts is not None:
+        interrupts = await check_in(interrupts, kind="interrupts")
+    return NodeOutput(writes=writes, interrupts=interrupts, elapsed=elapsed)
 
 
 async def _launch(

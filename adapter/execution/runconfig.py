@@ -12,15 +12,20 @@ task prepared in a node attempt gets the same id and inputs as in the driver
 from __future__ import annotations
 
 import copy
+import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel
 from langgraph.types import Command, Send
 
 import langgraph.version
 
-__all__ = ["COMPAT_API_VERSION", "DRIVER_MODES", "RunParams", "command_from_json", "event_name", "run_params"]
+__all__ = [
+    "COMPAT_API_VERSION", "DRIVER_MODES", "RunParams", "command_from_json", "event_name", "graph_context", "run_params",
+]
 
 #: the langgraph-api version whose behaviour on the wire Evergraph reproduces (shown
 #: as ``langgraph_api_version`` in run metadata and by ``GET /info``)
@@ -88,8 +93,9 @@ def command_from_json(raw: dict[str, Any] | None) -> Command | None:
         if isinstance(update, list):
             update = [tuple(u) for u in update]
         kwargs["update"] = update
-    if goto is not None:
-        kwargs["goto"] = goto
+    # a missing goto is None, not LangGraph's default (), as langgraph-api 0.16.7 builds
+    # the command (it shows as ``"goto": null`` in the ``events`` stream's input)
+    kwargs["goto"] = goto
     return Command(**kwargs)
 
 
@@ -110,11 +116,17 @@ def run_params(run: dict[str, Any], default_recursion_limit: int = 10011) -> Run
     configurable = config.setdefault("configurable", {})
     configurable.setdefault("thread_id", run["thread_id"])
     configurable.setdefault("run_id", run["run_id"])
+    # the API's marker that the request gave ``context``; langgraph-api 0.16.7 removes
+    # it before the graph sees or stores the config
+    configurable.pop("__context_provided__", None)
     metadata = config.setdefault("metadata", {})
     metadata.setdefault("run_attempt", 1)
     metadata.setdefault("langgraph_version", langgraph.version.__version__)
     metadata.setdefault("langgraph_api_version", COMPAT_API_VERSION)
     metadata.setdefault("langgraph_host", "self-hosted")
+    # the server's own URL from LANGGRAPH_API_URL (``evergraph dev`` sets it), as
+    # langgraph-api 0.16.7 gives it; ``None`` when unset, as there
+    metadata.setdefault("langgraph_api_url", os.environ.get("LANGGRAPH_API_URL"))
     config.setdefault("recursion_limit", default_recursion_limit)
     modes = kwargs.get("stream_mode") or ["values"]
     if isinstance(modes, str):
@@ -131,6 +143,53 @@ def run_params(run: dict[str, Any], default_recursion_limit: int = 10011) -> Run
         interrupt_after=_first_set(kwargs.get("interrupt_after"), config.pop("interrupt_after", None)),
         durability=kwargs.get("durability"),
     )
+
+
+#: property names of a context schema's JSON schema, by schema type (None: no names)
+_CONTEXT_KEYS: dict[Any, frozenset[str] | None] = {}
+
+
+def graph_context(graph: Any, context: Any) -> Any:
+    """The run's ``context`` as the graph gets it: a dict keeps only the keys the
+    graph's context schema names (langgraph-api 0.16.7 filters it so, which lets a
+    request's or assistant's ``configurable``, mirrored into ``context``, reach a
+    dataclass or model context without unknown keys); an empty dict is ``{}`` for a
+    dataclass or pydantic schema (LangGraph fills in its defaults) and ``None``
+    otherwise (what such a graph sees there when a run has no context); anything else, and any
+    context of a graph without a schema with properties, is returned as given.
+
+    Args:
+        graph: the compiled graph (a ``Pregel``).
+        context: the run's ``context`` (usually a dict, or ``None``).
+    """
+    if not isinstance(context, dict):
+        return context
+    schema_type = getattr(graph, "context_schema", None)
+    if not context:
+        # no context at all: langgraph-api 0.16.7 passes {} and LangGraph builds a
+        # dataclass or pydantic context schema from it (its defaults); any other
+        # graph sees None there
+        return {} if _is_class_schema(schema_type) else None
+    if schema_type is None:
+        return context
+    if schema_type not in _CONTEXT_KEYS:
+        try:
+            props = (graph.get_context_jsonschema() or {}).get("properties")
+        except Exception:  # noqa: BLE001 - a schema pydantic cannot express: left unfiltered
+            props = None
+        _CONTEXT_KEYS[schema_type] = frozenset(props) if props else None
+    keys = _CONTEXT_KEYS[schema_type]
+    if keys is None:
+        return context
+    kept = {k: v for k, v in context.items() if k in keys}
+    return kept if kept or _is_class_schema(schema_type) else None
+
+
+def _is_class_schema(schema_type: Any) -> bool:
+    """Whether LangGraph builds the context from a dict (a dataclass or pydantic model)."""
+    if not isinstance(schema_type, type):
+        return False
+    return dataclasses.is_dataclass(schema_type) or issubclass(schema_type, BaseModel)
 
 
 def _first_set(*values: Any) -> Any:

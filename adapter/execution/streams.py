@@ -23,6 +23,7 @@ it the way langgraph-api 0.16.7 does:
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 from uuid import UUID
 
@@ -41,6 +42,7 @@ __all__ = [
     "PRIVATE_CONFIGURABLE",
     "Emit",
     "EventsTracer",
+    "HELD_EVENTS",
     "WireEncoder",
     "checkpoint_payload",
     "config_checkpoint",
@@ -54,6 +56,9 @@ PRIVATE_CONFIGURABLE = frozenset({"__context_provided__"})
 #: API stream modes served by LangGraph's ``Pregel.astream`` output (in the driver,
 #: and in node attempts for subgraphs)
 LOOP_MODES = frozenset({"values", "updates", "custom", "debug", "tasks", "checkpoints"})
+
+#: ``events`` records held back until the next record (see :class:`EventsTracer`)
+HELD_EVENTS = frozenset({"on_chat_model_end", "on_llm_end", "on_tool_end"})
 
 Emit = Callable[[str, Any], None]
 """Publishes one wire event: ``(event name, JSON-able data)``."""
@@ -196,7 +201,9 @@ class EventsTracer(_AstreamEventsCallbackHandler):
         skip_root_start: see ``root_run_id``.
 
     Records of runs tagged ``langsmith:hidden`` (LangGraph internals) are dropped,
-    as langgraph-api drops them.
+    as langgraph-api drops them. The end record of a model or tool call
+    (:data:`HELD_EVENTS`) is sent when the next record arrives (or on
+    :meth:`flush`), so it carries the output as the calling code left it.
     """
 
     def __init__(self, emit: Emit, *, root_run_id: UUID | None = None, skip_root_start: bool = False) -> None:
@@ -204,9 +211,27 @@ class EventsTracer(_AstreamEventsCallbackHandler):
         self._emit = emit
         self._root = str(root_run_id) if root_run_id is not None else None
         self._skip_root_start = skip_root_start
+        self._held: list[Any] = []
+        self._hold_lock = threading.Lock()
+
+    def flush(self) -> None:
+        """Send the record held back (see :data:`HELD_EVENTS`), if any."""
+        with self._hold_lock:
+            held, self._held = self._held, []
+        for record in held:
+            self._emit("events", record)
 
     def _send(self, event: Any, event_type: str) -> None:
         if TAG_HIDDEN in (event.get("tags") or ()):
+            return
+        # a held record is sent before the next visible one: what the node did to
+        # its output in between (``create_agent`` naming the model's message, the
+        # node's writes giving a tool message its id) shows, as in langgraph-api
+        # 0.16.7's events
+        self.flush()
+        if event.get("event") in HELD_EVENTS:
+            with self._hold_lock:
+                self._held.append(event)
             return
         if self._root is not None and event.get("run_id") == self._root:
             if event["event"].endswith("_start") and self._skip_root_start:

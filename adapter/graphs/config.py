@@ -6,7 +6,8 @@ mapping), ``dependencies`` (local paths put on ``sys.path``), ``webhooks.url`` (
 webhook URL policy, :class:`WebhookUrlPolicy`), ``store`` (``index`` and ``ttl`` of
 the LangGraph store, :class:`StoreConfig`), ``auth`` (``path`` of a
 ``langgraph_sdk.Auth``, ``cache``, ``openapi``, ``disable_studio_auth``:
-:class:`AuthConfig`). Other keys (``checkpointer``, ``http``…) are kept in
+:class:`AuthConfig`), ``http`` (:class:`HttpConfig`, parsed by
+:mod:`adapter.graphs.httpconfig`). Other keys (``checkpointer``…) are kept in
 :attr:`LangGraphConfig.raw` for the components that honour them. See
 docs/architecture.md, "Where to find things".
 """
@@ -20,10 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evergraph.adapter.graphs.httpconfig import HttpConfig, HttpConfigError, parse_http
+
 __all__ = [
     "AuthConfig",
     "ConfigError",
     "GraphSpec",
+    "HttpConfig",
     "LangGraphConfig",
     "StoreConfig",
     "WebhookUrlPolicy",
@@ -280,7 +284,8 @@ class LangGraphConfig:
         dependencies: local ``dependencies`` as absolute paths (package names are
             left to the user's environment).
         raw: the whole JSON object.
-        webhooks, store, auth: the parsed ``webhooks``, ``store`` and ``auth`` keys.
+        webhooks, store, auth, http: the parsed ``webhooks``, ``store``, ``auth`` and
+            ``http`` keys.
     """
 
     path: Path
@@ -291,6 +296,7 @@ class LangGraphConfig:
     webhooks: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     store: StoreConfig = field(default_factory=StoreConfig)
     auth: AuthConfig | None = None
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -384,9 +390,13 @@ def load_config(path: str | Path) -> LangGraphConfig:
     webhooks = _parse_webhooks(path, raw.get("webhooks"))
     store = _parse_store(path, raw.get("store"))
     auth = _parse_auth(path, raw.get("auth"))
+    try:
+        http = parse_http(raw.get("http"), base)
+    except HttpConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return LangGraphConfig(
         path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks, store=store,
-        auth=auth,
+        auth=auth, http=http,
     )
 
 

@@ -2,8 +2,11 @@
 compiled :class:`~langgraph.pregel.Pregel` objects bound to Evergraph's checkpointer.
 
 A graph attribute may be a compiled graph, a ``StateGraph`` builder (compiled here),
-or a factory (sync or async) taking zero arguments or a ``RunnableConfig``, called
-for every run as ``langgraph dev`` does.
+or a factory called whenever the graph is needed, as langgraph-api 0.16.7 calls it:
+with no argument, the ``RunnableConfig``, the ``langgraph_sdk.runtime.ServerRuntime``
+or both (:mod:`adapter.graphs.server_runtime` reads the signature at start-up); sync
+or async; returning a graph, a builder, or a (sync or async) context manager that
+yields one (:meth:`GraphRegistry.graph` keeps it entered while the graph is used).
 
 Sync nodes with ``timeout=``: plain LangGraph refuses to compile them
 (``Pregel.validate`` calls ``langgraph.pregel.main.validate_timeout_supported``)
@@ -15,13 +18,14 @@ See docs/architecture.md, "Where to find things".
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AsyncIterator
 
 import langgraph.pregel.main as pregel_main
 from langchain_core.runnables import RunnableConfig
@@ -29,6 +33,15 @@ from langgraph.graph.state import StateGraph
 from langgraph.pregel import Pregel
 
 from evergraph.adapter.graphs.config import GraphSpec, LangGraphConfig, apply_env
+from evergraph.adapter.graphs.server_runtime import (
+    ANONYMOUS,
+    REQUEST_USER,
+    AccessContext,
+    FactoryCall,
+    classify_factory,
+    run_user,
+    server_runtime,
+)
 
 __all__ = ["GraphLoadError", "GraphRegistry", "allow_sync_node_timeouts", "import_target", "load_registry"]
 
@@ -125,6 +138,7 @@ class _Entry:
     spec: GraphSpec
     obj: Any
     compiled: Pregel | None  # set for static graphs; None for factories
+    call: FactoryCall | None = None  # how to call a factory (see server_runtime)
 
 
 class GraphRegistry:
@@ -161,7 +175,12 @@ class GraphRegistry:
             elif isinstance(obj, Pregel):
                 compiled = obj
             elif callable(obj):
-                compiled = None
+                try:
+                    call = classify_factory(obj)
+                except ValueError as exc:
+                    raise GraphLoadError(f"Graph {graph_id!r}: {exc}") from exc
+                self._entries[graph_id] = _Entry(spec, obj, None, call)
+                continue
             else:
                 raise GraphLoadError(
                     f"Graph {graph_id!r}: {spec.target}:{spec.attr} is a "
@@ -178,33 +197,112 @@ class GraphRegistry:
         """The ``langgraph.json`` entry of ``graph_id`` (KeyError if unknown)."""
         return self._entries[graph_id].spec
 
-    async def get(self, graph_id: str, config: RunnableConfig | None = None) -> Pregel:
-        """A compiled graph for ``graph_id``.
+    def static_graph(self, graph_id: str) -> Pregel | None:
+        """The compiled graph of ``graph_id`` when it is not a factory (whose graph
+        may differ from call to call), else ``None`` (KeyError if unknown)."""
+        return self._entries[graph_id].compiled
 
-        Args:
-            graph_id: key of ``graphs`` in ``langgraph.json``.
-            config: the run's config, passed to factories that take one.
+    async def get(
+        self,
+        graph_id: str,
+        config: RunnableConfig | None = None,
+        *,
+        access: AccessContext = "assistants.read",
+        store: Any = None,
+        user: Any = None,
+        context: Any = None,
+    ) -> Pregel:
+        """A compiled graph for ``graph_id``; a factory's context manager is left
+        again as soon as it yielded the graph (use :meth:`graph` to keep it entered).
+
+        Args: as :meth:`graph`.
 
         Raises:
             KeyError: unknown graph id.
-            GraphLoadError: a factory returned something that is not a graph.
+            GraphLoadError: a factory returned something that is not a graph; a
+                factory's own exception propagates unchanged.
+        """
+        async with self.graph(graph_id, config, access=access, store=store, user=user, context=context) as graph:
+            return graph
+
+    @contextlib.asynccontextmanager
+    async def graph(
+        self,
+        graph_id: str,
+        config: RunnableConfig | None = None,
+        *,
+        access: AccessContext = "assistants.read",
+        store: Any = None,
+        user: Any = None,
+        context: Any = None,
+    ) -> AsyncIterator[Pregel]:
+        """The compiled graph of ``graph_id`` while the ``async with`` block runs.
+
+        A factory is called as langgraph-api calls it: ``config`` (a copy, with
+        ``configurable["__is_for_execution__"]`` telling whether ``access`` is
+        ``threads.create_run``) and/or a ``ServerRuntime`` for ``access`` carrying
+        ``store``, the user and, for a run, ``context``. A factory result that is a
+        context manager (sync or async) stays entered until the block ends.
+
+        Args:
+            graph_id: key of ``graphs`` in ``langgraph.json``.
+            config: the run's (or thread's, or assistant's) config.
+            access: why the graph is needed: ``threads.create_run`` (a run
+                executes it), ``threads.read`` (state reads), ``threads.update``
+                (state updates), ``assistants.read`` (schemas, drawing, subgraphs).
+            store: the LangGraph store given as ``runtime.store``.
+            user: the user given as ``runtime.user``; ``None`` picks the request's
+                authenticated user for reads (anonymous without authentication)
+                and the user stored in ``config`` for runs.
+            context: the run's context (``threads.create_run`` only).
+
+        Raises:
+            KeyError: unknown graph id.
+            GraphLoadError: a factory returned something that is not a graph; a
+                factory's own exception propagates unchanged.
         """
         entry = self._entries[graph_id]
         if entry.compiled is not None:
-            return entry.compiled
-        factory = entry.obj
-        try:
-            n_params = len(inspect.signature(factory).parameters)
-        except (TypeError, ValueError):
-            n_params = 1
-        result = factory(config or {}) if n_params else factory()
-        if inspect.isawaitable(result):
-            result = await result
+            yield entry.compiled
+            return
+        if user is None:
+            if access == "threads.create_run":
+                user = run_user(config)
+            else:
+                user = REQUEST_USER.get() or ANONYMOUS
+        factory_config: dict[str, Any] = dict(config or {})
+        configurable = dict(factory_config.get("configurable") or {})
+        if user is not None:
+            # the caller's user, as langgraph-api adds it to every factory's config
+            configurable.setdefault("langgraph_auth_user", user)
+            configurable.setdefault("langgraph_auth_user_id", getattr(user, "identity", ""))
+            configurable.setdefault("langgraph_auth_permissions", list(getattr(user, "permissions", None) or []))
+        configurable["__is_for_execution__"] = access == "threads.create_run"
+        factory_config["configurable"] = configurable
+        runtime = server_runtime(access, store, user, context)
+        assert entry.call is not None
+        kwargs = entry.call(factory_config, runtime)
+        if "__positional__" in kwargs:
+            result = entry.obj(kwargs["__positional__"])
+        else:
+            result = entry.obj(**kwargs)
+        if hasattr(result, "__aenter__") and hasattr(result, "__aexit__"):
+            async with result as graph:
+                yield self._checked(graph_id, graph)
+        elif hasattr(result, "__enter__") and hasattr(result, "__exit__"):
+            with result as graph:
+                yield self._checked(graph_id, graph)
+        else:
+            if inspect.isawaitable(result):
+                result = await result
+            yield self._checked(graph_id, result)
+
+    def _checked(self, graph_id: str, result: Any) -> Pregel:
         if isinstance(result, StateGraph):
             result = result.compile()
         if not isinstance(result, Pregel):
             raise GraphLoadError(
-                f"Graph {graph_id!r}: factory {entry.spec.attr} returned "
+                f"Graph {graph_id!r}: factory {self._entries[graph_id].spec.attr} returned "
                 f"{type(result).__name__}, expected a graph"
             )
         return result

@@ -18,20 +18,24 @@ from evergraph.adapter.services import Services
 __all__ = ["EMPTY_STATE", "bound_graph", "interrupt_json", "snapshot_json", "thread_interrupts", "wait_body"]
 
 
-async def bound_graph(services: Services, graph_id: str, config: dict[str, Any] | None = None) -> Pregel:
+async def bound_graph(
+    services: Services, graph_id: str, config: dict[str, Any] | None = None, *, access: str = "threads.read"
+) -> Pregel:
     """The graph of ``graph_id`` with Evergraph's checkpointer and store attached.
 
     Args:
         services: process services.
         graph_id: key of ``graphs`` in ``langgraph.json``.
         config: the run's config, for graph factories that take one.
+        access: the access context a factory is called for (``threads.read`` or
+            ``threads.update``; see :meth:`adapter.graphs.registry.GraphRegistry.graph`).
 
     Raises:
         KeyError: unknown graph id.
         GraphLoadError: a factory returned something that is not a graph; a
             factory's own exception propagates unchanged.
     """
-    graph = await services.registry.get(graph_id, config or {})
+    graph = await services.registry.get(graph_id, config or {}, access=access, store=services.store)  # type: ignore[arg-type]
     return graph.copy({"checkpointer": services.saver, "store": services.store})
 
 

@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 from contextlib import AsyncExitStack
+from typing import Any
 from pathlib import Path
 
 import httpx
@@ -41,7 +42,7 @@ from evergraph.adapter.process.temporal import build_worker, connect, ensure_sea
 from evergraph.adapter.records.sqlite import SqliteRecords
 from evergraph.adapter.resources.assistants import ensure_system_assistants
 from evergraph.adapter.services import Services
-from evergraph.api.app import create_app
+from evergraph.api.app import create_server_app, load_custom_app
 
 __all__ = ["main", "open_services"]
 
@@ -107,24 +108,51 @@ async def open_services(
     return services
 
 
-async def _serve_api(services: Services, settings: Settings, started: asyncio.Event | None = None) -> None:
+async def _serve_api(
+    services: Services, settings: Settings, started: asyncio.Event | None = None, dev: bool = False
+) -> None:
+    """Serve the API (and ``langgraph.json`` ``http.app``) until cancelled.
+
+    Args:
+        dev: ``evergraph dev`` (CORS answers Chrome's Private Network Access).
+
+    Raises:
+        ConfigError: ``http.app`` or ``auth.path`` cannot be loaded.
+        DevServerError: the server stopped before it started (e.g. the custom app's
+            lifespan raised; uvicorn logged why).
+    """
+    served = create_server_app(services, dev=dev)
     config = uvicorn.Config(
-        create_app(services),
+        served.app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        lifespan="off",
+        # only a custom app (http.app) has a lifespan to run
+        lifespan="on" if served.lifespan else "off",
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # signals are handled by _main
-    task = asyncio.ensure_future(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn's answer to a failed start-up (the lifespan raised)
+            if server.started:
+                raise
+
+    task = asyncio.ensure_future(serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
     if started is not None:
         started.set()
+    if task.done() and not server.started:
+        task.result()  # re-raises what ended it
+        raise DevServerError("the API did not start (http.app's lifespan failed? see the error above)")
     try:
-        await task
+        # shielded: cancelling this coroutine must let uvicorn shut down gracefully
+        # (and run http.app's lifespan shut-down), not cancel it mid-way
+        await asyncio.shield(task)
     except asyncio.CancelledError:
         server.should_exit = True
         await asyncio.shield(task)
@@ -204,9 +232,15 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
             tasks.append(asyncio.ensure_future(worker.run()))
         api_started = asyncio.Event()
         if command in ("dev", "serve"):
-            tasks.append(asyncio.ensure_future(_serve_api(services, settings, api_started)))
-            await asyncio.wait([asyncio.ensure_future(api_started.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
-            await _api_answers(settings, tasks)
+            tasks.append(asyncio.ensure_future(_serve_api(services, settings, api_started, dev=command == "dev")))
+            try:
+                await asyncio.wait([asyncio.ensure_future(api_started.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED)
+                await _api_answers(settings, tasks)
+            except BaseException:
+                # the API did not come up (or the worker stopped first): stop the worker
+                # as on shut-down, else the process hangs in it instead of exiting
+                await _stop_tasks(tasks, worker)
+                raise
         if command in ("dev", "serve"):
             print(f"Evergraph API: http://{settings.host}:{settings.port}", flush=True)
             authenticated = bool(settings.api_keys) or bool(registry.config.auth and registry.config.auth.path)
@@ -226,13 +260,23 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for t in done:
             if t is not stopper and t.exception() is not None:
+                await _stop_tasks(tasks, worker)
                 raise t.exception()
         print("Shutting down…", flush=True)
-        for t in tasks:
-            t.cancel()
-        if worker is not None:
+        await _stop_tasks(tasks, worker)
+
+
+async def _stop_tasks(tasks: list[asyncio.Future], worker: Any) -> None:
+    """Cancel the process's tasks (API, worker) and shut the Temporal worker down;
+    waits for all of them. Their errors are left to the caller."""
+    for t in tasks:
+        t.cancel()
+    if worker is not None:
+        try:
             await worker.shutdown()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        except Exception as exc:  # noqa: BLE001 - a worker that never started cannot shut down
+            log.debug("worker shut-down: %r", exc)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -275,9 +319,15 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"langgraph.json not found: {settings.config_path.resolve()} (use --config)")
         # import every graph before starting anything: a broken graph stops here
         registry = load_registry(load_config(settings.config_path))
+        if args.command in ("dev", "serve") and registry.config.http.app:
+            load_custom_app(registry.config.http)  # langgraph.json http.app: a broken app stops here too
         if args.command in ("dev", "serve"):
             if not port_is_free(settings.port, settings.host):
                 raise SettingsError(f"port {settings.port} on {settings.host} is already in use (use --port)")
+        if args.command == "dev":
+            # the server's own URL, which runs see as metadata langgraph_api_url (as
+            # under ``langgraph dev``); an operator's value wins
+            os.environ.setdefault("LANGGRAPH_API_URL", f"http://{settings.host}:{settings.port}")
         asyncio.run(_main(args.command, settings, registry))
     except (SettingsError, ConfigError, GraphLoadError, DevServerError) as exc:
         print(f"evergraph: {exc}", file=sys.stderr)
@@ -288,6 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(2)
     except KeyboardInterrupt:
         return 0
+    except Exception as exc:  # anything else that stopped the process: its error, exit code 1
+        import traceback
+
+        traceback.print_exc()
+        print(f"evergraph: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)  # as above: not through the interpreter's shut-down
     return 0
 
 

@@ -12,7 +12,14 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["CLAIM_CHECK_BYTES", "MAX_CLAIM_CHECK_BYTES", "MAX_REQUEST_BYTES", "Settings", "SettingsError"]
+
+#: default largest request body, bytes: langgraph-api's ``HTTP_MAX_REQUEST_BODY_BYTES`` default
+MAX_REQUEST_BYTES = 300 * 1024 * 1024
+#: default longest value kept inside a Temporal payload (adapter/execution/claims.py)
+CLAIM_CHECK_BYTES = 128 * 1024
+#: the most ``EVERGRAPH_CLAIM_CHECK_BYTES`` may be: half of Temporal's 2 MB payload limit
+MAX_CLAIM_CHECK_BYTES = 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -99,6 +106,16 @@ class Settings:
         default_recursion_limit: supersteps a run may take when its config sets no
             ``recursion_limit`` (``LANGGRAPH_DEFAULT_RECURSION_LIMIT``, default 10011,
             the default of langgraph-api; in-process LangGraph's own default is 25).
+        max_request_bytes: the largest request body the API reads, in bytes
+            (``EVERGRAPH_MAX_REQUEST_BYTES`` or, under langgraph-api's name,
+            ``HTTP_MAX_REQUEST_BODY_BYTES``; default 300 MiB, langgraph-api's default).
+            A longer body (``Content-Length`` or counted as it streams, chunked too) is
+            answered 413 before anything is recorded (``api/body_limit.py``).
+        claim_check_bytes: the longest value (serialized text, in characters) that
+            travels inside a Temporal payload (``EVERGRAPH_CLAIM_CHECK_BYTES``, default
+            131072 = 128 KiB, at most 1 MiB); longer run records, node writes and
+            interrupts go by reference through the record store
+            (``adapter/execution/claims.py``).
         extra: further named values for extensions; Evergraph itself reads none.
     """
 
@@ -120,6 +137,8 @@ class Settings:
     redis_uri: str | None = None
     api_keys: tuple[str, ...] = ()
     default_recursion_limit: int = 10011
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    claim_check_bytes: int = CLAIM_CHECK_BYTES
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -159,7 +178,18 @@ class Settings:
             redis_uri=env.get("EVERGRAPH_REDIS_URI") or None,
             api_keys=tuple(k.strip() for k in (env.get("EVERGRAPH_API_KEYS") or "").split(",") if k.strip()),
             default_recursion_limit=_int(env, "LANGGRAPH_DEFAULT_RECURSION_LIMIT", 10011),
+            max_request_bytes=_int(
+                env,
+                "EVERGRAPH_MAX_REQUEST_BYTES" if env.get("EVERGRAPH_MAX_REQUEST_BYTES") else "HTTP_MAX_REQUEST_BODY_BYTES",
+                MAX_REQUEST_BYTES,
+            ),
+            claim_check_bytes=_int(env, "EVERGRAPH_CLAIM_CHECK_BYTES", CLAIM_CHECK_BYTES, minimum=1024),
         )
+        if settings.claim_check_bytes > MAX_CLAIM_CHECK_BYTES:
+            raise SettingsError(
+                f"EVERGRAPH_CLAIM_CHECK_BYTES must be <= {MAX_CLAIM_CHECK_BYTES} (Temporal refuses payloads "
+                f"past 2 MB), got {settings.claim_check_bytes}"
+            )
         return settings.validated()
 
     def validated(self) -> Settings:

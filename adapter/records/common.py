@@ -32,6 +32,7 @@ from evergraph.adapter.records.types import (
 __all__ = [
     "ASSISTANT_COLUMNS",
     "ASSISTANT_UPDATE_COLUMNS",
+    "BLOB_COLUMNS",
     "JSON_COLUMNS",
     "RUN_COLUMNS",
     "THREAD_COLUMNS",
@@ -70,6 +71,8 @@ RUN_COLUMNS = (
     "multitask_strategy", "kwargs", "temporary", "on_completion",
 )
 WEBHOOK_COLUMNS = ("run_id", "url", "body")
+#: values stored by reference (claim checks): ``data`` is text (JSON or packed writes)
+BLOB_COLUMNS = ("blob_id", "thread_id", "run_id", "created_at", "data")
 
 #: the columns a new assistant version (or going back to an old one) rewrites
 ASSISTANT_UPDATE_COLUMNS = tuple(c for c in ASSISTANT_COLUMNS if c not in ("assistant_id", "created_at"))
@@ -85,7 +88,7 @@ _NULLABLE_JSON = frozenset({"values", "interrupts", "error", "ttl"})
 def dump_json(value: Any) -> str:
     """``value`` as the JSON text a JSON column holds (Evergraph's serialiser, so key
     order and every value survive as written)."""
-    return serde.dumps(value).decode()
+    return serde.dumps(value, wire=False).decode()
 
 
 def encode(column: str, value: Any) -> Any:

@@ -151,7 +151,7 @@ class RecordStore(Protocol):
         ...
 
     async def delete_thread(self, thread_id: str) -> bool:
-        """Delete the thread and its runs' records; whether the thread existed."""
+        """Delete the thread, its runs' records and their blobs; whether the thread existed."""
         ...
 
     async def list_threads(
@@ -194,7 +194,7 @@ class RecordStore(Protocol):
         ...
 
     async def delete_run(self, run_id: str) -> bool:
-        """Delete the run's record; whether it existed."""
+        """Delete the run's record and its blobs; whether the record existed."""
         ...
 
     # -------------------------------------------------------------------- webhooks
@@ -211,4 +211,26 @@ class RecordStore(Protocol):
     async def delete_webhook(self, run_id: str) -> None:
         """Drop the staged delivery of ``run_id`` (delivered or given up); nothing
         staged is not an error."""
+        ...
+
+    # ----------------------------------------------------------------------- blobs
+
+    async def put_blob(self, blob_id: str, data: str, *, thread_id: str, run_id: str) -> None:
+        """Store ``data`` (text of any size: JSON or packed node writes) under
+        ``blob_id``, owned by ``run_id`` of ``thread_id`` (the claim checks of
+        :mod:`adapter.execution.claims`). Idempotent: an id already stored keeps its
+        first data. Deleting the run (:meth:`delete_run`) or the thread
+        (:meth:`delete_thread`) deletes its blobs."""
+        ...
+
+    async def get_blob(self, blob_id: str) -> str | None:
+        """The data stored under ``blob_id``, or ``None``."""
+        ...
+
+    async def delete_blob(self, blob_id: str) -> bool:
+        """Delete one blob; whether it existed."""
+        ...
+
+    async def delete_run_blobs(self, run_id: str) -> bool:
+        """Delete every blob of ``run_id`` (its record stays); whether there was one."""
         ...

@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from evergraph.adapter.records.common import (
-    ASSISTANT_COLUMNS, RUN_COLUMNS, THREAD_COLUMNS, VERSION_COLUMNS, WEBHOOK_COLUMNS, staged_webhook,
+    ASSISTANT_COLUMNS, BLOB_COLUMNS, RUN_COLUMNS, THREAD_COLUMNS, VERSION_COLUMNS, WEBHOOK_COLUMNS, staged_webhook,
 )
+from evergraph.adapter.ids import iso, now
 from evergraph.adapter.records.types import (
     Assistant, AssistantVersion, OnConflictBehavior, RunRecord, RunStatus, StagedWebhook, ThreadRecord,
     ThreadStatus,
@@ -27,9 +28,13 @@ from evergraph.adapter.records.types import (
 __all__ = [
     "ACTIVE_RUNS",
     "ASSISTANT_VERSIONS",
+    "BLOB_EXISTS",
+    "BLOB_INDEXES",
     "COLUMNS",
     "DELETE_ASSISTANT",
+    "DELETE_BLOB",
     "DELETE_RUN",
+    "DELETE_RUN_BLOBS",
     "DELETE_THREAD",
     "DELETE_WEBHOOK",
     "Dialect",
@@ -38,6 +43,7 @@ __all__ = [
     "MAX_VERSION",
     "Row",
     "SELECT_ASSISTANT",
+    "SELECT_BLOB",
     "SELECT_RUN",
     "SELECT_THREAD",
     "SELECT_VERSION",
@@ -56,12 +62,13 @@ COLUMNS = {
     "threads": THREAD_COLUMNS,
     "runs": RUN_COLUMNS,
     "webhooks": WEBHOOK_COLUMNS,
+    "blobs": BLOB_COLUMNS,
 }
 TABLES = tuple(COLUMNS)
 #: each table's primary key
 _KEYS = {
     "assistants": ("assistant_id",), "assistant_versions": ("assistant_id", "version"), "threads": ("thread_id",),
-    "runs": ("run_id",), "webhooks": ("run_id",),
+    "runs": ("run_id",), "webhooks": ("run_id",), "blobs": ("blob_id",),
 }
 #: text columns that sort and compare bytewise (ids, timestamps): SQLite does so anyway,
 #: Postgres is told with its dialect's ``collate``
@@ -71,6 +78,7 @@ _BYTEWISE = {
     "threads": {"thread_id", "created_at", "updated_at", "state_updated_at"},
     "runs": {"run_id", "thread_id", "created_at", "updated_at"},
     "webhooks": {"run_id"},
+    "blobs": {"blob_id", "thread_id", "run_id", "created_at"},
 }
 _INTEGERS = {"version": "INTEGER NOT NULL", "temporary": "INTEGER NOT NULL DEFAULT 0"}
 _NULLABLE = {"description", "values", "interrupts", "error", "ttl", "multitask_strategy", "on_completion"}
@@ -92,8 +100,18 @@ SET_RUN_STATUS = "UPDATE {runs} SET status=?, updated_at=? WHERE run_id=?"
 DELETE_ASSISTANT = (
     "DELETE FROM {assistants} WHERE assistant_id=?", "DELETE FROM {assistant_versions} WHERE assistant_id=?"
 )
-DELETE_THREAD = ("DELETE FROM {threads} WHERE thread_id=?", "DELETE FROM {runs} WHERE thread_id=?")
-DELETE_RUN = ("DELETE FROM {runs} WHERE run_id=?",)
+DELETE_THREAD = (
+    "DELETE FROM {threads} WHERE thread_id=?", "DELETE FROM {runs} WHERE thread_id=?",
+    "DELETE FROM {blobs} WHERE thread_id=?",
+)
+DELETE_RUN = ("DELETE FROM {runs} WHERE run_id=?", "DELETE FROM {blobs} WHERE run_id=?")
+#: large values stored by reference (claim checks, adapter/execution/claims.py)
+SELECT_BLOB = "SELECT data FROM {blobs} WHERE blob_id=?"
+BLOB_EXISTS = "SELECT blob_id FROM {blobs} WHERE blob_id=?"
+DELETE_BLOB = ("DELETE FROM {blobs} WHERE blob_id=?",)
+DELETE_RUN_BLOBS = ("DELETE FROM {blobs} WHERE run_id=?",)
+#: the indexes of the blobs table, by run and by thread (their deletions look them up)
+BLOB_INDEXES = ("run_id", "thread_id")
 DELETE_WEBHOOK = ("DELETE FROM {webhooks} WHERE run_id=?",)
 
 
@@ -147,6 +165,8 @@ class Dialect:
             statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(table)} (\n    " + ",\n    ".join(lines) + "\n)")
         runs = self.table("runs")
         statements.append(f"CREATE INDEX IF NOT EXISTS {runs}_thread ON {runs}(thread_id, created_at)")
+        blobs = self.table("blobs")
+        statements.extend(f"CREATE INDEX IF NOT EXISTS {blobs}_{c} ON {blobs}({c})" for c in BLOB_INDEXES)
         return statements
 
     def insert(self, table: str, columns: Sequence[str], verb: str = "INSERT", tail: str = "") -> str:
@@ -287,3 +307,21 @@ class SqlRecords:
     async def delete_webhook(self, run_id: str) -> None:
         """See :meth:`RecordStore.delete_webhook`."""
         await self._delete(DELETE_WEBHOOK, run_id)
+
+    async def put_blob(self, blob_id: str, data: str, *, thread_id: str, run_id: str) -> None:
+        """See :meth:`RecordStore.put_blob`."""
+        row = {"blob_id": blob_id, "thread_id": thread_id, "run_id": run_id, "created_at": iso(now()), "data": data}
+        await self._put(BLOB_EXISTS, blob_id, "do_nothing", None, ("blobs", BLOB_COLUMNS, row))
+
+    async def get_blob(self, blob_id: str) -> str | None:
+        """See :meth:`RecordStore.get_blob`."""
+        row = await self._first(SELECT_BLOB, (blob_id,))
+        return None if row is None else row["data"]
+
+    async def delete_blob(self, blob_id: str) -> bool:
+        """See :meth:`RecordStore.delete_blob`."""
+        return await self._delete(DELETE_BLOB, blob_id)
+
+    async def delete_run_blobs(self, run_id: str) -> bool:
+        """See :meth:`RecordStore.delete_run_blobs`."""
+        return await self._delete(DELETE_RUN_BLOBS, run_id)

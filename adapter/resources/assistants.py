@@ -16,11 +16,12 @@ import warnings
 from typing import Any, Iterable
 
 from langgraph.pregel import Pregel
-from pydantic import create_model
+from pydantic import TypeAdapter, create_model
 
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso, now, parse_uuid, require_uuid, system_assistant_id
 from evergraph.adapter.errors import Conflict, Invalid, NotFound, Refused
+from evergraph.adapter.graphs.registry import import_target
 from evergraph.adapter.records.common import matches
 from evergraph.adapter.resources.auth import AuthFilter, visible
 from evergraph.adapter.resources.runs import CONTEXT_AND_CONFIGURABLE
@@ -28,6 +29,7 @@ from evergraph.adapter.records.types import Assistant
 from evergraph.adapter.services import Services
 
 __all__ = [
+    "DEFAULT_GRAPH_NAME",
     "NOT_FOUND_FOR_RUN",
     "assistant_config",
     "assistant_not_found",
@@ -40,6 +42,7 @@ __all__ = [
     "search_assistants",
     "set_latest_version",
     "stored_config",
+    "stored_context",
     "assistant_graph",
     "assistant_schemas",
     "assistant_subgraphs",
@@ -49,7 +52,10 @@ __all__ = [
     "graph_schemas",
     "parse_xray",
     "resolve_assistant",
+    "resolve_cron_assistant",
+    "resolve_path_assistant",
     "system_assistant",
+    "system_assistant_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,8 +70,26 @@ def graph_not_found(services: Services, graph_id: str) -> NotFound:
     return NotFound(f"Graph '{graph_id}' not found. Expected one of: {services.registry.graph_ids!r}")
 
 
+#: the name LangGraph gives a compiled graph that was not given one
+DEFAULT_GRAPH_NAME = "LangGraph"
+
+
+def system_assistant_name(services: Services, graph_id: str) -> str:
+    """The name of ``graph_id``'s system assistant, as langgraph-api 0.16.7 names it:
+    the compiled graph's own ``name`` when ``langgraph.json`` names a compiled graph
+    whose name is not LangGraph's default (``compile(name=...)``), else the graph id
+    (factories and builders included: their graph is not known before a run)."""
+    try:
+        obj = import_target(services.registry.spec(graph_id))
+    except Exception:  # noqa: BLE001 - unknown graph id, or not importable here: the id it is
+        return graph_id
+    name = getattr(obj, "name", None) if isinstance(obj, Pregel) else None
+    return name if isinstance(name, str) and name and name != DEFAULT_GRAPH_NAME else graph_id
+
+
 def system_assistant(services: Services, graph_id: str, ts: str | None = None) -> Assistant:
-    """The system assistant record of ``graph_id`` (not stored by this function)."""
+    """The system assistant record of ``graph_id`` (not stored by this function):
+    named by :func:`system_assistant_name`, described by ``langgraph.json``."""
     ts = ts or iso(now())
     try:
         description = services.registry.spec(graph_id).description
@@ -77,7 +101,7 @@ def system_assistant(services: Services, graph_id: str, ts: str | None = None) -
         "config": {},
         "context": {},
         "metadata": {"created_by": "system"},
-        "name": graph_id,
+        "name": system_assistant_name(services, graph_id),
         "description": description,
         "version": 1,
         "created_at": ts,
@@ -88,13 +112,26 @@ def system_assistant(services: Services, graph_id: str, ts: str | None = None) -
 async def ensure_system_assistants(services: Services) -> None:
     """Create, at start-up, the system assistant of every graph in ``langgraph.json``.
 
-    Its id is :func:`evergraph.adapter.ids.system_assistant_id`, its name the graph
-    id, its metadata ``{"created_by": "system"}``, with empty ``config``/``context``
-    and version 1, as langgraph-api 0.16.7 makes them. An existing one is left
-    unchanged, so restarts and several API processes are harmless.
+    Its id is :func:`evergraph.adapter.ids.system_assistant_id`, its name
+    :func:`system_assistant_name`, its description that of ``langgraph.json``, its
+    metadata ``{"created_by": "system"}``, with empty ``config``/``context`` and
+    version 1, as langgraph-api 0.16.7 makes them. An existing one is left as it is,
+    except that a name or description that no longer matches the graph's becomes a
+    new version with the current ones (as langgraph-api 0.16.7 does at start-up), so
+    restarts and several API processes are harmless.
     """
     for graph_id in services.registry.graph_ids:
-        await services.records.put_assistant(system_assistant(services, graph_id), if_exists="do_nothing")
+        wanted = system_assistant(services, graph_id)
+        stored, created = await services.records.put_assistant(wanted, if_exists="do_nothing")
+        if created:
+            continue
+        patch: dict[str, Any] = {}
+        if stored.get("name") != wanted["name"]:
+            patch["name"] = wanted["name"]
+        if wanted["description"] is not None and stored.get("description") != wanted["description"]:
+            patch["description"] = wanted["description"]  # (a patch cannot clear one)
+        if patch:
+            await services.records.update_assistant(stored["assistant_id"], patch)
 
 
 async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, Any]:
@@ -132,6 +169,33 @@ async def resolve_assistant(services: Services, assistant_id: str) -> dict[str, 
     if record is None:
         raise NotFound(NOT_FOUND_FOR_RUN)
     return record
+
+
+async def resolve_cron_assistant(services: Services, assistant_id: str) -> dict[str, Any]:
+    """The assistant record a cron create request's ``assistant_id`` names (a UUID or
+    a graph id, as :func:`resolve_assistant`).
+
+    Raises:
+        NotFound: ``Assistant '<id>' not found`` for a value that is neither a graph
+            id nor the UUID of an assistant, as langgraph-api 0.16.7 answers cron
+            creation (404 for a non-UUID too, where run creation answers 422).
+    """
+    try:
+        return await resolve_assistant(services, assistant_id)
+    except (Invalid, NotFound):
+        raise NotFound(f"Assistant '{assistant_id}' not found") from None
+
+
+def resolve_path_assistant(services: Services, assistant_id: str) -> str:
+    """The assistant UUID for an ``{assistant_id}`` path parameter of
+    ``GET /assistants/{assistant_id}/graph``, the one assistant path langgraph-api
+    0.16.7 lets name a graph: a graph id of ``langgraph.json`` becomes its system
+    assistant's id; anything else is returned as given (checked as a UUID by
+    :func:`get_assistant`, so an unknown non-UUID is 422 ``Invalid assistant ID:
+    must be a UUID``, as there)."""
+    if isinstance(assistant_id, str) and assistant_id in services.registry:
+        return system_assistant_id(assistant_id)
+    return assistant_id
 
 
 # ------------------------------------------------------------------------------- records
@@ -175,6 +239,16 @@ def stored_config(config: dict[str, Any] | None, context: dict[str, Any] | None)
     return config
 
 
+def stored_context(config: dict[str, Any] | None, context: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The context an assistant stores: a non-empty ``config.configurable`` becomes
+    the context too (langgraph-api 0.16.7 keeps the two alike), else ``context``
+    (``None``: none given)."""
+    configurable = (config or {}).get("configurable")
+    if configurable:
+        return copy.deepcopy(configurable)
+    return copy.deepcopy(context) if context is not None else None
+
+
 def check_new_assistant(
     services: Services, graph_id: str, config: dict[str, Any] | None, context: dict[str, Any] | None
 ) -> None:
@@ -215,7 +289,7 @@ async def create_assistant(
         "assistant_id": assistant_id,
         "graph_id": graph_id,
         "config": stored_config(config, context),
-        "context": copy.deepcopy(context or {}),
+        "context": stored_context(config, context) or {},
         "metadata": metadata or {},
         "name": name or "Untitled",
         "description": description,
@@ -269,6 +343,8 @@ async def patch_assistant(
         patch["config"] = stored_config(config, context)
     elif config is not None:
         patch["config"] = copy.deepcopy(config)
+        if config.get("configurable"):
+            patch["context"] = stored_context(config, None)
     updated = await services.records.update_assistant(current["assistant_id"], patch)
     if updated is None:  # deleted meanwhile
         raise assistant_not_found(current["assistant_id"])
@@ -349,6 +425,9 @@ def assistant_config(assistant: dict[str, Any]) -> dict[str, Any]:
 
 async def assistant_graph(services: Services, assistant: dict[str, Any]) -> Pregel:
     """The compiled graph of ``assistant`` (factories are called with its config).
+    A graph that kept LangGraph's default name is named after its graph id, as
+    langgraph-api 0.16.7 names the graph it serves (so its state schema's title is
+    ``<graph_id>_state``).
 
     Raises:
         NotFound: the assistant's graph is no longer in ``langgraph.json``.
@@ -356,49 +435,48 @@ async def assistant_graph(services: Services, assistant: dict[str, Any]) -> Preg
     graph_id = assistant["graph_id"]
     if graph_id not in services.registry:
         raise graph_not_found(services, graph_id)
-    return await services.registry.get(graph_id, assistant_config(assistant))
+    graph = await services.registry.get(graph_id, assistant_config(assistant), access="assistants.read", store=services.store)
+    if graph.name == DEFAULT_GRAPH_NAME:
+        graph = graph.copy(update={"name": graph_id})
+    return graph
 
 
 def parse_xray(value: str | None) -> bool | int:
-    """The ``xray`` query value of ``/assistants/{id}/graph``: ``true``/``false`` or a
-    depth.
+    """The ``xray`` query value of ``/assistants/{id}/graph``, as langgraph-api 0.16.7
+    reads it: absent or empty → ``False``; ``true``/``True`` → ``True``;
+    ``false``/``False`` → ``False``; a positive integer → that subgraph depth.
 
     Raises:
-        Invalid: naming the value when it is neither.
+        Invalid: naming the value for anything else (``0``, negative numbers,
+            ``yes``, ``TRUE``…: 422 there too).
     """
     if value is None or value == "":
         return False
-    low = value.strip().lower()
-    if low in ("true", "yes", "on"):
+    if value in ("true", "True"):
         return True
-    if low in ("false", "no", "off"):
+    if value in ("false", "False"):
         return False
+    message = f"Invalid xray value: '{value}'. Must be true, false or a positive integer"
     try:
-        depth = int(low)
+        depth = int(value)
     except ValueError:
-        raise Invalid(f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer") from None
-    if depth < 0:
-        raise Invalid(f"Invalid xray value: '{value}'. Must be true, false or a non-negative integer")
-    return depth if depth > 0 else False
+        raise Invalid(message) from None
+    if depth <= 0:
+        raise Invalid(message)
+    return depth
 
 
 async def graph_json(graph: Pregel, xray: bool | int) -> dict[str, Any]:
-    """``{"nodes": [...], "edges": [...]}`` of LangGraph's drawable graph.
-
-    Node ``data`` keeps only ``name`` for runnables (langgraph-api 0.16.7 drops the
-    LangChain class path LangGraph puts in ``data.id``). When ``xray`` draws the
-    nodes of subgraphs, the nodes carry no ``type`` either, as langgraph-api 0.16.7
-    answers (with ``xray`` on a graph without subgraphs they keep it).
-    """
+    """``{"nodes": [...], "edges": [...]}`` of LangGraph's drawable graph, with or
+    without ``xray``: each runnable node is ``{"id", "type": "runnable", "data":
+    {"name"}}`` (langgraph-api 0.16.7 drops the LangChain class path LangGraph puts
+    in ``data.id``), ``__end__`` a bare ``{"id"}``; edges as LangGraph draws them."""
     drawable = await graph.aget_graph(xray=xray)
-    expanded = bool(xray) and any(True for _ in graph.get_subgraphs())
     doc = serde.to_jsonable(drawable.to_json())
     for node in doc.get("nodes", []):
         data = node.get("data")
         if node.get("type") == "runnable" and isinstance(data, dict):
             data.pop("id", None)
-        if expanded:
-            node.pop("type", None)
     return doc
 
 
@@ -458,10 +536,25 @@ def _input_jsonschema_from_channels(graph: Pregel) -> dict[str, Any]:
     return _channels_jsonschema(graph, _input_keys(graph), graph.get_name("Input"))
 
 
+#: keys langgraph-api 0.16.7 leaves out of a graph's ``config_schema``: LangGraph's
+#: own configurable keys
+_HIDDEN_CONFIGURABLE = ("__pregel_checkpointer", "__pregel_store", "checkpoint_id", "checkpoint_ns", "thread_id")
+
+
 def _config_jsonschema(graph: Pregel) -> dict[str, Any]:
-    schema = graph.get_config_jsonschema()
-    if "configurable" not in (schema.get("properties") or {}):
+    """The JSON schema of the ``configurable`` part of the graph's config alone (not
+    the whole ``RunnableConfig``), titled after the graph's config/context type, as
+    langgraph-api 0.16.7 answers; ``{}`` when the graph declares no configurable."""
+    fields = getattr(graph.config_schema(), "model_fields", None) or {}
+    if "configurable" not in fields:
         return {}
+    schema = TypeAdapter(fields["configurable"].annotation).json_schema()
+    if schema:
+        for key in _HIDDEN_CONFIGURABLE:
+            (schema.get("properties") or {}).pop(key, None)
+    config_type = getattr(graph, "config_type", None)
+    if config_type is not None and hasattr(config_type, "__name__"):
+        schema["title"] = config_type.__name__
     return schema
 
 

@@ -36,6 +36,7 @@ from langgraph_sdk.auth.types import AuthContext
 from evergraph.adapter.errors import EvergraphError
 from evergraph.adapter.graphs.config import AuthConfig, ConfigError, GraphSpec
 from evergraph.adapter.graphs.registry import GraphLoadError, import_target
+from evergraph.adapter.users import AuthUser
 
 __all__ = [
     "API_KEY_IDENTITY",
@@ -81,67 +82,6 @@ class AuthError(Exception):
         self.status = status
         self.detail = detail
         self.headers = dict(headers) if headers else None
-
-
-class AuthUser:
-    """The authenticated user given to handlers as ``ctx.user``.
-
-    Implements LangGraph's ``BaseUser`` protocol (``identity``, ``permissions``,
-    ``display_name``, ``is_authenticated``) and also reads like the dict the
-    ``@auth.authenticate`` handler returned: ``user["identity"]``, ``"email" in
-    user``, and extra fields as attributes (``user.email``).
-    """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        data = dict(data)
-        data.setdefault("display_name", data["identity"])
-        data.setdefault("is_authenticated", True)
-        data["permissions"] = list(data.get("permissions") or [])
-        object.__setattr__(self, "_data", data)
-
-    @property
-    def identity(self) -> str:
-        """The user's id."""
-        return self._data["identity"]
-
-    @property
-    def permissions(self) -> Sequence[str]:
-        """Permissions the authenticate handler returned (default none)."""
-        return self._data["permissions"]
-
-    @property
-    def display_name(self) -> str:
-        """Display name (default: the identity)."""
-        return self._data["display_name"]
-
-    @property
-    def is_authenticated(self) -> bool:
-        """Whether the user is authenticated (default true)."""
-        return bool(self._data["is_authenticated"])
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._data[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def dict(self) -> dict[str, Any]:
-        """A copy of the user's fields."""
-        return dict(self._data)
-
-    def __repr__(self) -> str:
-        return f"AuthUser(identity={self.identity!r})"
 
 
 def to_user(result: Any) -> AuthUser:

@@ -8,7 +8,10 @@ delete) is what the API reports:
   **cron document** as its one argument: the API's Cron object without ``enabled``
   and ``next_run_date`` (``cron_id, assistant_id, thread_id, user_id, end_time,
   schedule, timezone, payload, metadata, on_run_completed, created_at, updated_at``).
-  Updating a cron rewrites that argument and the spec in one schedule update;
+  Updating a cron rewrites that argument and the spec in one schedule update. A
+  ``payload`` too large for a Temporal payload (a big ``input``) is kept there as a
+  claim on a blob of the records store (adapter/execution/claims.py), read back
+  wherever the document is read and deleted with the cron;
 * its spec is the cron's 5-field ``schedule`` (``cron_expressions``), ``timezone``
   (``time_zone_name``, UTC when unset) and ``end_time`` (``end_at``);
 * ``enabled`` is ``not state.paused`` and ``next_run_date`` the schedule's next
@@ -50,6 +53,8 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from evergraph.adapter import serde
+from evergraph.adapter.execution import claims
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
 from evergraph.adapter.ids import iso, new_id, now
 from evergraph.adapter.resources.assistants import resolve_assistant
@@ -195,7 +200,41 @@ def _schedule_rpc_error(err: RPCError, cron: dict[str, Any]) -> EvergraphError:
     return Unavailable(f"Could not write the cron's Temporal Schedule: {err.message}")
 
 
-async def _decode_cron(client: Client, desc: ScheduleDescription) -> dict[str, Any] | None:
+def _blob_owner(cron_id: str) -> str:
+    """The owner of a cron's payload blob (thread and run of :meth:`RecordStore.put_blob`)."""
+    return f"cron-{cron_id}"
+
+
+async def _stored(services: Services, cron: dict[str, Any]) -> dict[str, Any]:
+    """``cron`` as its schedule keeps it: a payload too large for a Temporal payload
+    (a big ``input``) replaced by a claim on a blob of the records store
+    (adapter/execution/claims.py), deleted with the cron."""
+    owner = _blob_owner(cron["cron_id"])
+    payload = await claims.check_in(
+        services.records, serde.dumps(cron.get("payload") or {}).decode(),
+        limit=services.settings.claim_check_bytes, thread_id=owner, run_id=owner, kind="cron",
+    )
+    return {**cron, "payload": payload} if claims.is_claim(payload) else cron
+
+
+async def open_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any]:
+    """``cron`` (as its schedule keeps it) with a payload sent by claim read back.
+
+    Raises:
+        claims.ClaimMissing: the payload's blob is gone.
+    """
+    if not claims.is_claim(cron.get("payload")):
+        return cron
+    return {**cron, "payload": serde.loads(await claims.check_out(services.records, cron["payload"]))}
+
+
+async def _decode_cron(services: Services, desc: ScheduleDescription) -> dict[str, Any] | None:
+    """The cron document of a schedule, its payload read back (:func:`open_cron`)."""
+    cron = await _raw_cron(services.temporal, desc)
+    return None if cron is None else await open_cron(services, cron)
+
+
+async def _raw_cron(client: Client, desc: ScheduleDescription) -> dict[str, Any] | None:
     action = desc.schedule.action
     if not isinstance(action, ScheduleActionStartWorkflow) or action.workflow != "CronWorkflow" or not action.args:
         return None
@@ -235,7 +274,7 @@ async def _describe(services: Services, cron_id: str) -> tuple[ScheduleHandle, S
         raise
     if not await _is_ours(services, desc):
         return None
-    cron = await _decode_cron(client, desc)
+    cron = await _decode_cron(services, desc)
     if cron is None:
         return None
     return handle, desc, cron
@@ -298,10 +337,11 @@ async def create_cron(
     graph_id = assistant["graph_id"]
     client: Client = services.temporal
     try:
+        stored = await _stored(services, cron)
         handle = await client.create_schedule(
             schedule_id(cron_id),
             Schedule(
-                action=_action(services, cron, graph_id),
+                action=_action(services, stored, graph_id),
                 spec=_spec(cron),
                 # CronWorkflow only creates a run: let every tick start one, but never
                 # pile up more than one behind a slow one
@@ -318,6 +358,7 @@ async def create_cron(
             search_attributes=_search_attributes(cron, graph_id),
         )
     except RPCError as err:
+        await services.records.delete_run_blobs(_blob_owner(cron_id))
         raise _schedule_rpc_error(err, cron) from None
     except ScheduleAlreadyRunningError:  # a UUIDv7 collision: not expected
         raise Conflict(f"Cron {cron_id} already exists") from None
@@ -384,7 +425,9 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
 
     async def updater(inp: ScheduleUpdateInput) -> ScheduleUpdate:
         desc = inp.description
-        cron = copy.deepcopy(await _decode_cron(client, desc) or {})
+        raw = await _raw_cron(client, desc) or {}
+        result["old_payload"] = raw.get("payload")
+        cron = copy.deepcopy(await open_cron(services, raw) if raw else {})
         payload = cron.setdefault("payload", {})
         for key, value in changes.items():
             if key == "config":
@@ -408,7 +451,9 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
         memo = await desc.memo()
         graph_id = memo.get("graph_id") or ""
         sched = desc.schedule
-        sched.action = _action(services, cron, graph_id)
+        stored = await _stored(services, cron)
+        result["new_payload"] = stored.get("payload")
+        sched.action = _action(services, stored, graph_id)
         if any(k in changes for k in ("schedule", "timezone", "end_time")):
             sched.spec = _spec(cron)
         if changes.get("enabled") is not None:
@@ -422,11 +467,14 @@ async def update_cron(services: Services, cron_id: str, changes: dict[str, Any])
     try:
         await handle.update(updater)
     except RPCError as err:
+        await claims.forget(services.records, result.get("new_payload"))
         if err.status == RPCStatusCode.NOT_FOUND:
             return None
         raise _schedule_rpc_error(err, {**result.get("cron", {}), **changes}) from None
+    if result.get("old_payload") != result.get("new_payload"):
+        await claims.forget(services.records, result.get("old_payload"))
     desc = await handle.describe()
-    cron = await _decode_cron(client, desc) or result["cron"]
+    cron = await _decode_cron(services, desc) or result["cron"]
     return cron_object(cron, desc)
 
 
@@ -442,6 +490,7 @@ async def delete_cron(services: Services, cron_id: str) -> bool:
         if err.status == RPCStatusCode.NOT_FOUND:
             return False
         raise
+    await services.records.delete_run_blobs(_blob_owner(cron_id))
     return True
 
 
@@ -550,7 +599,10 @@ async def fire_cron(services: Services, cron: dict[str, Any]) -> dict[str, Any] 
         CronFireRefused: the run is refused with another 4xx.
         Unavailable: Temporal could not take the run (worth retrying).
     """
-    body = run_body(cron)
+    try:
+        body = run_body(await open_cron(services, cron))
+    except claims.ClaimMissing as err:  # the cron was deleted meanwhile
+        raise CronFireRefused(f"cron {cron['cron_id']}: {err}") from None
     try:
         assistant = await resolve_assistant(services, cron["assistant_id"])
         run = await create_run(services, cron.get("thread_id"), assistant, body)
@@ -574,4 +626,5 @@ async def _delete_schedule(services: Services, cron_id: str) -> None:
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
+    await services.records.delete_run_blobs(_blob_owner(cron_id))
 

@@ -22,7 +22,12 @@ them (:class:`RunTranslator`):
   ``content-block-delta {delta: {type: "text-delta", text}}`` /
   ``content-block-finish`` / ``message-finish``;
 * the run's end → ``lifecycle`` ``interrupted`` (waiting on ``interrupt()``),
-  ``completed``, or ``failed`` (an error, or a cancelled or deleted run).
+  ``completed``, or ``failed`` (an error, or a cancelled or deleted run);
+* a node attempt that starts again (worker death, retry; the broker's ``__attempt__``
+  control event seen twice for one task) → ``messages {event: "error", code:
+  "attempt_restarted"}`` for each message its earlier attempt left open (the re-run
+  streams its messages anew, with new ids); a root ``values`` equal to the previous
+  one (a rebuilt driver sending its step's values again) is dropped.
 
 The translation is a pure function of the thread's runs and their broker events, so
 ``seq`` numbers and ``event_id`` s are the same in every API process that reads the
@@ -43,6 +48,7 @@ from typing import Any, AsyncIterator, Callable
 from evergraph.adapter import serde
 from evergraph.adapter.broker.protocol import END, StreamEvent
 from evergraph.adapter.errors import EvergraphError, Unavailable
+from evergraph.adapter.execution.node_attempt import ATTEMPT
 from evergraph.adapter.resources.assistants import resolve_assistant
 from evergraph.adapter.resources.auth import AuthError
 from evergraph.adapter.resources.runs import create_run
@@ -214,6 +220,17 @@ def _split_name(name: str) -> tuple[str, list[str]]:
     return mode, ns
 
 
+def _root_task(metadata: Any) -> str | None:
+    """The id of the root task a ``messages`` chunk's metadata names (first segment
+    ``<node>:<task_id>`` of ``langgraph_checkpoint_ns``)."""
+    if not isinstance(metadata, dict):
+        return None
+    ns = metadata.get("langgraph_checkpoint_ns") or metadata.get("checkpoint_ns")
+    if not isinstance(ns, str) or ":" not in ns:
+        return None
+    return ns.split("|", 1)[0].rpartition(":")[2] or None
+
+
 def _ms(event_id: str) -> int:
     ms, _, _ = event_id.partition("-")
     return int(ms) if ms.isdigit() else int(time.time() * 1000)
@@ -239,6 +256,8 @@ class RunTranslator:
         self._asked: set[str] = set()
         self._open: dict[str, dict[str, Any]] = {}  # message id -> {ns, text}
         self._done_messages: set[str] = set()
+        self._attempted: set[Any] = set()  # root tasks whose attempt started
+        self._last_values: bytes | None = None  # the last root values event's data
 
     def _lifecycle(self, phase: str, ts: int, **extra: Any) -> tuple[str, int, str, list[str], Any]:
         data = {"event": phase, "graph_name": self.graph_name, **extra}
@@ -271,7 +290,7 @@ class RunTranslator:
             return []
         out: list[tuple[str, list[str], Any]] = []
         if mid not in self._open:
-            self._open[mid] = {"ns": ns, "text": ""}
+            self._open[mid] = {"ns": ns, "text": "", "task": _root_task(data[1] if len(data) > 1 else None)}
             out.append(("messages", ns, {"event": "message-start", "role": role, "id": mid}))
             out.append(("messages", ns, {"event": "content-block-start", "index": 0,
                                          "content": {"type": "text", "text": ""}}))
@@ -283,6 +302,22 @@ class RunTranslator:
         whole = not str(msg.get("type", "")).endswith("Chunk")
         if whole or msg.get("chunk_position") == "last":
             out.extend(self._finish_message(mid))
+        return out
+
+    def _abort_messages(self, task_id: Any) -> list[tuple[str, list[str], Any]]:
+        """``messages {event: "error"}`` for each message still open from an earlier
+        attempt of root task ``task_id`` (a dead worker's, or a retried one's): the
+        re-run streams its messages anew, with new ids."""
+        out: list[tuple[str, list[str], Any]] = []
+        for mid, state in list(self._open.items()):
+            if state.get("task") != task_id:
+                continue
+            del self._open[mid]
+            self._done_messages.add(mid)
+            out.append(("messages", state["ns"], {
+                "event": "error", "code": "attempt_restarted",
+                "message": "the node attempt streaming this message was restarted",
+            }))
         return out
 
     def _close_messages(self) -> list[tuple[str, list[str], Any]]:
@@ -312,7 +347,18 @@ class RunTranslator:
             return synth
         if self._terminal:
             return []
-        if mode == "values":
+        if mode == ATTEMPT and not ns:
+            data = serde.loads(event.data)
+            task_id = data.get("task_id") if isinstance(data, dict) else None
+            if task_id in self._attempted:
+                plain.extend(self._abort_messages(task_id))
+            self._attempted.add(task_id)
+        elif mode == "values":
+            if not ns:
+                # a driver rebuilt after a worker death sends its step's values again
+                if event.data == self._last_values:
+                    return []
+                self._last_values = event.data
             data = serde.loads(event.data)
             if isinstance(data, dict) and "__interrupt__" in data:
                 if not ns:

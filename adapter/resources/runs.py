@@ -9,7 +9,9 @@ thread workflow then runs it as the child ``RunWorkflow`` ``run-<run_id>``
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 import re
 import uuid
 from typing import Any, AsyncIterator
@@ -22,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from evergraph.adapter import serde
 from evergraph.adapter.broker.protocol import StreamEvent
 from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound, Refused, Unavailable
+from evergraph.adapter.execution import claims
 from evergraph.adapter.execution.finish import RESULT
 from evergraph.adapter.graphs.state import bound_graph, wait_body
 from evergraph.adapter.ids import iso, new_id, now, thread_workflow_id
@@ -34,9 +37,13 @@ from evergraph.workflows import search
 from evergraph.workflows.thread import BUSY, ThreadWorkflow
 from evergraph.workflows.types import CancelRun, RunInput, SubmitRun, ThreadInput
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
+    "UNDO_TIMEOUT",
     "CONTEXT_AND_CONFIGURABLE",
     "NO_MATCHING",
+    "NO_RUNS_FOUND",
     "RUN_NOT_FOUND_RESULT",
     "TERMINAL",
     "RunNotActive",
@@ -45,6 +52,7 @@ __all__ = [
     "cancel_if_active",
     "cancel_run",
     "cancel_runs",
+    "thread_config",
     "create_run",
     "delete_run",
     "find_run",
@@ -92,12 +100,23 @@ async def submit_run(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=TypedSearchAttributes([SearchAttributePair(search.THREAD_ID, run["thread_id"])]),
     )
-    msg = SubmitRun(run=run_input(services, run, graph_id, after_seconds), record=run, multitask_strategy=strategy)
+    # a large record (input, command, config) travels by reference (claims.py)
+    ref = await claims.check_in(
+        services.records, serde.dumps(run).decode(), limit=services.settings.claim_check_bytes,
+        thread_id=run["thread_id"], run_id=run["run_id"], kind="record",
+    )
+    msg = SubmitRun(
+        run=run_input(services, run, graph_id, after_seconds),
+        record={} if claims.is_claim(ref) else run,
+        multitask_strategy=strategy,
+        record_ref=ref if claims.is_claim(ref) else None,
+    )
     try:
         await client.execute_update_with_start_workflow(ThreadWorkflow.submit_run, msg, start_workflow_operation=start)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type == "ThreadBusy":
+            await claims.forget(services.records, msg.record_ref)
             raise Conflict(BUSY) from None
         raise
 
@@ -129,8 +148,20 @@ async def cancel_run(services: Services, run: dict[str, Any], action: str = "int
 
 async def accept_run(services: Services, msg: SubmitRun) -> None:
     """Store an accepted run's record and mark its thread ``busy`` (local activity of
-    the thread workflow; idempotent)."""
-    await services.records.put_run(msg.record)
+    the thread workflow; idempotent). A record sent by reference is read from its
+    blob, which is then deleted.
+
+    Raises:
+        claims.ClaimMissing: the record's blob is gone and the run was not stored: the
+            API gave the submission up (:func:`create_run`), so it must not run.
+    """
+    records = services.records
+    if msg.record_ref is None:
+        await records.put_run(msg.record)
+        return
+    if await records.get_run(msg.run.run_id) is None:  # else: a retried activity
+        await records.put_run(serde.loads(await claims.check_out(records, msg.record_ref)))
+    await claims.forget(records, msg.record_ref)
 
 
 async def resume_thread(services: Services, thread_id: str, command: dict[str, Any]) -> RunInput:
@@ -154,6 +185,7 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
         assistant=assistant,
         body={"assistant_id": assistant["assistant_id"], "command": command, "metadata": {"source": "signal"}},
         temporary=False,
+        thread_metadata=thread.get("metadata"),
     )
     await services.records.put_run(run)
     return run_input(services, run, assistant["graph_id"])
@@ -182,22 +214,35 @@ def build_run(
     body: dict[str, Any],
     temporary: bool,
     user: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
+    thread_metadata: dict[str, Any] | None = None,
 ) -> RunRecord:
     """The run record for a create request, in langgraph-api 0.16.7's Run shape.
 
     ``config`` merges the assistant's config with the request's; ``configurable``
     gains ``run_id``, ``thread_id``, ``graph_id``, ``assistant_id``, ``user_id`` and the
-    request's ``context`` (flagged ``__context_provided__``); ``metadata`` is the
-    assistant's metadata plus ``graph_id``/``assistant_id`` plus the request's.
+    request's ``context`` (flagged ``__context_provided__``); ``metadata`` is, as
+    langgraph-api 0.16.7 merges it, the assistant's metadata, then
+    ``thread_metadata`` (the thread's, for a thread that existed before the run),
+    ``graph_id``/``assistant_id``, the request's ``config.metadata`` and its
+    ``metadata``, with ``assistant_id`` always the run's assistant.
     ``user`` is the authenticated user's fields (``identity``, ``permissions``…), given
     to the graph as ``langgraph_auth_user``/``_user_id``/``_permissions`` and
-    ``user_id`` in ``configurable``, as langgraph-api does.
+    ``user_id`` in ``configurable``, as langgraph-api does. ``headers`` are the
+    request headers ``langgraph.json`` ``http.configurable_headers`` lets through
+    (``api/headers.py``), added to ``configurable`` after the request's values.
     """
     graph_id = assistant["graph_id"]
     a_config = copy.deepcopy(assistant.get("config") or {})
     r_config = copy.deepcopy(body.get("config") or {})
     config = {**a_config, **{k: v for k, v in r_config.items() if k != "configurable"}}
-    context = {**(assistant.get("context") or {}), **(body.get("context") or {})}
+    # without a ``context``, the request's ``configurable`` is the run's context too, as
+    # langgraph-api 0.16.7 mirrors it (the graph gets the keys its context schema
+    # names: ``runconfig.graph_context``)
+    context = {
+        **(assistant.get("context") or {}),
+        **copy.deepcopy(body.get("context") or r_config.get("configurable") or {}),
+    }
     configurable = {**a_config.get("configurable", {}), **r_config.get("configurable", {})}
     if body.get("context"):
         configurable.update(body["context"])
@@ -205,6 +250,7 @@ def build_run(
     checkpoint_id = body.get("checkpoint_id") or (body.get("checkpoint") or {}).get("checkpoint_id")
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
+    configurable.update(headers or {})
     configurable.update(
         {
             # the authenticated user, as langgraph-api gives it to the graph
@@ -221,10 +267,13 @@ def build_run(
     )
     metadata = {
         **(assistant.get("metadata") or {}),
+        **(thread_metadata or {}),
         "graph_id": graph_id,
         "assistant_id": assistant["assistant_id"],
+        **(r_config.get("metadata") or {}),
         **(body.get("metadata") or {}),
     }
+    metadata["assistant_id"] = assistant["assistant_id"]
     config["configurable"] = configurable
     config["metadata"] = dict(metadata)
     modes = body.get("stream_mode") or ["values"]
@@ -253,7 +302,7 @@ def build_run(
             "temporary": temporary,
             "subgraphs": bool(body.get("stream_subgraphs")),
             "resumable": bool(body.get("stream_resumable")),
-            "checkpoint_during": body.get("checkpoint_during", True),
+            "checkpoint_during": True if body.get("checkpoint_during") is None else body["checkpoint_during"],
             "durability": body.get("durability") or "async",
         },
         "temporary": temporary,
@@ -305,12 +354,42 @@ def _check_resume_ids(thread: dict[str, Any], command: Any) -> None:
         )
 
 
+def _check_interrupt_nodes(services: Services, graph_id: str, body: dict[str, Any]) -> None:
+    """Refuse ``interrupt_before``/``interrupt_after`` lists naming a node the graph
+    (its subgraphs included) does not have: LangGraph would never pause there, and
+    langgraph-api 0.16.7 accepts them silently. Skipped for graph factories, whose
+    nodes may depend on the run's config.
+
+    Raises:
+        Invalid: naming the field, the unknown names and the graph's nodes.
+    """
+    fields = {k: body.get(k) for k in ("interrupt_before", "interrupt_after")}
+    fields = {k: v for k, v in fields.items() if isinstance(v, list) and v}
+    if not fields:
+        return
+    graph = services.registry.static_graph(graph_id) if graph_id in services.registry else None
+    if graph is None:
+        return
+    nodes = set(graph.nodes)
+    try:
+        for _, sub in graph.get_subgraphs(recurse=True):
+            nodes |= set(sub.nodes)
+    except Exception:  # noqa: BLE001 - subgraphs LangGraph cannot list: top-level nodes only
+        pass
+    for field, names in fields.items():
+        unknown = [n for n in names if n not in nodes]
+        if unknown:
+            known = sorted(n for n in nodes if not n.startswith("__"))
+            raise Invalid(f"{field}: graph {graph_id!r} has no node(s) {unknown}; its nodes: {known}")
+
+
 async def create_run(
     services: Services,
     thread_id: str | None,
     assistant: dict[str, Any],
     body: dict[str, Any],
     user: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate, record and submit a run; returns the run record.
 
@@ -320,9 +399,11 @@ async def create_run(
         assistant: the resolved assistant record.
         body: the request body (the fields of langgraph-api 0.16.7's ``RunCreateStateful``).
         user: the authenticated user's fields, or None without authentication.
+        headers: request headers for ``configurable`` (see :func:`build_run`).
 
     Raises:
         Refused: ``context`` with ``config.configurable``.
+        Invalid: ``interrupt_before``/``interrupt_after`` name nodes the graph lacks.
         NotFound: the thread is missing and ``if_not_exists`` is not ``create``.
         Conflict: ``multitask_strategy="reject"`` on a busy thread, decided by the
             thread's workflow.
@@ -332,27 +413,46 @@ async def create_run(
     records = services.records
     if body.get("context") and (body.get("config") or {}).get("configurable"):
         raise Refused(CONTEXT_AND_CONFIGURABLE)
+    _check_interrupt_nodes(services, assistant["graph_id"], body)
     await check_webhook(services, body)
     temporary = thread_id is None
     created_thread = False
-    owner = {"graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"]}
+    thread: dict[str, Any] | None = None
+    # a thread the run creates: langgraph-api 0.16.7's metadata and config for it
+    owner = {
+        "graph_id": assistant["graph_id"], "assistant_id": assistant["assistant_id"],
+        **((body.get("config") or {}).get("metadata") or {}), **(body.get("metadata") or {}),
+    }
+    new_config = thread_config(assistant, None, body.get("config"))
     if temporary:
         thread_id = new_id()
-        await records.put_thread(new_thread(thread_id, owner, status="busy"))
+        await records.put_thread(new_thread(thread_id, owner, status="busy", config=new_config))
         created_thread = True
     else:
         thread = await records.get_thread(thread_id)
         if thread is None:
             if body.get("if_not_exists") != "create":
                 raise NotFound("Thread or assistant not found.")
-            await records.put_thread(new_thread(thread_id, owner, status="busy"), if_exists="do_nothing")
+            await records.put_thread(
+                new_thread(thread_id, owner, status="busy", config=new_config), if_exists="do_nothing"
+            )
             created_thread = True
     if not created_thread:
         _check_resume_ids(thread, body.get("command"))
         await _check_checkpoint(services, thread_id, body)
     run = build_run(
-        run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary, user=user
+        run_id=new_id(), thread_id=thread_id, assistant=assistant, body=body, temporary=temporary, user=user,
+        headers=headers, thread_metadata=None if created_thread else thread.get("metadata"),
     )
+    # an idle thread takes the run's config, as langgraph-api 0.16.7 sets it (put back
+    # below if the run is not taken)
+    previous_config = None
+    if not created_thread and thread.get("status") != "busy":
+        previous_config = thread.get("config") or {}
+        await records.update_thread(
+            thread_id, config=thread_config(assistant, previous_config, body.get("config")),
+            updated_at=thread["updated_at"],
+        )
     try:
         await submit_run(
             services, run, assistant["graph_id"], body.get("multitask_strategy") or "enqueue", body.get("after_seconds")
@@ -360,10 +460,79 @@ async def create_run(
     except Exception as exc:
         if created_thread:
             await records.delete_thread(thread_id)
+        if previous_config is not None:
+            await _restore_thread_config(services, thread, previous_config)
+        if not created_thread and not isinstance(exc, Conflict):
+            await _undo_submission(services, run, thread)
         if isinstance(exc, EvergraphError):
             raise
         raise Unavailable(f"Could not submit the run to Temporal: {exc}") from exc
     return run
+
+
+def thread_config(
+    assistant: dict[str, Any], thread_config: dict[str, Any] | None, run_config: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A thread's ``config`` once a run is made on it, as langgraph-api 0.16.7 keeps
+    it: the assistant's config, then the thread's (``None`` for a thread the run
+    creates), then the run request's ``config``, key by key (top-level keys only),
+    with ``configurable`` the assistant's ``configurable`` updated by the thread's
+    (the run's own ``configurable`` is not kept).
+
+    Args:
+        assistant: the run's assistant record.
+        thread_config: the thread's ``config`` before the run.
+        run_config: the request body's ``config``.
+    """
+    a_config = assistant.get("config") or {}
+    merged = {**copy.deepcopy(a_config), **copy.deepcopy(thread_config or {}), **copy.deepcopy(run_config or {})}
+    merged["configurable"] = {
+        **copy.deepcopy(a_config.get("configurable") or {}),
+        **copy.deepcopy((thread_config or {}).get("configurable") or {}),
+    }
+    return merged
+
+
+async def _restore_thread_config(services: Services, thread: dict[str, Any], config: dict[str, Any]) -> None:
+    """Put back the ``config`` a thread had before a run that was not taken; never
+    raises (the submission's error is what the caller reports)."""
+    try:
+        await services.records.update_thread(thread["thread_id"], config=config, updated_at=thread["updated_at"])
+    except Exception as err:  # noqa: BLE001 - best effort
+        logger.warning("thread %s: could not restore its config: %r", thread["thread_id"], err)
+
+
+#: seconds the API waits for the thread's workflow to roll back a run whose
+#: submission failed (it may be unreachable: that is often why the submission failed)
+UNDO_TIMEOUT = 10.0
+
+
+async def _undo_submission(services: Services, run: dict[str, Any], thread: dict[str, Any]) -> None:
+    """Leave nothing of a run whose submission failed (Temporal unreachable, update
+    timed out, the thread's workflow failing…): the run's blobs are deleted first, so
+    a workflow that has not stored the record yet can no longer do so
+    (:func:`accept_run` fails without it); a record stored already is rolled back
+    through the thread's workflow (``cancel_run``, ``rollback``) when it answers
+    within :data:`UNDO_TIMEOUT` seconds, and deleted here in any case, the thread
+    getting back the status it had (``thread``, read before the submission) unless
+    another run is active on it. Never raises: the submission's own error is what the
+    caller reports."""
+    records = services.records
+    try:
+        await records.delete_run_blobs(run["run_id"])
+        if await records.get_run(run["run_id"]) is None:
+            return
+        try:
+            await asyncio.wait_for(cancel_run(services, run, "rollback"), UNDO_TIMEOUT)
+        except (Exception, asyncio.TimeoutError) as err:  # noqa: BLE001 - best effort, then by hand
+            logger.warning("run %s: rollback after a failed submission failed: %r", run["run_id"], err)
+        await records.delete_run(run["run_id"])
+        if not [r for r in await records.active_runs(run["thread_id"]) if r["run_id"] != run["run_id"]]:
+            await records.update_thread(
+                run["thread_id"], status=thread.get("status") or "idle", updated_at=thread.get("updated_at")
+            )
+    except Exception as err:  # noqa: BLE001 - reported by the caller's error
+        logger.warning("run %s: could not undo a failed submission: %r", run["run_id"], err)
 
 
 # ------------------------------------------------------------------------- reading runs
@@ -377,7 +546,10 @@ NO_MATCHING = (
     "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
     "and the runs haven't been deleted or completed."
 )
-"""404 body (langgraph-api 0.16.7's text) when nothing can be cancelled."""
+"""404 body (langgraph-api 0.16.7's text) when the runs to cancel have all ended."""
+
+NO_RUNS_FOUND = "No runs found to cancel."
+"""404 body (langgraph-api 0.16.7's text) when no run matches a cancel request."""
 
 
 async def find_run(
@@ -497,8 +669,10 @@ async def runs_to_cancel(
     services: Services, *, run_ids: list[str] | None, thread_id: str | None, status: str | None
 ) -> list[dict[str, Any]]:
     """The runs a cancel-many request names: ``run_ids`` (of ``thread_id`` when
-    given; unknown ones skipped), else the active runs of ``thread_id``, kept when
-    their status is ``status`` (``pending``, ``running``; ``all`` or ``None``: both)."""
+    given; unknown ones skipped; ended ones kept, so :func:`cancel_runs` can tell
+    "none found" from "none cancellable", as langgraph-api 0.16.7 does), else the
+    active runs of ``thread_id``, kept when their status is ``status`` (``pending``,
+    ``running``; ``all`` or ``None``: both)."""
     records = services.records
     runs: list[dict[str, Any]] = []
     if run_ids:
@@ -506,6 +680,8 @@ async def runs_to_cancel(
             run = await records.get_run(run_id, thread_id)
             if run is not None:
                 runs.append(run)
+        if status is None:
+            return runs
     elif thread_id:
         runs = await records.active_runs(thread_id)
     wanted = {"pending": ("pending",), "running": ("running",)}.get(status or "all", ("pending", "running"))
@@ -517,9 +693,12 @@ async def cancel_runs(services: Services, runs: list[dict[str, Any]], action: st
     ``rollback``); returns how many were cancelled.
 
     Raises:
-        NotFound: :data:`NO_MATCHING` when none could be (none given, or all
-            ended already).
+        NotFound: :data:`NO_RUNS_FOUND` when ``runs`` is empty; :data:`NO_MATCHING`
+            when none of them could be cancelled (all ended already), as
+            langgraph-api 0.16.7 answers both.
     """
+    if not runs:
+        raise NotFound(NO_RUNS_FOUND)
     cancelled = 0
     for run in runs:
         if run["status"] in TERMINAL:

@@ -172,9 +172,13 @@ async def _refresh_thread(
     return updated or thread
 
 
-async def _state_graph(services: Services, thread: dict[str, Any]) -> tuple[Pregel, dict[str, Any]] | None:
+async def _state_graph(
+    services: Services, thread: dict[str, Any], access: str = "threads.read"
+) -> tuple[Pregel, dict[str, Any]] | None:
     """The thread's graph (bound to the checkpointer) and the config that addresses
-    its state, or ``None`` when the thread has no known graph yet.
+    its state, or ``None`` when the thread has no known graph yet. ``access`` is
+    the access context a graph factory is called for (``threads.read`` or
+    ``threads.update``).
 
     The graph is ``metadata.graph_id``: set by the first run, or given at creation.
     """
@@ -189,7 +193,7 @@ async def _state_graph(services: Services, thread: dict[str, Any]) -> tuple[Preg
         if assistant is not None and assistant["graph_id"] == graph_id:
             base = assistant_config(assistant)
     factory_config = {**base, "configurable": {**base.get("configurable", {}), "thread_id": thread["thread_id"]}}
-    graph = await bound_graph(services, graph_id, factory_config)
+    graph = await bound_graph(services, graph_id, factory_config, access=access)
     return graph, {"configurable": {"thread_id": thread["thread_id"], "checkpoint_ns": "", "graph_id": graph_id}}
 
 
@@ -260,7 +264,7 @@ async def create_thread(
         raise Conflict(f"Thread with ID {thread_id} already exists")
     if created and updates:
         try:
-            found = await _state_graph(services, thread)
+            found = await _state_graph(services, thread, "threads.update")
             assert found is not None
             graph, config = found
             await graph.abulk_update_state(config, updates)
@@ -708,7 +712,7 @@ async def update_state(
     fork = _checkpoint_fields(checkpoint, "checkpoint")
     if checkpoint_id:
         fork["checkpoint_id"] = checkpoint_id
-    found = await _state_graph(services, thread)
+    found = await _state_graph(services, thread, "threads.update")
     if found is None:
         raise Refused(
             f"Thread {thread['thread_id']} has no graph to update: it has not run yet and was not "

@@ -204,6 +204,10 @@ async def stage(services: Any, record: dict[str, Any], outcome: Any, result: Any
     url = (record.get("kwargs") or {}).get("webhook")
     if not url or getattr(outcome, "rollback", False):
         return False
+    if services.registry.config.http.is_disabled("disable_webhooks"):
+        # langgraph.json http.disable_webhooks: runs keep their webhook, none is sent
+        logger.info("webhooks disabled (http.disable_webhooks): run %s sends none", record.get("run_id"))
+        return False
     values = result
     if isinstance(result, dict) and "__error__" in result:
         thread = await services.records.get_thread(record["thread_id"])

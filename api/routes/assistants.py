@@ -135,7 +135,8 @@ async def count_assistants(request: Request, services: ServicesDep, body: Assist
 
 @router.get("/assistants/{assistant_id}")
 async def get_assistant(request: Request, assistant_id: str, services: ServicesDep):
-    """One assistant; 404 ``Not Found``; 422 if the id is not a UUID (graph ids too)."""
+    """One assistant; 404 ``Not Found``; 422 if the id is not a UUID (graph ids too,
+    as langgraph-api 0.16.7 answers on every assistant path but ``/graph``)."""
     return public_assistant(await _authorized(request, services, assistant_id, missing=PLAIN_NOT_FOUND))
 
 
@@ -181,7 +182,10 @@ async def delete_assistant(
 @router.get("/assistants/{assistant_id}/graph")
 async def get_assistant_graph(request: Request, assistant_id: str, services: ServicesDep, xray: str | None = None):
     """The drawable graph: ``{"nodes": [...], "edges": [...]}``; ``xray`` is
-    ``true``/``false`` or a subgraph depth."""
+    ``true``/``false`` or a subgraph depth. The assistant may be named by a graph id
+    (its system assistant), as langgraph-api 0.16.7 accepts here and only here, so
+    ``RemoteGraph("<graph_id>", url=...).get_graph()`` works."""
+    assistant_id = assistants.resolve_path_assistant(services, assistant_id)
     record = await _authorized(request, services, assistant_id, missing=PLAIN_NOT_FOUND)
     depth = assistants.parse_xray(xray)
     return await assistants.graph_json(await assistants.assistant_graph(services, record), depth)

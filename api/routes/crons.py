@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evergraph.adapter.ids import iso, now, require_uuid
 from evergraph.adapter.resources import crons, threads
-from evergraph.adapter.resources.assistants import NOT_FOUND_FOR_RUN, resolve_assistant
+from evergraph.adapter.resources.assistants import NOT_FOUND_FOR_RUN, resolve_cron_assistant
 from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, current_user, visible
 from evergraph.api.deps import ServicesDep
@@ -130,7 +130,7 @@ async def _create(request: Request, services: Services, thread_id: str | None, b
     await authorize(request, "crons", "create", value)
     if value.get("metadata"):
         sent["metadata"] = value["metadata"]
-    assistant = await resolve_assistant(services, body.assistant_id)
+    assistant = await resolve_cron_assistant(services, body.assistant_id)
     assistant_filter = await authorize(request, "assistants", "read", {"assistant_id": assistant["assistant_id"]})
     if not visible(assistant, assistant_filter):
         raise not_found(NOT_FOUND_FOR_RUN)

@@ -23,7 +23,8 @@ from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, authorizes, current_user, visible
 from evergraph.api.deps import ServicesDep
 from evergraph.api.errors import ApiError
-from evergraph.api.models import CancelMany, RunCreate, RunCreateStateless
+from evergraph.api.headers import run_headers
+from evergraph.api.models import INT64_MAX, CancelMany, RunCreate, RunCreateStateless
 from evergraph.api.sse import longpoll_response, sse_frames, sse_response
 
 __all__ = [
@@ -97,7 +98,11 @@ async def _create(
         except NotFound:
             raise NotFound(NOT_FOUND_FOR_RUN) from None
     user = current_user(request)
-    run = await runs.create_run(services, thread_id, assistant, payload, user=user.dict() if user else None)
+    # langgraph.json http.configurable_headers: request headers the run's configurable gets
+    passed = run_headers(request.headers.items(), services.registry.config.http.configurable_headers)
+    run = await runs.create_run(
+        services, thread_id, assistant, payload, user=user.dict() if user else None, headers=passed
+    )
     if stamped and not existed and payload["metadata"]:
         await threads.stamp_metadata(services, run["thread_id"], payload["metadata"])
     return run, assistant
@@ -215,7 +220,7 @@ async def list_runs(
     thread_id: str,
     services: ServicesDep,
     limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     status: str | None = None,
     select: list[str] | None = Query(None),
 ):
@@ -245,16 +250,16 @@ async def delete_run(request: Request, thread_id: str, run_id: str, services: Se
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
 async def join_run(request: Request, thread_id: str, run_id: str, services: ServicesDep):
-    """Wait for a run to end and return its final state (long-poll JSON; an unknown
-    run answers 200 with langgraph-api 0.16.7's ``404: Run not found`` error body)."""
-    flt = await authorize(request, "threads", "read", {"thread_id": thread_id, "run_id": run_id})
-    thread_id = require_uuid(thread_id, "thread")
-    run_id = require_uuid(run_id, "run")
-    run = await runs.find_run(services, thread_id, run_id, flt)
-    base = f"/threads/{thread_id}/runs/{run_id}"
+    """Wait for a run to end and return its final state (long-poll JSON). An unknown
+    run, or one whose thread the auth filter hides, is 404 ``Not Found`` as ``GET``
+    of the run answers (langgraph-api 0.16.7 answers 200 with a ``404: Run not
+    found`` error body); a run deleted while it is awaited still ends the long-poll
+    with that body."""
+    run = await _thread_run(request, services, thread_id, run_id)
+    base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
 
     async def result() -> bytes:
-        return runs.RUN_NOT_FOUND_RESULT if run is None else await runs.wait_result(services, run)
+        return await runs.wait_result(services, run)
 
     return longpoll_response(
         result, headers={"location": f"{base}/join", "content-location": base},

@@ -20,7 +20,7 @@ from evergraph.adapter import serde
 from evergraph.adapter.ids import iso
 from evergraph.api.auth import authorize
 from evergraph.api.deps import ServicesDep
-from evergraph.api.models import check_json_value
+from evergraph.api.models import MAX_JSON_DEPTH, MAX_TTL_MINUTES, check_json_value
 
 __all__ = [
     "delete_item",
@@ -95,6 +95,14 @@ def _check_minimum(field: str, value: Any, minimum: int) -> None:
         )
 
 
+def _check_maximum(field: str, value: Any, maximum: int) -> None:
+    if value is not None and value > maximum:
+        raise _schema_error(
+            f'{value} is greater than the maximum of {maximum}\n\nFailed validating "maximum" in '
+            f'schema["properties"]["{field}"]\n\nOn instance["{field}"]:\n    {value}'
+        )
+
+
 def _labels(field: str, value: list[Any] | None, wildcard: bool = False) -> tuple[str, ...]:
     """``value`` as a namespace tuple; every label a non-empty string without ``.``
     (``*`` allowed when ``wildcard``: a prefix/suffix of ``list_namespaces``)."""
@@ -116,6 +124,8 @@ async def _body(request: Request) -> dict[str, Any]:
         body = json.loads(await request.body() or b"null")
     except ValueError:
         raise _schema_error("Invalid JSON in request body") from None
+    except RecursionError:  # api.nesting refuses such bodies first; kept for direct callers
+        raise _schema_error(f"body: nested too deep to parse (at most {MAX_JSON_DEPTH} levels)") from None
     if not isinstance(body, dict):
         raise _schema_error(
             f'{_dumps(body)} is not of type "object"\n\nFailed validating "type" in schema\n\n'
@@ -162,7 +172,10 @@ _ITEM_SCHEMA = {
         "key": {"type": "string"},
         "value": {"type": "object"},
         "index": {"anyOf": [{"const": False}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
-        "ttl": {"type": ["number", "null"], "description": "minutes until the item expires"},
+        "ttl": {
+            "type": ["number", "null"], "minimum": 0, "maximum": MAX_TTL_MINUTES,
+            "description": "minutes until the item expires",
+        },
     },
 }
 
@@ -213,6 +226,7 @@ async def put_item(request: Request, services: ServicesDep) -> Response:
             )
         ttl = _check(body, "ttl", ("number", "null"))
         _check_minimum("ttl", ttl, 0)
+        _check_maximum("ttl", ttl, MAX_TTL_MINUTES)  # minutes; the store's expiry is a datetime
         ns = _labels("namespace", namespace)
         scoped = await _scoped(request, "put", {"namespace": ns, "key": key, "value": value, "index": index})
         ns, key, value, index = scoped["namespace"] or (), scoped["key"], scoped["value"], scoped["index"]

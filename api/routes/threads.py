@@ -21,6 +21,7 @@ from evergraph.adapter.resources import follow, threads
 from evergraph.api.auth import authorize
 from evergraph.api.deps import ServicesDep
 from evergraph.api.models import (
+    INT64_MAX,
     HistoryRequest,
     StateAtCheckpoint,
     StateUpdate,
@@ -284,7 +285,7 @@ async def get_history(
     request: Request,
     thread_id: str,
     services: ServicesDep,
-    limit: int = Query(10, ge=1),
+    limit: int = Query(10, ge=1, le=INT64_MAX),
     before: str | None = None,
 ):
     """``GET`` form of the history: ``before`` is a checkpoint id."""
