@@ -142,5 +142,7 @@ class StreamBroker(Protocol):
 
     def watch_starts(self) -> StartWatch:
         """Watch for runs whose stream starts (first event, or an end without events)
-        from now on. Call on the broker's loop."""
+        from now on; a broker whose feed of starts lags (Redis) may also report a
+        start from shortly before, so consumers skip runs they already know
+        (``adapter/resources/follow.py``). Call on the broker's loop."""
         ...
