@@ -55,7 +55,7 @@ class SharedSaver(BaseCheckpointSaver):
         super().__init__(serde=inner.serde)
         self.inner = inner
         self.home = home
-        self._inflight: set[asyncio.Future] = set()
+        self._inflight: set[Any] = set()  # asyncio futures of the home loop, thread-safe futures
 
     # -- plumbing --------------------------------------------------------------
 
@@ -66,17 +66,20 @@ class SharedSaver(BaseCheckpointSaver):
             running = None
         if running is self.home:
             fut = asyncio.ensure_future(coro)
+            tracked: Any = fut
         else:
-            fut = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.home))
-            # track the home-side future for drain()
-        self._inflight.add(fut)
-        fut.add_done_callback(self._inflight.discard)
+            # track the thread-safe future, not the caller loop's wrapper: drain()
+            # runs on the home loop and cannot await another loop's future
+            tracked = asyncio.run_coroutine_threadsafe(coro, self.home)
+            fut = asyncio.wrap_future(tracked)
+        self._inflight.add(tracked)
+        tracked.add_done_callback(self._inflight.discard)
         return await fut
 
     async def drain(self) -> None:
         """Wait until every checkpoint and write submitted so far is stored (home loop)."""
         while self._inflight:
-            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._inflight)), return_exceptions=True)
 
     @property
     def config_specs(self) -> list:
