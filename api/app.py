@@ -6,11 +6,12 @@ it with ``http.app`` and ``http.mount_prefix`` (``api/custom_app.py``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import FastAPIDeprecationWarning, RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -25,9 +26,14 @@ from evergraph.api.cors import cors_middleware
 from evergraph.api.custom_app import compose, load_custom_app, prefixed, split_middleware
 from evergraph.api.errors import domain_error_handler, validation_handler
 from evergraph.api.nesting import NestingLimitMiddleware
-from evergraph.api.routes import assistants, crons, protocol, runs, store, system, threads
+from evergraph.api.routes import a2a, assistants, crons, mcp, protocol, runs, store, system, threads
 
 __all__ = ["ServedApp", "create_app", "create_server_app", "load_custom_app"]
+
+# FastAPI 0.165 deprecates ORJSONResponse as a default response class; it still
+# serialises our routes' plain dicts (no response models) fastest, so the warning,
+# printed on a user's first request, is silenced here
+warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated", category=FastAPIDeprecationWarning)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -43,8 +49,9 @@ def _routers(http: HttpConfig) -> list[APIRouter]:
     """The routers ``http``'s ``disable_*`` flags leave, grouped as langgraph-api
     0.16.7 groups its routes: crons go with ``disable_runs``, and the thread protocol
     (``/threads/{id}/commands``, ``/stream/events``) with ``disable_runs`` or
-    ``disable_event_streaming``. ``disable_ui``, ``disable_mcp`` and ``disable_a2a``
-    have nothing to remove: Evergraph serves no ``/ui``, ``/mcp`` or ``/a2a``."""
+    ``disable_event_streaming``; ``/mcp`` (:mod:`evergraph.api.routes.mcp`) goes with
+    ``disable_mcp``, ``/a2a`` and the agent cards (:mod:`evergraph.api.routes.a2a`)
+    with ``disable_a2a``. ``disable_ui`` has nothing to remove: Evergraph serves no ``/ui``."""
     off = http.is_disabled
     chosen = [] if off("disable_meta") else [system.router]
     if not off("disable_assistants"):
@@ -57,6 +64,10 @@ def _routers(http: HttpConfig) -> list[APIRouter]:
             chosen.append(protocol.router)
     if not off("disable_store"):
         chosen.append(store.router)
+    if not off("disable_mcp"):
+        chosen.append(mcp.build_router(http))
+    if not off("disable_a2a"):
+        chosen.append(a2a.router)  # /a2a/{assistant_id} and the agent cards
     return chosen
 
 
@@ -92,7 +103,9 @@ def create_app(
         strict_content_type=False,
         # http.disable_meta removes /docs and /openapi.json too
         openapi_url="/openapi.json" if meta else None,
-        docs_url="/docs" if meta else None,
+        # /docs is a route of api/routes/system.py, listed in the OpenAPI document as
+        # langgraph-api 0.16.7 lists it
+        docs_url=None,
         redoc_url="/redoc" if meta else None,
     )
     app.state.services = services

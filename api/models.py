@@ -35,7 +35,9 @@ __all__ = [
     "JsonBody",
     "OnConflict",
     "RunCreate",
+    "RunCreateBackground",
     "RunCreateStateless",
+    "RunCreateStatelessBackground",
     "SortOrder",
     "StateAtCheckpoint",
     "StateUpdate",
@@ -328,6 +330,8 @@ class ThreadSearch(_Body):
     sort_order: Union[SortOrder, None] = None
     select: Union[list[ThreadField], None] = None
     extract: Union[dict[str, str], None] = None
+    #: leave out threads whose metadata contains every one of these pairs
+    exclude_metadata: Union[dict[str, Any], None] = None
 
 
 class ThreadCount(_Body):
@@ -336,6 +340,8 @@ class ThreadCount(_Body):
     metadata: Union[dict[str, Any], None] = None
     values: Union[dict[str, Any], None] = None
     status: Union[ThreadStatus, None] = None
+    #: leave out threads whose metadata contains every one of these pairs
+    exclude_metadata: Union[dict[str, Any], None] = None
 
 
 class ThreadPrune(_Body):
@@ -389,15 +395,17 @@ refused with 422, as langgraph-api 0.16.7 refuses them."""
 _STREAM_MODES = frozenset(get_args(StreamMode))
 
 
-def _stream_mode_error(schema: str, value: Any) -> ApiError:
+def _stream_mode_error(schema: str | None, value: Any) -> ApiError:
     """langgraph-api 0.16.7's 422 for a bad ``stream_mode``: its JSON-schema ``anyOf``
-    message, naming ``schema`` (``RunCreateStateful``, ``RunCreateStateless`` or
-    ``CronCreate``) and showing the value as JSON."""
+    message, naming ``schema`` (``RunCreateStateful`` or ``RunCreateStateless``; the
+    stream and wait endpoints) or, when ``None``, the body's own schema (background
+    runs and crons, as 0.16.7 words it), and showing the value as JSON."""
     shown = serde.dumps(value).decode()
+    where = f'["components"]["schemas"]["{schema}"]' if schema else ""
     return ApiError(
         422,
         f"{shown} is not valid under any of the schemas listed in the 'anyOf' keyword\n\n"
-        f'Failed validating "anyOf" in schema["components"]["schemas"]["{schema}"]["properties"]["stream_mode"]\n\n'
+        f'Failed validating "anyOf" in schema{where}["properties"]["stream_mode"]\n\n'
         f'On instance["stream_mode"]:\n    {shown}',
     )
 
@@ -432,8 +440,9 @@ class RunCreate(JsonBody):
     checkpoint_during: Union[bool, None] = None
     feedback_keys: Union[list[str], None] = None
 
-    #: name of this body's schema in langgraph-api 0.16.7's OpenAPI document (error messages)
-    _schema_name: ClassVar[str] = "RunCreateStateful"
+    #: name of this body's schema in langgraph-api 0.16.7's OpenAPI document (error
+    #: messages); ``None``: its 422s name no schema
+    _schema_name: ClassVar[str | None] = "RunCreateStateful"
 
     @field_validator("stream_mode", mode="before")
     @classmethod
@@ -457,7 +466,21 @@ class RunCreateStateless(RunCreate):
     """Body of the stateless run endpoints (``/runs``, ``/runs/stream``, ``/runs/wait``,
     ``/runs/batch``); same fields as :class:`RunCreate`."""
 
-    _schema_name: ClassVar[str] = "RunCreateStateless"
+    _schema_name: ClassVar[str | None] = "RunCreateStateless"
+
+
+class RunCreateBackground(RunCreate):
+    """Body of ``POST /threads/{id}/runs`` (a background run): :class:`RunCreate`,
+    whose 422s name no schema, as langgraph-api 0.16.7's do there."""
+
+    _schema_name: ClassVar[str | None] = None
+
+
+class RunCreateStatelessBackground(RunCreateStateless):
+    """Body of ``POST /runs`` (a background stateless run): :class:`RunCreateStateless`,
+    whose 422s name no schema, as langgraph-api 0.16.7's do there."""
+
+    _schema_name: ClassVar[str | None] = None
 
 
 class CancelMany(BaseModel):

@@ -116,15 +116,19 @@ async def test_cancel_many_by_thread_and_status(client, http):
     first = await client.runs.create(tid, "chat", input=_human("first", sleep=30))
     queued = await client.runs.create(tid, "chat", input=_human("queued"))
     await _running(client, tid, first["run_id"])
+    # a status cancels the runs of every thread: with a thread_id it is refused, as
+    # langgraph-api 0.16.7 refuses it (status alone: tests/test_surface.py)
     resp = http.post("/runs/cancel", json={"thread_id": tid, "status": "pending"})
-    assert resp.status_code == 204
+    assert resp.status_code == 422
+    assert await _status(client, tid, queued["run_id"]) == "pending"
+    await client.runs.cancel_many(thread_id=tid, run_ids=[queued["run_id"]])
     assert await _status(client, tid, queued["run_id"]) == "interrupted"
     assert await _status(client, tid, first["run_id"]) == "running"
     await client.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"]])
     await wait_for(lambda: _is(client, tid, first["run_id"], "interrupted"), timeout=10)
-    resp = http.post("/runs/cancel", json={"thread_id": tid, "status": "all"})
-    # nothing pending or running: langgraph-api 0.16.7 finds no run at all
-    assert resp.status_code == 404 and resp.json() == {"detail": "No runs found to cancel."}
+    resp = http.post("/runs/cancel", json={"thread_id": tid, "run_ids": [first["run_id"], queued["run_id"]]})
+    # both ended: langgraph-api 0.16.7 finds them but none it can cancel
+    assert resp.status_code == 404 and resp.json() == {"detail": NO_MATCHING}
 
 
 async def test_stream_on_disconnect_cancel(server, client):

@@ -260,6 +260,8 @@ async def test_run_and_checkpoint_metadata(server, client):
         "model": "m1", "langgraph_auth_user": None, "langgraph_auth_user_id": "", "langgraph_auth_permissions": "<list>",
         "langgraph_request_id": configurable["langgraph_request_id"], "run_id": rid, "thread_id": tid,
         **owner, "user_id": "", "checkpoint_map": "<dict>", "checkpoint_id": None, "checkpoint_ns": ns,
+        # nodes of langgraph-api 0.16.7 see these too (tests/test_surface.py)
+        "__after_seconds__": 0, "__request_start_time_ms__": configurable["__request_start_time_ms__"],
     }
     state = await client.threads.get_state(tid)
     expected = {

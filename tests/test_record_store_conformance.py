@@ -321,6 +321,32 @@ async def test_list_threads_filters(store: RecordStore):
     }
 
 
+async def test_ttl_candidates(store: RecordStore):
+    assert await store.ttl_candidates() == []
+    own_old = new_thread(uid(), {}, ttl={"strategy": "delete", "ttl": 1})
+    own_old["updated_at"] = stamp(2)
+    own_new = new_thread(uid(), {}, ttl={"strategy": "keep_latest", "ttl": 5})
+    own_new["updated_at"] = stamp(9)
+    plain_old = new_thread(uid(), {}, status="busy")
+    plain_old["updated_at"] = stamp(1)
+    plain_new = new_thread(uid(), {})
+    plain_new["updated_at"] = stamp(8)
+    for t in (own_new, plain_new, own_old, plain_old):
+        await store.put_thread(t)
+    # with a ttl of their own, least recently updated first
+    got = await store.ttl_candidates()
+    assert [t["thread_id"] for t in got] == [own_old["thread_id"], own_new["thread_id"]]
+    assert {k: got[0][k] for k in ("status", "updated_at", "ttl")} == {
+        "status": "idle", "updated_at": stamp(2), "ttl": {"strategy": "delete", "ttl": 1}
+    }
+    # and those last updated before a time
+    got = await store.ttl_candidates(stamp(5))
+    assert [(t["thread_id"], t["status"]) for t in got] == [
+        (plain_old["thread_id"], "busy"), (own_old["thread_id"], "idle"), (own_new["thread_id"], "idle")
+    ]
+    assert got[0]["ttl"] is None
+
+
 # ------------------------------------------------------------------------------ runs
 
 

@@ -30,6 +30,8 @@ def test_info_shape(http):
     assert info["langgraph_py_version"] == langgraph.version.__version__
     assert set(info["flags"]) == {
         "assistants", "crons", "langsmith", "langsmith_tracing_replicas", "langsmith_tracing_session_on_runs",
+        "mcp",  # Evergraph's: /mcp is served (langgraph-api 0.16.7 has no such flag)
+        "a2a",  # Evergraph's: /a2a is served (langgraph-api 0.16.7 has no such flag either)
     }
     assert all(isinstance(v, bool) for v in info["flags"].values())
     assert info["flags"]["assistants"] is True

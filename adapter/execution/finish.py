@@ -94,7 +94,8 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
             status = "interrupted"
             error = {
                 "error": "UserInterrupt",
-                "message": f"interrupt requested via POST /threads/{run.thread_id}/runs/{run.run_id}/cancel",
+                # langgraph-api 0.16.7's text, its placeholders left as they are
+                "message": "interrupt requested via POST /threads/{thread_id}/runs/{run_id}/cancel",
             }
         elif snapshot is not None and snapshot.next:
             status = "interrupted"

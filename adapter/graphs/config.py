@@ -7,8 +7,9 @@ webhook URL policy, :class:`WebhookUrlPolicy`), ``store`` (``index`` and ``ttl``
 the LangGraph store, :class:`StoreConfig`), ``auth`` (``path`` of a
 ``langgraph_sdk.Auth``, ``cache``, ``openapi``, ``disable_studio_auth``:
 :class:`AuthConfig`), ``http`` (:class:`HttpConfig`, parsed by
-:mod:`adapter.graphs.httpconfig`). Other keys (``checkpointer``…) are kept in
-:attr:`LangGraphConfig.raw` for the components that honour them. See
+:mod:`adapter.graphs.httpconfig`), ``checkpointer.ttl`` (thread time-to-live,
+:class:`ThreadTTLConfig`, swept by :mod:`adapter.resources.ttl`). Other keys are kept
+in :attr:`LangGraphConfig.raw` for the components that honour them. See
 docs/architecture.md, "Where to find things".
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "HttpConfig",
     "LangGraphConfig",
     "StoreConfig",
+    "ThreadTTLConfig",
     "WebhookUrlPolicy",
     "apply_env",
     "load_config",
@@ -210,6 +212,72 @@ def _parse_store(path: Path, raw: Any) -> StoreConfig:
 
 
 @dataclass(frozen=True)
+class ThreadTTLConfig:
+    """``langgraph.json`` ``"checkpointer": {"ttl": {...}}``: when threads expire and
+    what then happens to them, with langgraph-api 0.16.7's keys (swept by
+    :mod:`adapter.resources.ttl`).
+
+    Attributes:
+        strategy: ``delete`` (the thread, its runs, checkpoints and workflows go) or
+            ``keep_latest`` (the thread stays with only its latest checkpoint); for
+            threads whose own ``ttl`` names no strategy.
+        default_ttl: minutes of inactivity after which a thread without a ``ttl`` of
+            its own expires; ``None``: only threads with their own ``ttl`` expire.
+        sweep_interval_minutes: minutes between two sweeps (Evergraph accepts
+            fractions of a minute, e.g. ``0.05`` for 3 s in tests).
+        sweep_limit: most threads one sweep deletes or prunes.
+    """
+
+    strategy: str = "delete"
+    default_ttl: float | None = None
+    sweep_interval_minutes: float = 5.0
+    sweep_limit: int = 10000
+
+
+#: the keys of ``checkpointer.ttl``
+_TTL_KEYS = ("strategy", "default_ttl", "sweep_interval_minutes", "sweep_limit")
+
+
+def _parse_checkpointer_ttl(path: Path, raw: Any) -> ThreadTTLConfig | None:
+    """``checkpointer.ttl`` of ``langgraph.json`` at ``path`` (``raw``: the whole
+    ``checkpointer`` value), or ``None`` when absent.
+
+    Raises:
+        ConfigError: naming the key (``'checkpointer.ttl.<key>' …``) that is unknown or
+            has a bad value.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'checkpointer' must be an object")
+    ttl = raw.get("ttl")
+    if ttl is None:
+        return None
+    if not isinstance(ttl, dict):
+        raise ConfigError(f"{path}: 'checkpointer.ttl' must be an object")
+    for key in ttl:
+        if key not in _TTL_KEYS:
+            raise ConfigError(f"{path}: unknown key 'checkpointer.ttl.{key}' (expected one of {', '.join(_TTL_KEYS)})")
+    values: dict[str, Any] = {}
+    strategy = ttl.get("strategy")
+    if strategy is not None:
+        if strategy not in ("delete", "keep_latest"):
+            raise ConfigError(f"{path}: 'checkpointer.ttl.strategy' must be delete or keep_latest, got {strategy!r}")
+        values["strategy"] = strategy
+    _check_positive(path, ttl, "checkpointer.ttl", ("default_ttl", "sweep_interval_minutes"), "a positive number of minutes")
+    if ttl.get("default_ttl") is not None:
+        values["default_ttl"] = float(ttl["default_ttl"])
+    if ttl.get("sweep_interval_minutes") is not None:
+        values["sweep_interval_minutes"] = float(ttl["sweep_interval_minutes"])
+    limit = ttl.get("sweep_limit")
+    if limit is not None:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ConfigError(f"{path}: 'checkpointer.ttl.sweep_limit' must be a positive integer, got {limit!r}")
+        values["sweep_limit"] = limit
+    return ThreadTTLConfig(**values)
+
+
+@dataclass(frozen=True)
 class AuthConfig:
     """``langgraph.json`` ``"auth"``, with langgraph-api's keys.
 
@@ -286,6 +354,7 @@ class LangGraphConfig:
         raw: the whole JSON object.
         webhooks, store, auth, http: the parsed ``webhooks``, ``store``, ``auth`` and
             ``http`` keys.
+        thread_ttl: the parsed ``checkpointer.ttl`` (``None``: threads never expire).
     """
 
     path: Path
@@ -297,6 +366,7 @@ class LangGraphConfig:
     store: StoreConfig = field(default_factory=StoreConfig)
     auth: AuthConfig | None = None
     http: HttpConfig = field(default_factory=HttpConfig)
+    thread_ttl: ThreadTTLConfig | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -390,13 +460,14 @@ def load_config(path: str | Path) -> LangGraphConfig:
     webhooks = _parse_webhooks(path, raw.get("webhooks"))
     store = _parse_store(path, raw.get("store"))
     auth = _parse_auth(path, raw.get("auth"))
+    thread_ttl = _parse_checkpointer_ttl(path, raw.get("checkpointer"))
     try:
         http = parse_http(raw.get("http"), base)
     except HttpConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return LangGraphConfig(
         path=path, graphs=graphs, env=env, dependencies=dependencies, raw=raw, webhooks=webhooks, store=store,
-        auth=auth, http=http,
+        auth=auth, http=http, thread_ttl=thread_ttl,
     )
 
 

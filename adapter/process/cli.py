@@ -41,6 +41,7 @@ from evergraph.adapter.process.settings import Settings, SettingsError
 from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
 from evergraph.adapter.records.sqlite import SqliteRecords
 from evergraph.adapter.resources.assistants import ensure_system_assistants
+from evergraph.adapter.resources.ttl import ensure_sweep_schedule
 from evergraph.adapter.services import Services
 from evergraph.api.app import create_server_app, load_custom_app
 
@@ -215,6 +216,11 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
                 f"cannot use Temporal at {address or '127.0.0.1:7233'} (TEMPORAL_ADDRESS, namespace "
                 f"{settings.temporal_namespace!r}): {exc}"
             ) from None
+        try:
+            # langgraph.json checkpointer.ttl: the Schedule that sweeps expired threads
+            await ensure_sweep_schedule(client, settings, registry.config.thread_ttl)
+        except Exception as exc:
+            raise DevServerError(f"cannot write the thread TTL sweep Schedule (checkpointer.ttl): {exc}") from None
         try:
             services = await open_services(settings, registry, stack, "memory" if command == "dev" else "sqlite")
         except Exception as exc:

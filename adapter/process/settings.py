@@ -116,6 +116,8 @@ class Settings:
             131072 = 128 KiB, at most 1 MiB); longer run records, node writes and
             interrupts go by reference through the record store
             (``adapter/execution/claims.py``).
+        mcp_page_size: tools per ``tools/list`` page of ``/mcp``
+            (``EVERGRAPH_MCP_PAGE_SIZE``, default 100, langgraph-api's page size).
         extra: further named values for extensions; Evergraph itself reads none.
     """
 
@@ -139,6 +141,7 @@ class Settings:
     default_recursion_limit: int = 10011
     max_request_bytes: int = MAX_REQUEST_BYTES
     claim_check_bytes: int = CLAIM_CHECK_BYTES
+    mcp_page_size: int = 100
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -184,6 +187,7 @@ class Settings:
                 MAX_REQUEST_BYTES,
             ),
             claim_check_bytes=_int(env, "EVERGRAPH_CLAIM_CHECK_BYTES", CLAIM_CHECK_BYTES, minimum=1024),
+            mcp_page_size=_int(env, "EVERGRAPH_MCP_PAGE_SIZE", 100),
         )
         if settings.claim_check_bytes > MAX_CLAIM_CHECK_BYTES:
             raise SettingsError(

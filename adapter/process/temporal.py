@@ -20,14 +20,17 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from evergraph.activities.cron import CronActivities
 from evergraph.activities.node import NodeActivities
 from evergraph.activities.run import RunActivities
+from evergraph.activities.sweep import SweepActivities
 from evergraph.activities.thread import ThreadActivities
 from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.ports import CronFiring, NodeRunner, RunBookkeeping, ThreadBookkeeping
+from evergraph.adapter.resources.ttl import ThreadSweeper
 from evergraph.adapter.services import Services
 from evergraph.adapter.process.settings import Settings
 from evergraph.workflows import search
 from evergraph.workflows.cron import CronWorkflow
 from evergraph.workflows.run import RunWorkflow
+from evergraph.workflows.sweep import ThreadSweepWorkflow
 from evergraph.workflows.thread import ThreadWorkflow
 
 __all__ = [
@@ -178,10 +181,11 @@ def build_worker(client: Client, services: Services) -> Worker:
     node_acts = NodeActivities(NodeRunner(services))
     thread_acts = ThreadActivities(ThreadBookkeeping(services))
     cron_acts = CronActivities(CronFiring(services))
+    sweep_acts = SweepActivities(ThreadSweeper(services))
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ThreadWorkflow, RunWorkflow, CronWorkflow],
+        workflows=[ThreadWorkflow, RunWorkflow, CronWorkflow, ThreadSweepWorkflow],
         activities=[
             run_acts.advance,
             run_acts.finish_run,
@@ -190,6 +194,7 @@ def build_worker(client: Client, services: Services) -> Worker:
             thread_acts.resume_thread,
             node_acts.node_attempt,
             cron_acts.cron_fire,
+            sweep_acts.sweep_threads,
         ],
         max_concurrent_activities=settings.max_concurrent_nodes,
         max_concurrent_local_activities=max(100, settings.max_concurrent_workflow_tasks),

@@ -161,6 +161,14 @@ class RecordStore(Protocol):
         (an empty ``ids`` or ``status`` does not filter)."""
         ...
 
+    async def ttl_candidates(self, updated_before: str | None = None) -> list[ThreadRecord]:
+        """The threads a time-to-live sweep looks at (:mod:`adapter.resources.ttl`):
+        those with a ``ttl`` of their own and, when ``updated_before`` (an ISO 8601
+        time) is given, those last updated before it. Least recently updated first
+        (``updated_at``, then id); only ``thread_id``, ``status``, ``updated_at`` and
+        ``ttl`` are guaranteed."""
+        ...
+
     # ------------------------------------------------------------------------ runs
 
     async def put_run(self, r: RunRecord) -> RunRecord:

@@ -94,6 +94,9 @@ SELECT_RUN = "SELECT * FROM {runs} WHERE run_id=?"
 ACTIVE_RUNS = (
     "SELECT * FROM {runs} WHERE thread_id=? AND status IN ('pending','running') ORDER BY created_at, run_id"
 )
+#: the threads a TTL sweep looks at: with a ttl of their own (or updated before a time)
+TTL_CANDIDATES = "SELECT thread_id, status, updated_at, ttl FROM {threads} WHERE ttl IS NOT NULL"
+TTL_ORDER = " ORDER BY updated_at, thread_id"
 MARK_THREAD_BUSY = "UPDATE {threads} SET status='busy', updated_at=? WHERE thread_id=?"
 SET_RUN_STATUS = "UPDATE {runs} SET status=?, updated_at=? WHERE run_id=?"
 #: deletions: the first statement's row count says whether the record existed
@@ -197,6 +200,12 @@ class Dialect:
             sql += " WHERE " + " AND ".join(where)
         return sql + " ORDER BY created_at DESC, thread_id DESC", params
 
+    def ttl_candidates(self, updated_before: str | None) -> tuple[str, list[Any]]:
+        """The query of :meth:`RecordStore.ttl_candidates` and its parameters."""
+        if updated_before is None:
+            return self(TTL_CANDIDATES + TTL_ORDER), []
+        return self(TTL_CANDIDATES + " OR updated_at < ?" + TTL_ORDER), [updated_before]
+
     def list_runs(self, thread_id: str, limit: int, offset: int, status: str | None) -> tuple[str, list[Any]]:
         """The query of :meth:`RecordStore.list_runs` and its parameters."""
         m = self.mark
@@ -258,6 +267,10 @@ class SqlRecords:
     ) -> list[ThreadRecord]:
         """See :meth:`RecordStore.list_threads`."""
         return await self._query(*self.dialect.list_threads(ids, status))
+
+    async def ttl_candidates(self, updated_before: str | None = None) -> list[ThreadRecord]:
+        """See :meth:`RecordStore.ttl_candidates`."""
+        return await self._query(*self.dialect.ttl_candidates(updated_before))
 
     async def get_run(self, run_id: str, thread_id: str | None = None) -> RunRecord | None:
         """See :meth:`RecordStore.get_run`."""

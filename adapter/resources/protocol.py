@@ -1,26 +1,38 @@
 """The v2 thread-centric protocol (langgraph-api 0.16.7's ``/threads/{id}/commands``
-and ``/threads/{id}/stream/events``): commands and the thread's event log.
+and ``/threads/{id}/stream/events``, PyPI ``langchain-protocol`` 0.0.20's CDDL):
+commands and the thread's event log.
 
 ``client.threads.stream(...)`` of the official SDK sends commands to
-``POST /threads/{id}/commands`` (``run.start``, ``input.respond``) and reads the
-thread's events from ``POST``/``WS /threads/{id}/stream/events``. Each event is
+``POST /threads/{id}/commands`` and reads the thread's events from
+``POST``/``WS /threads/{id}/stream/events``. Each event is
 
 ``{"type":"event","event_id","seq","method","params":{"namespace","timestamp","data"}}``
 
 with ``seq`` increasing by one per event across every run of the thread.
 
-Runs started through ``run.start`` are ordinary Evergraph runs (Temporal workflows)
-that stream ``values`` and ``messages-tuple`` with subgraphs into the stream broker;
-:class:`ThreadLog` reads those runs' broker events in creation order and translates
-them (:class:`RunTranslator`):
+Commands (:func:`handle_command`): ``run.start``, ``input.respond``,
+``input.inject``, ``agent.getTree``, ``state.get``, ``state.listCheckpoints``,
+``state.fork`` (the state and input ones in
+:mod:`evergraph.adapter.resources.protocol_commands`); the ``subscription.*``
+commands belong to the WebSocket (api/routes/protocol.py).
+
+Runs started through the protocol are ordinary Evergraph runs (Temporal
+workflows) streaming :data:`RUN_STREAM_MODES` with subgraphs into the stream
+broker; :class:`ThreadLog` reads those runs' broker events in creation order and
+translates them (:class:`RunTranslator`):
 
 * the run's first event (``metadata``) → ``lifecycle {event: "running", graph_name}``;
 * ``values`` → ``values`` (messages in the compact form langgraph-api sends), except
   a root ``values`` carrying ``__interrupt__``, which becomes one ``input.requested
   {interrupt_id, payload}`` per interrupt;
-* ``messages`` token chunks → ``message-start`` / ``content-block-start`` /
-  ``content-block-delta {delta: {type: "text-delta", text}}`` /
-  ``content-block-finish`` / ``message-finish``;
+* ``messages`` chunks → ``messages`` content blocks (text and tool calls with
+  ``tool-call-delta``) and tool results → ``tools``
+  (:mod:`evergraph.adapter.resources.protocol_messages`);
+* ``custom`` data written as ``{name, payload}`` → that extension event on
+  ``custom`` (see :data:`RUN_STREAM_MODES` for what is not sent);
+* a subgraph's namespace → ``lifecycle started`` / ``completed`` … at that
+  namespace (:mod:`evergraph.adapter.resources.protocol_namespaces`), from the
+  ``tasks`` events, which are not sent themselves;
 * the run's end → ``lifecycle`` ``interrupted`` (waiting on ``interrupt()``),
   ``completed``, or ``failed`` (an error, or a cancelled or deleted run);
 * a node attempt that starts again (worker death, retry; the broker's ``__attempt__``
@@ -32,9 +44,12 @@ them (:class:`RunTranslator`):
 The translation is a pure function of the thread's runs and their broker events, so
 ``seq`` numbers and ``event_id`` s are the same in every API process that reads the
 same broker (as long as the broker still retains the thread's runs): a ``since``
-cursor from one process is valid in another. The thread's runs are followed with
+cursor from one process is valid in another, and a reconnecting client misses and
+repeats nothing. The thread's runs are followed with
 :func:`evergraph.adapter.resources.follow.follow_runs`, as the thread stream of
-``GET /threads/{id}/stream`` follows them. See docs/architecture.md for the layers.
+``GET /threads/{id}/stream`` follows them. If reading them fails, iterators raise
+:class:`~evergraph.adapter.errors.Unavailable` (the routes send a final ``error``
+frame). See docs/architecture.md for the layers.
 """
 
 from __future__ import annotations
@@ -49,10 +64,13 @@ from evergraph.adapter import serde
 from evergraph.adapter.broker.protocol import END, StreamEvent
 from evergraph.adapter.errors import EvergraphError, Unavailable
 from evergraph.adapter.execution.node_attempt import ATTEMPT
+from evergraph.adapter.resources import protocol_commands
 from evergraph.adapter.resources.assistants import resolve_assistant
 from evergraph.adapter.resources.auth import AuthError
-from evergraph.adapter.resources.runs import create_run
 from evergraph.adapter.resources.follow import follow_runs
+from evergraph.adapter.resources.protocol_messages import MessageStreams, Plain
+from evergraph.adapter.resources.protocol_namespaces import NamespaceTracker
+from evergraph.adapter.resources.runs import create_run
 from evergraph.adapter.services import Services
 
 __all__ = [
@@ -61,6 +79,7 @@ __all__ = [
     "RUN_STREAM_MODES",
     "ProtocolHub",
     "RunTranslator",
+    "ChannelError",
     "ThreadLog",
     "channel_of",
     "compact_message",
@@ -78,8 +97,20 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks", "custom")
 """Channels a subscription may name (plus ``custom:<name>``)."""
 
-RUN_STREAM_MODES = ["values", "messages-tuple"]
-"""Run stream modes of protocol runs: what the translator reads."""
+RUN_STREAM_MODES = ["values", "messages-tuple", "custom", "tasks"]
+"""Run stream modes of protocol runs: what the translator reads. langgraph-api
+0.16.7 runs protocol runs through LangGraph 1.2's ``astream_events(version="v3")``,
+whose event log has no ``updates``, ``checkpoints`` or ``tasks`` events and no
+plain stream-writer data (observed side by side with langgraph 1.2.24); the
+thread's ``seq`` numbers depend on every event in the log, so Evergraph's log
+holds the same events. ``tasks`` are read, not sent: they start tool calls and
+end subgraph namespaces, as LangGraph's stream transformers fold them. ``custom``
+data a node writes as exactly ``{"name": str, "payload": …}`` is an extension
+event (``custom {name, payload}``, the ``custom:<name>`` channel that
+``thread.extensions[name]`` reads); other custom data is not sent."""
+
+NAMESPACED_MODES = frozenset({"values", "messages", "custom", "tasks"})
+"""Modes whose namespaced events make a subgraph namespace known."""
 
 ERROR_CODES = (
     "invalid_argument",
@@ -94,8 +125,6 @@ ERROR_CODES = (
     "not_supported",
 )
 
-_ROLES = {"ai": "ai", "AIMessageChunk": "ai", "human": "human", "HumanMessageChunk": "human",
-          "system": "system", "SystemMessageChunk": "system"}
 _MESSAGE_TYPES = {"human", "ai", "system", "tool", "function", "chat", "remove"}
 
 
@@ -144,20 +173,28 @@ def matches(event: dict[str, Any], channels: list[str], namespaces: list[list[st
     return False
 
 
+class ChannelError(ValueError):
+    """A subscription's ``channels`` are missing or name an unknown channel
+    (langgraph-api 0.16.7 answers an SSE request with 400 for these)."""
+
+
 def parse_subscription(params: Any) -> dict[str, Any]:
     """Validate ``{channels, namespaces?, depth?, since?}``; returns it normalised.
 
     Raises:
-        ValueError: the message for an ``invalid_argument`` error.
+        ChannelError: bad ``channels`` (HTTP 400 before an SSE stream).
+        ValueError: another bad field (422), the message for an
+            ``invalid_argument`` error.
     """
     if not isinstance(params, dict):
-        raise ValueError("params must be an object")
+        raise ChannelError("channels is required and must be a non-empty array")
     channels = params.get("channels")
-    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
-        raise ValueError("channels must be a list of channel names")
-    for c in channels:
-        if c not in CHANNELS and not (c.startswith("custom:") and len(c) > 7):
-            raise ValueError(f"Unknown channel: {c!r}. Expected one of: {', '.join(CHANNELS)} or custom:<name>")
+    if not isinstance(channels, list) or not channels or not all(isinstance(c, str) for c in channels):
+        raise ChannelError("channels is required and must be a non-empty array")
+    unknown = [c for c in channels if c not in CHANNELS and not (c.startswith("custom:") and len(c) > 7)]
+    if unknown:
+        raise ChannelError(f"channels contains unsupported entries: {', '.join(unknown)}. "
+                           f"Allowed: {', '.join(CHANNELS)}, or any `custom:<name>`.")
     namespaces = params.get("namespaces")
     if namespaces is not None and (
         not isinstance(namespaces, list)
@@ -200,35 +237,10 @@ def compact_values(values: Any) -> Any:
     return out
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                parts.append(block["text"])
-        return "".join(parts)
-    return ""
-
-
 def _split_name(name: str) -> tuple[str, list[str]]:
     """Broker event name ``mode|ns1|ns2`` → ``(mode, [ns1, ns2])``."""
     mode, *ns = name.split("|")
     return mode, ns
-
-
-def _root_task(metadata: Any) -> str | None:
-    """The id of the root task a ``messages`` chunk's metadata names (first segment
-    ``<node>:<task_id>`` of ``langgraph_checkpoint_ns``)."""
-    if not isinstance(metadata, dict):
-        return None
-    ns = metadata.get("langgraph_checkpoint_ns") or metadata.get("checkpoint_ns")
-    if not isinstance(ns, str) or ":" not in ns:
-        return None
-    return ns.split("|", 1)[0].rpartition(":")[2] or None
 
 
 def _ms(event_id: str) -> int:
@@ -254,14 +266,15 @@ class RunTranslator:
         self._terminal = False
         self._error: str | None = None
         self._asked: set[str] = set()
-        self._open: dict[str, dict[str, Any]] = {}  # message id -> {ns, text}
-        self._done_messages: set[str] = set()
+        self.messages = MessageStreams()
+        self.namespaces = NamespaceTracker(graph_name)
         self._attempted: set[Any] = set()  # root tasks whose attempt started
         self._last_values: bytes | None = None  # the last root values event's data
 
-    def _lifecycle(self, phase: str, ts: int, **extra: Any) -> tuple[str, int, str, list[str], Any]:
+    def _lifecycle(self, phase: str, ts: int, **extra: Any) -> list[tuple[str, int, str, list[str], Any]]:
+        self.namespaces.status = phase
         data = {"event": phase, "graph_name": self.graph_name, **extra}
-        return (f"synth:{self.run_id}:lc||{phase}", ts, "lifecycle", [], data)
+        return [(f"synth:{self.run_id}:lc||{phase}", ts, "lifecycle", [], data)]
 
     def _input(self, interrupt: dict[str, Any], ts: int) -> list[tuple]:
         iid = interrupt.get("id")
@@ -271,60 +284,12 @@ class RunTranslator:
         data = {"interrupt_id": iid, "payload": interrupt.get("value")}
         return [(f"synth:{self.run_id}:input||{iid}", ts, "input.requested", [], data)]
 
-    def _finish_message(self, mid: str) -> list[tuple[str, list[str], Any]]:
-        state = self._open.pop(mid)
-        self._done_messages.add(mid)
-        return [
-            ("messages", state["ns"], {"event": "content-block-finish", "index": 0,
-                                       "content": {"type": "text", "text": state["text"]}}),
-            ("messages", state["ns"], {"event": "message-finish"}),
-        ]
-
-    def _message(self, ns: list[str], data: Any) -> list[tuple[str, list[str], Any]]:
-        if not isinstance(data, (list, tuple)) or not data or not isinstance(data[0], dict):
-            return []
-        msg = data[0]
-        role = _ROLES.get(msg.get("type"))
-        mid = msg.get("id")
-        if role is None or not isinstance(mid, str) or mid in self._done_messages:
-            return []
-        out: list[tuple[str, list[str], Any]] = []
-        if mid not in self._open:
-            self._open[mid] = {"ns": ns, "text": "", "task": _root_task(data[1] if len(data) > 1 else None)}
-            out.append(("messages", ns, {"event": "message-start", "role": role, "id": mid}))
-            out.append(("messages", ns, {"event": "content-block-start", "index": 0,
-                                         "content": {"type": "text", "text": ""}}))
-        text = _text_of(msg.get("content"))
-        if text:
-            self._open[mid]["text"] += text
-            out.append(("messages", ns, {"event": "content-block-delta", "index": 0,
-                                         "delta": {"type": "text-delta", "text": text}}))
-        whole = not str(msg.get("type", "")).endswith("Chunk")
-        if whole or msg.get("chunk_position") == "last":
-            out.extend(self._finish_message(mid))
-        return out
-
-    def _abort_messages(self, task_id: Any) -> list[tuple[str, list[str], Any]]:
-        """``messages {event: "error"}`` for each message still open from an earlier
-        attempt of root task ``task_id`` (a dead worker's, or a retried one's): the
-        re-run streams its messages anew, with new ids."""
-        out: list[tuple[str, list[str], Any]] = []
-        for mid, state in list(self._open.items()):
-            if state.get("task") != task_id:
-                continue
-            del self._open[mid]
-            self._done_messages.add(mid)
-            out.append(("messages", state["ns"], {
-                "event": "error", "code": "attempt_restarted",
-                "message": "the node attempt streaming this message was restarted",
-            }))
-        return out
-
-    def _close_messages(self) -> list[tuple[str, list[str], Any]]:
-        out: list[tuple[str, list[str], Any]] = []
-        for mid in list(self._open):
-            out.extend(self._finish_message(mid))
-        return out
+    def _end(self, event_id: str, ts: int, plain: list[Plain], phase: str, **extra: Any) -> list[tuple]:
+        """The run's last events: open messages and namespaces closed, then the
+        root lifecycle ``phase``."""
+        plain = plain + self.messages.close_all() + self.namespaces.finish(phase, extra.get("error"))
+        self._terminal = True
+        return self._number(event_id, plain) + self._lifecycle(phase, ts, **extra)
 
     async def feed(self, event: StreamEvent) -> list[tuple[str, int, str, list[str], Any]]:
         """v2 events ``(event_id, timestamp_ms, method, namespace, data)`` for one
@@ -332,73 +297,83 @@ class RunTranslator:
         ids ``X``, ``X.1``, ``X.2`` … (langgraph-api's form); synthetic ones
         (lifecycle, input) ``synth:<run_id>:…``."""
         ts = _ms(event.id)
-        synth: list[tuple] = []
-        plain: list[tuple[str, list[str], Any]] = []
         if event.event == END:
             if not self._terminal:
-                synth.append(self._lifecycle("failed", ts, error="run ended without a result"))
-                self._terminal = True
-            return synth
+                return self._end(event.id, ts, [], "failed", error="run ended without a result")
+            return []
         mode, ns = _split_name(event.event)
         if mode == "metadata" and not ns:
             if not self._started:
                 self._started = True
-                synth.append(self._lifecycle("running", ts))
-            return synth
+                return self._lifecycle("running", ts)
+            return []
         if self._terminal:
             return []
+        plain: list[Plain] = []
+        if ns and mode in NAMESPACED_MODES:
+            plain.extend(self.namespaces.seen(ns))
         if mode == ATTEMPT and not ns:
             data = serde.loads(event.data)
             task_id = data.get("task_id") if isinstance(data, dict) else None
             if task_id in self._attempted:
-                plain.extend(self._abort_messages(task_id))
+                plain.extend(self.messages.abort_task(task_id))
             self._attempted.add(task_id)
         elif mode == "values":
             if not ns:
                 # a driver rebuilt after a worker death sends its step's values again
                 if event.data == self._last_values:
-                    return []
+                    return self._number(event.id, plain)
                 self._last_values = event.data
             data = serde.loads(event.data)
             if isinstance(data, dict) and "__interrupt__" in data:
                 if not ns:
-                    plain.extend(self._close_messages())
+                    plain.extend(self.messages.close_all())
                     synth_after = [x for i in data["__interrupt__"] or [] if isinstance(i, dict)
                                    for x in self._input(i, ts)]
                     return self._number(event.id, plain) + synth_after
-                return []
-            plain.extend(self._close_messages())
+                return self._number(event.id, plain)
+            plain.extend(self.messages.close_all(ns or None))
             plain.append(("values", ns, compact_values(data)))
         elif mode == "messages":
-            plain.extend(self._message(ns, serde.loads(event.data)))
+            plain.extend(self.messages.chunk(ns, serde.loads(event.data)))
+        elif mode == "custom":
+            data = serde.loads(event.data)
+            if isinstance(data, dict) and set(data) == {"name", "payload"} and isinstance(data["name"], str):
+                plain.append(("custom", ns, data))
+        elif mode == "tasks":
+            data = serde.loads(event.data)
+            if isinstance(data, dict) and "triggers" in data:
+                plain.extend(self.messages.task_started(ns, data))
+            elif isinstance(data, dict):
+                plain.extend(self.namespaces.task_result(ns, data))
         elif mode == "error" and not ns:
             data = serde.loads(event.data)
             self._error = data.get("message") if isinstance(data, dict) else str(data)
         elif mode == "__result__":
             body = serde.loads(event.data)
-            plain.extend(self._close_messages())
-            out = self._number(event.id, plain)
-            self._terminal = True
             if isinstance(body, dict) and "__error__" in body:
                 err = body["__error__"] or {}
                 message = self._error or f"{err.get('error')}: {err.get('message')}"
-                return out + [self._lifecycle("failed", ts, error=message)]
+                return self._end(event.id, ts, plain, "failed", error=message)
             interrupts = body.get("__interrupt__") if isinstance(body, dict) else None
-            for i in interrupts or []:
-                if isinstance(i, dict):
-                    out.extend(self._input(i, ts))
             if interrupts:
-                return out + [self._lifecycle("interrupted", ts)]
+                plain.extend(self.messages.close_all())
+                out = self._number(event.id, plain + self.namespaces.finish("interrupted"))
+                for i in interrupts:
+                    if isinstance(i, dict):
+                        out.extend(self._input(i, ts))
+                self._terminal = True
+                return out + self._lifecycle("interrupted", ts)
             status = await self._run_status()
             if status == "interrupted":
-                return out + [self._lifecycle("failed", ts, error="UserInterrupt: the run was cancelled")]
+                return self._end(event.id, ts, plain, "failed", error="UserInterrupt: the run was cancelled")
             if status is None:
-                return out + [self._lifecycle("failed", ts, error="the run was deleted")]
-            return out + [self._lifecycle("completed", ts)]
+                return self._end(event.id, ts, plain, "failed", error="the run was deleted")
+            return self._end(event.id, ts, plain, "completed")
         return self._number(event.id, plain)
 
     @staticmethod
-    def _number(event_id: str, plain: list[tuple[str, list[str], Any]]) -> list[tuple]:
+    def _number(event_id: str, plain: list[Plain]) -> list[tuple]:
         ts = _ms(event_id)
         return [
             (event_id if i == 0 else f"{event_id}.{i}", ts, method, ns, data)
@@ -427,6 +402,8 @@ class ThreadLog:
         self.delivered: set[str] = set()  # runs a subscriber without ``since`` was sent
         self.subscribers = 0
         self.last_used = time.monotonic()
+        self.translators: dict[str, RunTranslator] = {}  # run id -> its translator (agent.getTree)
+        self.failure: BaseException | None = None
         self._changed = asyncio.Event()
         self.task = asyncio.ensure_future(self._follow())
 
@@ -459,8 +436,10 @@ class ThreadLog:
                     await self._drain(run_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # pragma: no cover - logged; subscribers see no more events
+        except Exception as exc:  # subscribers get a final error frame
             logger.exception("protocol log of thread %s stopped", self.thread_id)
+            self.failure = exc
+            self._wake()
 
     async def _drain(self, run_id: str) -> None:
         records = self.services.records
@@ -471,7 +450,7 @@ class ThreadLog:
             r = await records.get_run(run_id)
             return r["status"] if r else None
 
-        translator = RunTranslator(run_id, graph_name, status)
+        translator = self.translators[run_id] = RunTranslator(run_id, graph_name, status)
         async for event in self.services.broker.subscribe(run_id, None, from_start=True):
             self._append(run_id, await translator.feed(event))
             if event.event == END:
@@ -549,6 +528,8 @@ class ThreadLog:
                         yield event
                 changed = self._changed
                 if self.task.done():
+                    if self.failure is not None:
+                        raise Unavailable(f"The thread's event stream failed: {self.failure}")
                     return
                 await changed.wait()
         finally:
@@ -568,6 +549,15 @@ class ProtocolHub:
         self.services = services
         self.linger = linger
         self._logs: dict[str, ThreadLog] = {}
+
+    def tree(self, thread_id: str, run_id: str | None) -> dict[str, Any] | None:
+        """The ``AgentTreeNode`` of run ``run_id`` (default: the thread's latest run
+        in the log), or ``None`` when the log has no such run."""
+        log = self.log(thread_id)
+        if run_id is None:
+            run_id = log.run_ids[-1] if log.run_ids else None
+        translator = log.translators.get(run_id) if run_id else None
+        return translator.namespaces.tree() if translator else None
 
     def log(self, thread_id: str) -> ThreadLog:
         """The thread's log, created (and its follower started) on first use."""
@@ -614,7 +604,10 @@ async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, b
 
     ``run.start`` creates a run (and the thread when missing) and returns
     ``{"run_id"}``; ``input.respond`` starts a run resuming the named interrupt(s)
-    and returns ``{}``. ``meta.applied_through_seq`` is the thread's last ``seq``
+    and returns ``{}``; ``agent.getTree {run_id?}`` returns ``{tree}`` (the
+    namespaces of that run, default the latest); ``state.*`` and ``input.inject``
+    see :mod:`evergraph.adapter.resources.protocol_commands`. ``subscription.*``
+    answer ``not_supported`` here (WebSocket commands). ``meta.applied_through_seq`` is the thread's last ``seq``
     before the command's run: a stream opened with it as ``since`` gets every
     event of that run and none of earlier finished runs.
     """
@@ -631,21 +624,46 @@ async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, b
         params = {}
     if not isinstance(params, dict):
         return error(command_id, "invalid_argument", "Command params must be an object")
+    log = hub.log(thread_id)
     try:
         if method == "run.start":
             return await _run_start(services, hub, thread_id, command_id, params)
         if method == "input.respond":
             return await _input_respond(services, hub, thread_id, command_id, params)
+        if method == "agent.getTree":
+            run_id = params.get("run_id")
+            if run_id is not None and not isinstance(run_id, str):
+                return error(command_id, "invalid_argument", "params.run_id must be a string")
+            seq = await log.settle()
+            tree = hub.tree(thread_id, run_id)
+            if tree is None:
+                return error(command_id, "no_such_run",
+                             f"No run {run_id} on thread {thread_id}" if run_id else f"Thread {thread_id} has no run")
+            return success(command_id, {"tree": tree}, seq)
+        if method == "state.get":
+            result = await protocol_commands.state_get(services, thread_id, params)
+            return success(command_id, result, len(log.events))
+        if method == "state.listCheckpoints":
+            result = await protocol_commands.state_list_checkpoints(services, thread_id, params)
+            return success(command_id, result, len(log.events))
+        if method == "state.fork":
+            result, seq = await protocol_commands.state_fork(services, thread_id, params, _run_body, log.settle)
+            return success(command_id, result, seq)
+        if method == "input.inject":
+            result, seq = await protocol_commands.input_inject(services, thread_id, params, _run_body, log.settle)
+            return success(command_id, result, seq)
+    except protocol_commands.CommandError as exc:
+        return error(command_id, exc.code, exc.message)
     except Exception as exc:  # noqa: BLE001 - every failure is a protocol error body
         rejected = _rejection(exc)
         if rejected is not None:
             return error(command_id, *rejected)
         logger.exception("protocol command %s on thread %s failed", method, thread_id)
         return error(command_id, "unknown_error", f"{type(exc).__name__}: {exc}")
-    if method.startswith("subscription.") or method in (
-        "input.inject", "agent.getTree", "state.get", "state.listCheckpoints", "state.fork"
-    ):
-        return error(command_id, "not_supported", f"Protocol command not supported here: {method}")
+    if method.startswith("subscription."):
+        return error(command_id, "not_supported",
+                     f"{method} is a command of the WebSocket /threads/{{thread_id}}/stream/events; "
+                     "an SSE stream takes its filter in the request body")
     return error(command_id, "unknown_command", f"Unknown protocol command: {method}")
 
 

@@ -13,6 +13,7 @@ import asyncio
 import copy
 import logging
 import re
+import time
 import uuid
 from typing import Any, AsyncIterator
 
@@ -206,6 +207,14 @@ CONTEXT_AND_CONFIGURABLE = (
 _INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
 
 
+def _tracer_keys(tracer: Any) -> dict[str, Any]:
+    """The ``configurable`` keys langgraph-api 0.16.7 records for a run's
+    ``langsmith_tracer`` (``{project_name?, example_id?}``): none without one."""
+    if not tracer or not isinstance(tracer, dict):
+        return {}
+    return {"__langsmith_project__": tracer.get("project_name"), "__langsmith_example_id__": tracer.get("example_id")}
+
+
 def build_run(
     *,
     run_id: str,
@@ -258,6 +267,11 @@ def build_run(
             "langgraph_auth_user_id": (user or {}).get("identity", ""),
             "langgraph_auth_permissions": list((user or {}).get("permissions") or []),
             "langgraph_request_id": str(uuid.uuid4()),
+            **_tracer_keys(body.get("langsmith_tracer")),
+            # as langgraph-api 0.16.7 records them: when the request came (ms since the
+            # epoch) and its after_seconds (0 when not given)
+            "__request_start_time_ms__": int(time.time() * 1000),
+            "__after_seconds__": body["after_seconds"] if body.get("after_seconds") is not None else 0,
             "run_id": run_id,
             "thread_id": thread_id,
             "graph_id": graph_id,
@@ -299,7 +313,9 @@ def build_run(
             "interrupt_after": body.get("interrupt_after"),
             "webhook": body.get("webhook"),
             "feedback_keys": body.get("feedback_keys"),
-            "temporary": temporary,
+            # langgraph-api 0.16.7: a stateless run is temporary only when its thread
+            # goes with it (on_completion "delete", the default)
+            "temporary": temporary and (body.get("on_completion") or "delete") == "delete",
             "subgraphs": bool(body.get("stream_subgraphs")),
             "resumable": bool(body.get("stream_resumable")),
             "checkpoint_during": True if body.get("checkpoint_during") is None else body["checkpoint_during"],
@@ -671,8 +687,10 @@ async def runs_to_cancel(
     """The runs a cancel-many request names: ``run_ids`` (of ``thread_id`` when
     given; unknown ones skipped; ended ones kept, so :func:`cancel_runs` can tell
     "none found" from "none cancellable", as langgraph-api 0.16.7 does), else the
-    active runs of ``thread_id``, kept when their status is ``status`` (``pending``,
-    ``running``; ``all`` or ``None``: both)."""
+    active runs of ``thread_id`` or, with neither, of every thread, kept when their
+    status is ``status`` (``pending``, ``running``; ``all`` or ``None``: both). A
+    thread holds an active run only while it is ``busy`` (the record store marks it
+    so with the run), so only busy threads are looked at."""
     records = services.records
     runs: list[dict[str, Any]] = []
     if run_ids:
@@ -684,6 +702,9 @@ async def runs_to_cancel(
             return runs
     elif thread_id:
         runs = await records.active_runs(thread_id)
+    elif status is not None:
+        for thread in await records.list_threads(status="busy"):
+            runs += await records.active_runs(thread["thread_id"])
     wanted = {"pending": ("pending",), "running": ("running",)}.get(status or "all", ("pending", "running"))
     return [r for r in runs if r["status"] in wanted]
 

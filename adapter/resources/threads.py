@@ -359,11 +359,16 @@ def extract_path(doc: Any, path: str) -> Any:
 
 
 def _matching(
-    items: list[dict[str, Any]], metadata: dict[str, Any] | None, values: dict[str, Any] | None, flt: AuthFilter
+    items: list[dict[str, Any]],
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    flt: AuthFilter,
+    exclude_metadata: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     return [
         t for t in items
         if matches(t.get("metadata") or {}, metadata)
+        and not (exclude_metadata and matches(t.get("metadata") or {}, exclude_metadata))
         and (not values or matches(t.get("values"), values))
         and visible(t, flt)
     ]
@@ -377,12 +382,14 @@ async def search_threads(
     metadata: dict[str, Any] | None = None,
     values: dict[str, Any] | None = None,
     flt: AuthFilter = None,
+    exclude_metadata: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Thread records (unsorted) among ``ids`` (canonical UUIDs; ``None``: all) with
-    ``status`` whose metadata and values contain ``metadata`` and ``values`` and that
-    ``flt`` lets the caller see."""
+    ``status`` whose metadata and values contain ``metadata`` and ``values``, whose
+    metadata does not contain every pair of ``exclude_metadata`` (a non-empty object),
+    and that ``flt`` lets the caller see."""
     items = await services.records.list_threads(ids=ids, status=status)
-    return _matching(items, metadata, values, flt)
+    return _matching(items, metadata, values, flt, exclude_metadata)
 
 
 async def count_threads(
@@ -392,9 +399,12 @@ async def count_threads(
     metadata: dict[str, Any] | None = None,
     values: dict[str, Any] | None = None,
     flt: AuthFilter = None,
+    exclude_metadata: dict[str, Any] | None = None,
 ) -> int:
     """The number of threads :func:`search_threads` would find (all ids)."""
-    return len(await search_threads(services, status=status, metadata=metadata, values=values, flt=flt))
+    return len(await search_threads(
+        services, status=status, metadata=metadata, values=values, flt=flt, exclude_metadata=exclude_metadata
+    ))
 
 
 # --------------------------------------------------------------------- delete, copy, prune

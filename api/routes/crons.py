@@ -57,7 +57,8 @@ class CronCreate(RunCreate):
     timezone: Union[str, None] = None
     on_run_completed: Union[Literal["delete", "keep"], None] = None
 
-    _schema_name: ClassVar[str] = "CronCreate"
+    #: langgraph-api 0.16.7's cron 422s name no schema
+    _schema_name: ClassVar[str | None] = None
 
 
 class CronPatch(JsonBody):

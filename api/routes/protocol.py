@@ -24,7 +24,7 @@ from evergraph.adapter.services import Services
 from evergraph.api.auth import authorize, authorizes
 from evergraph.api.deps import ProtocolHubDep, ServicesDep
 from evergraph.api.errors import ApiError, status_of
-from evergraph.api.sse import sse_frames, sse_response
+from evergraph.api.sse import frame, sse_response
 
 __all__ = [
     "RUN_COMMANDS",
@@ -37,7 +37,10 @@ __all__ = [
 router = APIRouter(tags=["protocol"])
 
 #: protocol commands that start a run, authorized as ``threads.create_run``
-RUN_COMMANDS = ("run.start", "input.respond")
+RUN_COMMANDS = ("run.start", "input.respond", "input.inject", "state.fork")
+
+#: protocol commands that read the thread, authorized as ``threads.read``
+READ_COMMANDS = ("agent.getTree", "state.get", "state.listCheckpoints")
 
 
 async def _json_body(request: Request) -> Any:
@@ -57,6 +60,9 @@ async def _authorized_command(conn: HTTPConnection, services: Services, thread_i
     Raises:
         ApiError: 403 from the handler. NotFound: its filter hides the thread.
     """
+    if isinstance(body, dict) and body.get("method") in READ_COMMANDS:
+        await _check_readable(conn, services, thread_id)
+        return body, False
     if not isinstance(body, dict) or body.get("method") not in RUN_COMMANDS:
         return body, False
     params = body.get("params") if isinstance(body.get("params"), dict) else {}
@@ -94,8 +100,9 @@ async def _check_readable(conn: HTTPConnection, services: Services, thread_id: s
 
 @router.post("/threads/{thread_id}/commands")
 async def thread_command(thread_id: str, request: Request, services: ServicesDep, hub: ProtocolHubDep):
-    """Run one protocol command (``run.start``, ``input.respond``). The answer is
-    always HTTP 200: ``{"type":"success","id","result","meta"}`` or
+    """Run one protocol command (``run.start``, ``input.respond``, ``input.inject``,
+    ``agent.getTree``, ``state.get``, ``state.listCheckpoints``, ``state.fork``).
+    The answer is always HTTP 200: ``{"type":"success","id","result","meta"}`` or
     ``{"type":"error","id","error":<code>,"message"}``.
 
     422 for a thread id that is not a UUID or a body that is not JSON.
@@ -105,10 +112,28 @@ async def thread_command(thread_id: str, request: Request, services: ServicesDep
     return ORJSONResponse(await _command(request, services, hub, thread_id, body))
 
 
-async def _events(v2_events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[StreamEvent]:
-    """v2 events as SSE events: ``event: <method>``, ``data: <event>``, ``id: <seq>``."""
-    async for event in v2_events:
-        yield StreamEvent(str(event["seq"]), event["method"], protocol.event_json(event))
+def stream_failure(exc: BaseException) -> dict[str, Any]:
+    """The unsolicited error frame (``{"type": "error", "id": null, "error",
+    "message"}``) sent just before a thread stream whose read failed is closed;
+    the SDK (``langgraph-sdk`` 0.4.14 ``stream_error_frame``) reads it as the
+    stream's failure."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return protocol.error(None, "unknown_error", message)
+
+
+async def _sse(v2_events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """v2 events as SSE frames: ``event: <method>``, ``data: <event>``, ``id:
+    <seq>``; a failed read ends with ``event: error`` carrying
+    :func:`stream_failure` (no ``id``: it is not an event of the log)."""
+    try:
+        async for event in v2_events:
+            yield frame(StreamEvent(str(event["seq"]), event["method"], protocol.event_json(event)), with_id=True)
+    except Exception as exc:  # noqa: BLE001 - reported to the client, then the stream ends
+        yield b"event: error\r\ndata: " + protocol.event_json(stream_failure(exc)) + b"\r\n\r\n"
+    finally:
+        aclose = getattr(v2_events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 @router.post("/threads/{thread_id}/stream/events")
@@ -118,12 +143,15 @@ async def thread_events_sse(thread_id: str, request: Request, services: Services
     Stays open across runs (heartbeats) until the client leaves. The thread need
     not exist yet: ``run.start`` creates it.
 
-    422 for a thread id that is not a UUID or an invalid filter.
+    400 for missing or unknown ``channels`` (as langgraph-api 0.16.7), 422 for a
+    thread id that is not a UUID or another invalid filter field.
     """
     thread_id = require_uuid(thread_id, "thread")
     await _check_readable(request, services, thread_id)
     try:
         sub = protocol.parse_subscription(await _json_body(request))
+    except protocol.ChannelError as exc:
+        raise ApiError(400, str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     log = hub.log(thread_id)
@@ -132,7 +160,7 @@ async def thread_events_sse(thread_id: str, request: Request, services: Services
         return protocol.matches(event, sub["channels"], sub["namespaces"], sub["depth"])
 
     return sse_response(
-        sse_frames(_events(log.iterate(sub["since"], accept)), with_id=True),
+        _sse(log.iterate(sub["since"], accept)),
         headers={},
         interval=services.settings.heartbeat_interval,
     )
@@ -150,11 +178,16 @@ def _close_code(exc: Exception) -> tuple[int, str]:
 async def thread_events_ws(websocket: WebSocket, thread_id: str, services: ServicesDep, hub: ProtocolHubDep):
     """The thread's v2 events over a WebSocket. Every inbound frame is a command:
     ``subscription.subscribe`` (``params``: ``{channels, namespaces?, depth?,
-    since?}``; the first one starts the events, later ones widen them),
-    ``subscription.unsubscribe`` (``{subscription_id}``), or any command of
-    ``POST /commands``. Each command is answered with its response frame; events
-    are sent as the same JSON objects as on SSE. A thread id that is not a UUID
-    closes the socket with code 4422.
+    since?}``; the first one starts the events, later ones widen them; result
+    ``{subscription_id, replayed_events}``), ``subscription.reconnect`` (the same
+    with a required ``since`` — the last ``seq`` the client processed — and an
+    optional ``subscription_id`` to keep: a socket that replaced a dropped one
+    gets exactly the events after ``since``), ``subscription.unsubscribe``
+    (``{subscription_id}``), or any command of ``POST /commands``. Each command is
+    answered with its response frame; events are sent as the same JSON objects as
+    on SSE. A refused socket closes with 4000 + the HTTP status (4422 for a
+    thread id that is not a UUID, 4403 / 4404 from the auth handler); a failed
+    read sends ``{"type": "error", "id": null, …}`` and closes with 1011.
     """
     await websocket.accept()
     try:
@@ -183,8 +216,20 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
         )
 
     async def run_pump(since: int | None) -> None:
-        async for event in log.iterate(since, accept):
-            await send(event)
+        try:
+            async for event in log.iterate(since, accept):
+                await send(event)
+        except Exception as exc:  # noqa: BLE001 - reported to the client, then the socket closes
+            with contextlib.suppress(Exception):
+                await send(stream_failure(exc))
+                await websocket.close(code=1011, reason="thread stream failed")
+
+    def replayed(sub: dict[str, Any]) -> int:
+        since = sub["since"] or 0
+        return sum(
+            1 for e in log.events[since:]
+            if protocol.matches(e, sub["channels"], sub["namespaces"], sub["depth"])
+        ) if sub["since"] is not None else 0
 
     try:
         while True:
@@ -196,15 +241,23 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
                 continue
             method = command.get("method") if isinstance(command, dict) else None
             command_id = command.get("id") if isinstance(command, dict) else None
-            if method == "subscription.subscribe":
+            if method in ("subscription.subscribe", "subscription.reconnect"):
+                params = command.get("params")
                 try:
-                    sub = protocol.parse_subscription(command.get("params"))
+                    sub = protocol.parse_subscription(params)
+                    if method == "subscription.reconnect" and sub["since"] is None:
+                        raise ValueError("subscription.reconnect requires a non-negative integer since")
                 except ValueError as exc:
                     await send(protocol.error(command_id, "invalid_argument", str(exc)))
                     continue
-                sub_id = f"sub-{len(subscriptions) + 1}-{command_id}"
+                wanted = params.get("subscription_id") if method == "subscription.reconnect" else None
+                sub_id = wanted if isinstance(wanted, str) and wanted else f"sub-{len(subscriptions) + 1}-{command_id}"
                 subscriptions[sub_id] = sub
-                await send(protocol.success(command_id, {"subscription_id": sub_id}, len(log.events)))
+                count = replayed(sub) if pump is None else 0
+                result: dict[str, Any] = {"subscription_id": sub_id, "replayed_events": count}
+                if method == "subscription.reconnect":
+                    result.update(restored=True, missed_events=count)
+                await send(protocol.success(command_id, result, len(log.events)))
                 if pump is None:
                     pump = asyncio.ensure_future(run_pump(sub["since"]))
             elif method == "subscription.unsubscribe":

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from typing import Any, AsyncIterator, Literal
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import ORJSONResponse
 
@@ -24,13 +26,23 @@ from evergraph.api.auth import authorize, authorizes, current_user, visible
 from evergraph.api.deps import ServicesDep
 from evergraph.api.errors import ApiError
 from evergraph.api.headers import run_headers
-from evergraph.api.models import INT64_MAX, CancelMany, RunCreate, RunCreateStateless
+from evergraph.api.models import (
+    INT64_MAX,
+    CancelMany,
+    RunCreate,
+    RunCreateBackground,
+    RunCreateStateless,
+    RunCreateStatelessBackground,
+)
 from evergraph.api.sse import longpoll_response, sse_frames, sse_response
 
 __all__ = [
+    "CANCEL_STATUS_ALONE",
+    "RUN_FIELDS",
     "RUN_KWARGS",
     "cancel",
     "cancel_many",
+    "create_authorized_run",
     "create_batch",
     "create_stateless_run",
     "create_thread_run",
@@ -48,6 +60,13 @@ __all__ = [
 
 router = APIRouter(tags=["runs"])
 
+#: 422 of ``POST /runs/cancel`` when ``status`` comes with ``thread_id``/``run_ids``
+#: (langgraph-api 0.16.7's words)
+CANCEL_STATUS_ALONE = (
+    "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. "
+    "The 'status' parameter cancels all runs with the given status, regardless of thread or run ID."
+)
+
 
 def _paths(run: dict[str, Any], stateless_stream: bool = False) -> tuple[str, str]:
     base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
@@ -56,11 +75,17 @@ def _paths(run: dict[str, Any], stateless_stream: bool = False) -> tuple[str, st
     return base, f"{base}/stream"
 
 
+#: the fields of a Run object, the ones ``GET /threads/{id}/runs?select=`` may name
+RUN_FIELDS = (
+    "run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs",
+    "multitask_strategy", "langsmith_session_name",
+)
+
 #: the request fields an auth handler sees (and may stamp) as ``value["kwargs"]``
 RUN_KWARGS = ("input", "command", "config", "context", "stream_mode", "interrupt_before", "interrupt_after", "webhook")
 
 
-async def _create(
+async def create_authorized_run(
     request: Request, services: Services, thread_id: str | None, body: RunCreate
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Authorize (``threads.create_run``, which may stamp metadata and kwargs, and
@@ -127,18 +152,18 @@ def _cancel_on_disconnect(services: Services, run: dict[str, Any], enabled: bool
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create_thread_run(request: Request, thread_id: str, body: RunCreate, services: ServicesDep):
+async def create_thread_run(request: Request, thread_id: str, body: RunCreateBackground, services: ServicesDep):
     """Create a background run on a thread; 200 with the pending Run."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(request, services, thread_id, body)
+    run, _ = await create_authorized_run(request, services, thread_id, body)
     content_location, _ = _paths(run)
     return ORJSONResponse(public_run(run), headers={"content-location": content_location})
 
 
 @router.post("/runs")
-async def create_stateless_run(request: Request, body: RunCreateStateless, services: ServicesDep):
+async def create_stateless_run(request: Request, body: RunCreateStatelessBackground, services: ServicesDep):
     """Create a background run on a temporary thread."""
-    run, _ = await _create(request, services, None, body)
+    run, _ = await create_authorized_run(request, services, None, body)
     return ORJSONResponse(public_run(run), headers={"content-location": f"/runs/{run['run_id']}"})
 
 
@@ -147,7 +172,7 @@ async def create_batch(request: Request, body: list[RunCreateStateless], service
     """Create several stateless background runs."""
     if not body:
         raise ApiError(422, "body must be a non-empty list of run payloads")
-    return [public_run((await _create(request, services, None, b))[0]) for b in body]
+    return [public_run((await create_authorized_run(request, services, None, b))[0]) for b in body]
 
 
 def _stream(services: Services, run: dict[str, Any], body: RunCreate, stateless: bool):
@@ -166,14 +191,14 @@ def _stream(services: Services, run: dict[str, Any], body: RunCreate, stateless:
 async def stream_thread_run(request: Request, thread_id: str, body: RunCreate, services: ServicesDep):
     """Create a run and stream its events (SSE)."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(request, services, thread_id, body)
+    run, _ = await create_authorized_run(request, services, thread_id, body)
     return _stream(services, run, body, stateless=False)
 
 
 @router.post("/runs/stream")
 async def stream_stateless_run(request: Request, body: RunCreateStateless, services: ServicesDep):
     """Create a stateless run and stream its events (SSE)."""
-    run, _ = await _create(request, services, None, body)
+    run, _ = await create_authorized_run(request, services, None, body)
     return _stream(services, run, body, stateless=True)
 
 
@@ -191,14 +216,14 @@ def _wait(services: Services, run: dict[str, Any], on_disconnect: bool):
 async def wait_thread_run(request: Request, thread_id: str, body: RunCreate, services: ServicesDep):
     """Create a run and wait for its final state (long-poll JSON)."""
     thread_id = require_uuid(thread_id, "thread")
-    run, _ = await _create(request, services, thread_id, body)
+    run, _ = await create_authorized_run(request, services, thread_id, body)
     return _wait(services, run, body.on_disconnect == "cancel")
 
 
 @router.post("/runs/wait")
 async def wait_stateless_run(request: Request, body: RunCreateStateless, services: ServicesDep):
     """Create a stateless run and wait for its final state (long-poll JSON)."""
-    run, _ = await _create(request, services, None, body)
+    run, _ = await create_authorized_run(request, services, None, body)
     return _wait(services, run, body.on_disconnect == "cancel")
 
 
@@ -224,7 +249,12 @@ async def list_runs(
     status: str | None = None,
     select: list[str] | None = Query(None),
 ):
-    """Runs of a thread, newest first; 404 if the thread is unknown."""
+    """Runs of a thread, newest first; 404 if the thread is unknown; 422 when
+    ``select`` names a field a Run does not have (``cancel_reason`` included: the
+    SDK lists it, langgraph-api 0.16.7 has no such column)."""
+    unknown = [field for field in select or [] if field not in RUN_FIELDS]
+    if unknown:
+        raise ApiError(422, f"Invalid select columns: {unknown}. Expected: {{{', '.join(map(repr, RUN_FIELDS))}}}")
     flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     thread = await threads.get_thread(services, thread_id, flt)
     found = [public_run(r) for r in await runs.list_runs(
@@ -333,6 +363,34 @@ async def cancel(
     )
 
 
+def _check_cancel_many(body: CancelMany) -> None:
+    """``POST /runs/cancel`` takes ``status`` alone, or ``thread_id`` with ``run_ids``
+    (langgraph-api 0.16.7's ``RunsCancel`` ``oneOf``).
+
+    Raises:
+        ApiError: 422 with langgraph-api 0.16.7's message: the body matches neither
+            form, or both; :data:`CANCEL_STATUS_ALONE` when ``status`` comes with
+            only one of ``thread_id``/``run_ids``.
+    """
+    given = body.model_fields_set | set(body.model_extra or {})
+    by_status = "status" in given
+    by_ids = {"thread_id", "run_ids"} <= given
+    if by_status == by_ids:
+        instance = body.model_dump(include=given) | dict(body.model_extra or {})
+        try:
+            shown = orjson.dumps(instance, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # what orjson cannot write (integers past 64 bits, lone surrogates)
+            shown = json.dumps(instance, sort_keys=True, separators=(",", ":"))
+        verdict = "is valid under more than one" if by_status else "is not valid under any"
+        raise ApiError(
+            422,
+            f"{shown} {verdict} of the schemas listed in the 'oneOf' keyword\n\n"
+            f'Failed validating "oneOf" in schema\n\nOn instance:\n    {shown}',
+        )
+    if by_status and (body.thread_id or body.run_ids):
+        raise ApiError(422, CANCEL_STATUS_ALONE)
+
+
 @router.post("/runs/cancel", status_code=204)
 async def cancel_many(
     request: Request,
@@ -340,7 +398,10 @@ async def cancel_many(
     services: ServicesDep,
     action: Literal["interrupt", "rollback"] = "interrupt",
 ):
-    """Cancel several runs (by ids, by thread, or by status); 404 when none can be."""
+    """Cancel several runs: ``thread_id`` with ``run_ids``, or ``status`` alone (the
+    matching runs of every thread); 404 when none can be, 422 when ``status`` comes
+    with ``thread_id`` or ``run_ids``."""
+    _check_cancel_many(body)
     run_ids = [require_uuid(rid, "run") for rid in body.run_ids or []]
     thread_id = body.thread_id if run_ids or not body.thread_id else require_uuid(body.thread_id, "thread")
     found = await runs.runs_to_cancel(services, run_ids=run_ids, thread_id=thread_id, status=body.status)

@@ -18,8 +18,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from evergraph.adapter.ids import new_id, require_uuid
 from evergraph.adapter.records.common import public_thread
 from evergraph.adapter.resources import follow, threads
+from evergraph.adapter.resources.storage import StorageUnsupported, get_thread_storage
+from evergraph.adapter.resources.ttl import ttl_view
 from evergraph.api.auth import authorize
 from evergraph.api.deps import ServicesDep
+from evergraph.api.errors import ApiError
 from evergraph.api.models import (
     INT64_MAX,
     HistoryRequest,
@@ -45,6 +48,7 @@ __all__ = [
     "get_state_at",
     "get_state_at_checkpoint",
     "get_thread",
+    "get_storage",
     "join_thread_stream",
     "patch_thread",
     "post_history",
@@ -93,8 +97,9 @@ async def create_thread(request: Request, services: ServicesDep, body: ThreadCre
 
 @router.post("/threads/search")
 async def search_threads(request: Request, services: ServicesDep, body: ThreadSearch | None = None):
-    """Threads matching ``ids``/``status``/``metadata``/``values``, one page, with
-    ``X-Pagination-*`` headers; ``extract`` adds an ``extracted`` object."""
+    """Threads matching ``ids``/``status``/``metadata``/``values`` and not
+    ``exclude_metadata``, one page, with ``X-Pagination-*`` headers; ``extract`` adds
+    an ``extracted`` object."""
     body = body or ThreadSearch()
     threads.check_extract(body.extract)
     ids = None
@@ -107,7 +112,8 @@ async def search_threads(request: Request, services: ServicesDep, body: ThreadSe
         "limit": body.limit, "offset": body.offset, "ids": ids,
     })
     items = await threads.search_threads(
-        services, ids=ids, status=body.status, metadata=body.metadata, values=body.values, flt=flt
+        services, ids=ids, status=body.status, metadata=body.metadata, values=body.values, flt=flt,
+        exclude_metadata=body.exclude_metadata,
     )
     items = sort_records(items, body.sort_by or "updated_at", body.sort_order, "thread_id")
     page, headers = paginate(items, body.limit, body.offset)
@@ -126,13 +132,15 @@ async def search_threads(request: Request, services: ServicesDep, body: ThreadSe
 
 @router.post("/threads/count")
 async def count_threads(request: Request, services: ServicesDep, body: ThreadCount | None = None) -> int:
-    """The number of threads matching ``metadata``/``values``/``status`` (an integer)."""
+    """The number of threads matching ``metadata``/``values``/``status`` and not
+    ``exclude_metadata`` (an integer)."""
     body = body or ThreadCount()
     flt = await authorize(request, "threads", "search", {
         "metadata": body.metadata or {}, "values": body.values or {}, "status": body.status,
     })
     return await threads.count_threads(
-        services, status=body.status, metadata=body.metadata, values=body.values, flt=flt
+        services, status=body.status, metadata=body.metadata, values=body.values, flt=flt,
+        exclude_metadata=body.exclude_metadata,
     )
 
 
@@ -154,13 +162,16 @@ async def get_thread(
     request: Request, thread_id: str, services: ServicesDep, include: list[str] | None = Query(None)
 ):
     """One thread; 404 ``Thread with ID <id> not found``. ``include=ttl`` adds the
-    thread's ``ttl`` when it has one."""
+    ``ttl`` that applies to it (its own or ``checkpointer.ttl.default_ttl``) as
+    ``{"strategy", "ttl_minutes", "expires_at"}`` (adapter/resources/ttl.py)."""
     flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     thread = await threads.get_thread(services, thread_id, flt)
     doc = public_thread(thread)
     wanted = {part.strip() for item in include or [] for part in item.split(",") if part.strip()}
-    if "ttl" in wanted and thread.get("ttl") is not None:
-        doc["ttl"] = thread["ttl"]
+    if "ttl" in wanted:
+        ttl = ttl_view(thread, services.registry.config.thread_ttl)
+        if ttl is not None:
+            doc["ttl"] = ttl
     return doc
 
 
@@ -285,13 +296,19 @@ async def get_history(
     request: Request,
     thread_id: str,
     services: ServicesDep,
-    limit: int = Query(10, ge=1, le=INT64_MAX),
+    limit: int = Query(1, ge=1, le=INT64_MAX),
     before: str | None = None,
+    select: list[str] | None = Query(None),
 ):
-    """``GET`` form of the history: ``before`` is a checkpoint id."""
+    """``GET`` form of the history: ``limit`` 1 by default (as langgraph-api 0.16.7);
+    ``before`` is a checkpoint id; ``select`` (repeated or comma-separated) keeps
+    top-level fields or ``values.<key>``, as in ``POST``."""
     flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     before_config = {"configurable": {"checkpoint_id": before}} if before else None
-    return await threads.get_history(services, thread_id, limit=limit, before=before_config, flt=flt)
+    fields = [part.strip() for item in select or [] for part in item.split(",") if part.strip()] or None
+    return await threads.get_history(
+        services, thread_id, limit=limit, before=before_config, select=fields, flt=flt
+    )
 
 
 # ------------------------------------------------------------------------------ thread stream
@@ -303,22 +320,40 @@ async def join_thread_stream(
     thread_id: str,
     services: ServicesDep,
     stream_modes: list[str] | None = Query(None),
+    stream_mode: list[str] | None = Query(None),
     last_event_id: str | None = Header(None),
 ):
     """The thread's event stream across runs (SSE; every event has an ``id:``). It
     stays open (heartbeats) until the client leaves. Without ``Last-Event-ID`` it
     carries events published from now on; with one, every retained event strictly
     after it (``-1``: from the start). Reads ``stream_modes`` as langgraph-api 0.16.7
-    does (the SDK sends ``stream_mode``, which is ignored, so it gets ``run_modes``).
+    does and, without it, ``stream_mode`` (what the SDK's ``join_stream`` sends, which
+    0.16.7 ignores).
 
     404 unknown thread; 422 invalid mode or an id that is not ``<ms>-<n>`` (or ``-1``).
     """
     flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
     events = await follow.open_thread_stream(
-        services, thread_id, stream_modes=stream_modes, last_event_id=last_event_id, flt=flt
+        services, thread_id, stream_modes=stream_modes or stream_mode, last_event_id=last_event_id, flt=flt
     )
     return sse_response(
         sse_frames(events, with_id=True),
         headers={},
         interval=services.settings.heartbeat_interval,
     )
+
+
+# ------------------------------------------------------------------------------- storage
+
+
+@router.get("/threads/{thread_id}/storage")
+async def get_storage(request: Request, thread_id: str, services: ServicesDep):
+    """Bytes the thread occupies in the checkpointer: ``{"thread_id", "total_bytes",
+    "checkpoints", "channel_values", "pending_writes"}`` (langgraph-api 0.16.7's
+    ``ThreadStorage``); 404 unknown thread, 422 not a UUID, 501 when the checkpointer
+    cannot report it."""
+    flt = await authorize(request, "threads", "read", {"thread_id": thread_id})
+    try:
+        return await get_thread_storage(services, thread_id, flt)
+    except StorageUnsupported:
+        raise ApiError(501, "Checkpoint storage is only reported for the built-in checkpointer.") from None
