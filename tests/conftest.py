@@ -84,6 +84,16 @@ class EvergraphProcess:
             time.sleep(0.1)
         raise RuntimeError(f"evergraph not ready within {timeout}s:\n{self.output()}")
 
+    def wait_worker_ready(self, timeout: float = 60.0) -> None:
+        """Wait until a worker process (no HTTP endpoint) printed ``Ready.``."""
+        deadline = time.monotonic() + timeout
+        while "Ready." not in self.output():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"evergraph worker exited with {self.process.returncode}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"evergraph worker not ready within {timeout}s:\n{self.output()}")
+            time.sleep(0.1)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -93,6 +103,26 @@ class EvergraphProcess:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def split_starter(env: dict[str, str], logs: Path, port: int):
+    """``start(kind)`` launching ``evergraph serve`` on ``port`` (``kind="serve"``,
+    waited on until it answers) or ``evergraph worker`` with ``env``, logs under
+    ``logs``; ``start.url`` is the API's URL and ``start.started`` every process
+    started, for the caller to stop."""
+    started: list[EvergraphProcess] = []
+
+    def start(kind: str) -> EvergraphProcess:
+        args = ["worker"] if kind == "worker" else ["serve", "--port", str(port)]
+        proc = EvergraphProcess(args, env, logs / f"{kind}-{len(started)}.log")
+        started.append(proc)
+        if kind == "serve":
+            proc.wait_ready(f"http://127.0.0.1:{port}")
+        return proc
+
+    start.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    start.started = started  # type: ignore[attr-defined]
+    return start
 
 
 def evergraph_env(temporal_address: str, data_dir: Path, **extra: str) -> dict[str, str]:

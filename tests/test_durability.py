@@ -14,7 +14,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from evergraph.adapter.process.devserver import free_port, start_dev_server
-from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, wait_for
+from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, split_starter, wait_for
 
 
 def _count(folder: Path, name: str) -> int:
@@ -55,19 +55,9 @@ def split_processes(temporal_server, data_root: Path, tmp_path: Path):
         temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"durable-{port}",
         EVERGRAPH_CONFIG=str(GRAPHS_CONFIG),
     )
-    started: list[EvergraphProcess] = []
-
-    def start(kind: str) -> EvergraphProcess:
-        args = ["worker"] if kind == "worker" else ["serve", "--port", str(port)]
-        proc = EvergraphProcess(args, env, tmp_path / f"{kind}-{len(started)}.log")
-        started.append(proc)
-        if kind == "serve":
-            proc.wait_ready(f"http://127.0.0.1:{port}")
-        return proc
-
-    start.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    start = split_starter(env, tmp_path, port)
     yield start
-    for proc in started:
+    for proc in start.started:
         proc.stop()
 
 

@@ -33,15 +33,6 @@ REDIS_URI = os.environ.get("EVERGRAPH_TEST_REDIS_URI")
 STREAMS = int(os.environ.get("EVERGRAPH_TEST_REDIS_STREAMS", "300"))
 
 
-def _wait_worker_ready(worker: EvergraphProcess, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while "Ready." not in worker.output():
-        if worker.process.poll() is not None:
-            raise RuntimeError(f"evergraph worker exited with {worker.process.returncode}:\n{worker.output()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"evergraph worker not ready within {timeout}s:\n{worker.output()}")
-        time.sleep(0.1)
-
 
 class Stack:
     """One ``evergraph serve`` and one ``evergraph worker`` on ``redis_uri``."""
@@ -59,7 +50,7 @@ class Stack:
     def __enter__(self) -> Stack:
         try:
             self.api.wait_ready(self.url)
-            _wait_worker_ready(self.worker)
+            self.worker.wait_worker_ready()
         except BaseException:
             self.__exit__()
             raise

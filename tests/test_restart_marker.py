@@ -16,7 +16,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from evergraph.adapter.process.devserver import free_port
-from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env
+from tests.conftest import GRAPHS_CONFIG, evergraph_env, split_starter
 from tests.test_durability import _kill9
 
 
@@ -42,19 +42,9 @@ def split_processes(temporal_server, tmp_path: Path):
         temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"restart-{port}",
         EVERGRAPH_CONFIG=str(graphs_config(tmp_path, ("ticks", "gated"))),
     )
-    started: list[EvergraphProcess] = []
-
-    def start(kind: str) -> EvergraphProcess:
-        args = ["worker"] if kind == "worker" else ["serve", "--port", str(port)]
-        proc = EvergraphProcess(args, env, tmp_path / f"{kind}-{len(started)}.log")
-        started.append(proc)
-        if kind == "serve":
-            proc.wait_ready(f"http://127.0.0.1:{port}")
-        return proc
-
-    start.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    start = split_starter(env, tmp_path, port)
     yield start
-    for proc in started:
+    for proc in start.started:
         proc.stop()
 
 COUNT = 60

@@ -79,22 +79,12 @@ def scale_out(temporal_server, data_root: Path, fresh_database: str):
         for api, url in zip(apis, urls):
             api.wait_ready(url)
         for w in workers:
-            _wait_worker_ready(w)
+            w.wait_worker_ready()
         yield urls, queue, workers + apis
     finally:
         for p in apis + workers:
             p.stop()
 
-
-def _wait_worker_ready(worker: EvergraphProcess, timeout: float = 60.0) -> None:
-    """Wait until a worker process printed ``Ready.`` (it has no HTTP endpoint)."""
-    deadline = time.monotonic() + timeout
-    while "Ready." not in worker.output():
-        if worker.process.poll() is not None:
-            raise RuntimeError(f"evergraph worker exited with {worker.process.returncode}:\n{worker.output()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"evergraph worker not ready within {timeout}s:\n{worker.output()}")
-        time.sleep(0.1)
 
 
 def _triples(parts) -> list[tuple]:
