@@ -387,10 +387,13 @@ class HistoryRequest(_Body):
 # ------------------------------------------------------------------------------------ runs
 
 StreamMode = Literal[
-    "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
+    "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints",
+    "tools",
 ]
-"""Run stream modes the server accepts; the SDK's ``tools`` and ``lifecycle`` are
-refused with 422, as langgraph-api 0.16.7 refuses them."""
+"""Run stream modes the server accepts. ``tools`` (langgraph-sdk 0.4.14 lists it;
+langgraph-api 0.16.7 refuses it with 422) is served by Evergraph, see
+:mod:`adapter.execution.tools_stream`; the SDK's ``lifecycle`` is refused with
+langgraph-api 0.16.7's 422."""
 
 _STREAM_MODES = frozenset(get_args(StreamMode))
 

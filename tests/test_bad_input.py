@@ -245,9 +245,8 @@ async def test_missing_assistant_id_is_422_naming_it(client, http, thread_id):
     [
         ("/threads/{tid}/runs", "multitask_strategy", "bogus"),
         ("/threads/{tid}/runs/stream", "stream_mode", "bogus"),
-        ("/threads/{tid}/runs/stream", "stream_mode", "tools"),  # in the SDK's type; langgraph-api 0.16.7 says 422
-        ("/threads/{tid}/runs/stream", "stream_mode", "lifecycle"),
-        ("/threads/{tid}/runs/stream", "stream_mode", ["values", "tools"]),
+        ("/threads/{tid}/runs/stream", "stream_mode", "lifecycle"),  # in the SDK's type; langgraph-api 0.16.7 says 422
+        ("/threads/{tid}/runs/stream", "stream_mode", ["values", "lifecycle"]),
         ("/threads/{tid}/runs", "durability", "never"),
         ("/threads/{tid}/runs/wait", "if_not_exists", "maybe"),
         ("/threads/{tid}/runs", "on_completion", "sometimes"),
@@ -258,16 +257,17 @@ async def test_bad_enum_in_a_run_body_is_422(client, http, thread_id, path, fiel
     r = http.post(path.format(tid=thread_id), json={**RUN_BODY, field: value})
     assert r.status_code == 422
     detail = r.json()["detail"]
-    bad_value = value if isinstance(value, str) else "tools"
+    bad_value = value if isinstance(value, str) else "lifecycle"
     assert field in detail and bad_value in detail, detail
     assert await _snapshot(client, thread_id) == before
 
 
 async def test_unsupported_stream_modes_through_the_sdk(client, thread_id):
-    """``tools`` and ``lifecycle`` are in the SDK's ``StreamMode`` type, but
-    langgraph-api 0.16.7 says 422 to them as run stream modes."""
+    """``lifecycle`` is in the SDK's ``StreamMode`` type, but langgraph-api 0.16.7
+    says 422 to it as a run stream mode (and to ``tools``, which Evergraph serves:
+    tests/test_tools_mode.py)."""
     before = await _snapshot(client, thread_id)
-    for mode in ("tools", "lifecycle"):
+    for mode in ("lifecycle",):
         with pytest.raises(UnprocessableEntityError):
             async for _ in client.runs.stream(thread_id, "chain", input={}, stream_mode=mode):
                 pass

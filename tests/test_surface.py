@@ -1,7 +1,7 @@
 """The rest of langgraph-api's REST surface (issue 13, item 4): every operation of
 the official OpenAPI document, ``/threads/{id}/storage``, ``/docs``, cancelling runs
 by status alone, ``exclude_metadata``, history ``select``, the thread stream's
-``stream_mode``, the ``tools`` mode on v1 run streams and run ``kwargs``.
+``stream_mode``, the ``lifecycle`` mode refused on v1 run streams and run ``kwargs``.
 
 Facts come from langgraph dev (langgraph-api 0.16.7) observed side by side with the
 graphs of tests/graphs/surface_graphs.py; the official operation list is
@@ -245,10 +245,11 @@ def _anyof(shown: str, schema: str | None) -> dict:
                       f'On instance["stream_mode"]:\n    {shown}'}
 
 
-async def test_tools_stream_mode_on_v1_runs(client, http):
-    """``tools`` is a mode of the v2 thread protocol: every v1 run endpoint refuses it
-    with langgraph-api 0.16.7's 422, whose wording names the schema on the stream and
-    wait endpoints only (observed with the tool-calling ``surface_tools``)."""
+async def test_lifecycle_stream_mode_on_v1_runs(client, http):
+    """The SDK's ``lifecycle`` run stream mode: every v1 run endpoint refuses it with
+    langgraph-api 0.16.7's 422, whose wording names the schema on the stream and wait
+    endpoints only (observed with ``tools``, which 0.16.7 refuses alike; Evergraph
+    serves ``tools``, tests/test_tools_mode.py)."""
     tid = (await client.threads.create())["thread_id"]
     body = {"assistant_id": "surface_tools", "input": {"messages": [{"role": "user", "content": "paris"}]}}
     where = {
@@ -259,7 +260,10 @@ async def test_tools_stream_mode_on_v1_runs(client, http):
     }
     for path, schema in where.items():
         extra = {"schedule": "0 0 1 1 *"} if path.endswith("/crons") else {}
-        for mode, shown in ((["tools"], '["tools"]'), ("tools", '"tools"'), (["updates", "tools"], '["updates","tools"]')):
+        for mode, shown in (
+            (["lifecycle"], '["lifecycle"]'), ("lifecycle", '"lifecycle"'),
+            (["updates", "lifecycle"], '["updates","lifecycle"]'),
+        ):
             r = http.post(path, json={**body, **extra, "stream_mode": mode})
             assert (r.status_code, r.json()) == (422, _anyof(shown, schema)), (path, mode)
     assert await client.runs.list(tid) == []

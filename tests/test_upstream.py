@@ -137,3 +137,14 @@ def test_sdk_server_runtime_variants_keep_their_fields():
     runtime = _ExecutionRuntime(access_context="threads.create_run", user=None, store=None, context={"a": 1})
     assert runtime.access_context == "threads.create_run" and runtime.context == {"a": 1}
     assert ServerRuntime is not None
+
+
+def test_tools_stream_hooks_exist():
+    """adapter.execution.tools_stream uses LangGraph 1.2's tools stream handler and the
+    context variable through which a running tool's writes reach it."""
+    from contextvars import ContextVar
+
+    from langgraph.pregel._tools import StreamToolCallHandler, _tool_call_writer
+
+    assert isinstance(_tool_call_writer, ContextVar)
+    assert {"stream", "subgraphs", "parent_ns"} <= set(inspect.signature(StreamToolCallHandler.__init__).parameters)

@@ -83,6 +83,7 @@ from evergraph.adapter.graphs.server_runtime import run_user
 from evergraph.adapter.process.settings import CLAIM_CHECK_BYTES
 from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
+from evergraph.adapter.execution.tools_stream import StreamToolCallHandler, tool_writer
 from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
 __all__ = ["ATTEMPT", "LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
@@ -198,6 +199,16 @@ def _name_messages_on_write(task: Any, graph: Any) -> None:
     configurable[CONFIG_KEY_SEND] = send_with_ids
 
 
+def _stream_writer(publish: _Publisher, lg_modes: set[str]) -> Callable[[Any], None]:
+    """The attempt's ``Runtime.stream_writer``: ``custom`` chunks when that mode is
+    requested, and with ``tools`` a running tool's writes as its ``on_tool_event``
+    (:func:`adapter.execution.tools_stream.tool_writer`)."""
+    custom = publish.custom if "custom" in lg_modes else None
+    if "tools" in lg_modes:
+        return tool_writer(custom)
+    return custom or (lambda _c: None)
+
+
 def _server_info(config: dict[str, Any]) -> ServerInfo:
     """``runtime.server_info`` of a node attempt: the run's assistant and graph ids and
     its authenticated user (``None`` without authentication), the fields in-process
@@ -242,6 +253,8 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     handlers: list[Any] = []
     if "messages" in lg_modes:
         handlers.append(StreamMessagesHandler(publish, p.subgraphs, parent_ns=()))
+    if "tools" in lg_modes:
+        handlers.append(StreamToolCallHandler(publish, p.subgraphs, parent_ns=()))
     if "events" in p.stream_modes:
         tracer = EventsTracer(publish.emit)
         publish.tracers.append(tracer)
@@ -250,7 +263,7 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
     runtime = Runtime(
         context=_coerce_context(graph.context_schema, graph_context(graph, p.context)),
         store=services.store,
-        stream_writer=publish.custom if "custom" in lg_modes else (lambda _c: None),
+        stream_writer=_stream_writer(publish, lg_modes),
         server_info=_server_info(config),
     )
     configurable = {

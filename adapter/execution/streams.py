@@ -14,7 +14,8 @@ it the way langgraph-api 0.16.7 does:
   API's ``messages-tuple`` mode and as ``messages/metadata`` + accumulated
   ``messages/partial`` (``messages/complete`` for whole messages) for the API's
   ``messages`` mode. Namespaced chunks (``stream_subgraphs``) are named
-  ``mode|node:task_id``.
+  ``mode|node:task_id``. LangGraph's ``tools`` chunks (its ``StreamToolCallHandler``)
+  become ``tools`` events (:class:`adapter.execution.tools_stream.ToolsWire`).
 * :class:`EventsTracer` is LangChain's ``astream_events`` v2 tracer
   (``_AstreamEventsCallbackHandler``) publishing each record as an ``events``
   event instead of queueing it, without runs tagged ``langsmith:hidden``
@@ -36,6 +37,7 @@ from langchain_core.tracers.event_stream import _AstreamEventsCallbackHandler
 from langgraph.constants import TAG_HIDDEN
 
 from evergraph.adapter.execution.runconfig import event_name
+from evergraph.adapter.execution.tools_stream import ToolsWire
 
 __all__ = [
     "LOOP_MODES",
@@ -142,14 +144,17 @@ class WireEncoder:
         self.requested = frozenset(requested)
         self.subgraphs = subgraphs
         self._messages: dict[str, BaseMessage] = {}
+        self._tools = ToolsWire()
 
     def langgraph_modes(self) -> set[str]:
         """LangGraph stream modes these API modes need (``messages-tuple`` and
         ``messages`` both come from LangGraph's ``messages``; ``events`` from
-        callbacks, not from a stream mode)."""
+        callbacks, not from a stream mode; ``tools`` from LangGraph's ``tools``)."""
         modes = {m for m in self.requested if m in LOOP_MODES}
         if self.requested & {"messages", "messages-tuple"}:
             modes.add("messages")
+        if "tools" in self.requested:
+            modes.add("tools")
         return modes
 
     def encode(self, chunk: tuple) -> list[tuple[str, Any]]:
@@ -164,6 +169,9 @@ class WireEncoder:
                 out.append(("messages", data))
             if "messages" in self.requested:
                 out.extend(self._accumulate(data))
+        elif mode == "tools":
+            if "tools" in self.requested and (event := self._tools.encode(data)) is not None:
+                out.append(("tools", event))
         elif mode in self.requested and mode in LOOP_MODES:
             if mode == "debug":
                 data = debug_payload(data)
