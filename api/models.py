@@ -10,9 +10,9 @@ path", step 1).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evergraph.adapter import serde
 from evergraph.api.errors import ApiError
@@ -148,6 +148,16 @@ def check_config(config: Any, field: str = "config") -> None:
         )
 
 
+def _checked_config(config: Any) -> Any:
+    check_config(config, "config")
+    return config
+
+
+RunConfig = Annotated[Union[dict[str, Any], None], AfterValidator(_checked_config)]
+"""A request's ``config`` object, checked by :func:`check_config` (assistants, runs
+and crons)."""
+
+
 def _check_ttl_minutes(value: Any) -> Any:
     """A bare-number ``ttl`` (minutes) no longer than :data:`MAX_TTL_MINUTES`."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_TTL_MINUTES:
@@ -197,35 +207,23 @@ class AssistantCreate(_Body):
 
     graph_id: str
     assistant_id: Union[str, None] = None
-    config: Union[dict[str, Any], None] = None
+    config: RunConfig = None
     context: Union[dict[str, Any], None] = None
     metadata: Union[dict[str, Any], None] = None
     if_exists: Union[OnConflict, None] = None
     name: Union[str, None] = None
     description: Union[str, None] = None
 
-    @field_validator("config")
-    @classmethod
-    def _check_config(cls, value: Any) -> Any:
-        check_config(value, "config")
-        return value
-
 
 class AssistantPatch(_Body):
     """``PATCH /assistants/{id}``: every given field makes a new version."""
 
     graph_id: Union[str, None] = None
-    config: Union[dict[str, Any], None] = None
+    config: RunConfig = None
     context: Union[dict[str, Any], None] = None
     metadata: Union[dict[str, Any], None] = None
     name: Union[str, None] = None
     description: Union[str, None] = None
-
-    @field_validator("config")
-    @classmethod
-    def _check_config(cls, value: Any) -> Any:
-        check_config(value, "config")
-        return value
 
 
 class AssistantSearch(_Body):
@@ -424,7 +422,7 @@ class RunCreate(JsonBody):
     input: Any = None
     command: Union[dict[str, Any], None] = None
     metadata: Union[dict[str, Any], None] = None
-    config: Union[dict[str, Any], None] = None
+    config: RunConfig = None
     context: Union[dict[str, Any], None] = None
     stream_mode: Union[StreamMode, list[StreamMode], None] = None
     stream_subgraphs: bool = False
@@ -456,13 +454,6 @@ class RunCreate(JsonBody):
         if isinstance(value, list) and all(isinstance(v, str) and v in _STREAM_MODES for v in value):
             return value
         raise _stream_mode_error(cls._schema_name, value)
-
-    @field_validator("config")
-    @classmethod
-    def _check_config(cls, value: Any) -> Any:
-        """``config.recursion_limit`` an integer of at least 1 (:func:`check_config`)."""
-        check_config(value, "config")
-        return value
 
 
 class RunCreateStateless(RunCreate):
