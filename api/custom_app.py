@@ -24,9 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from evergraph.adapter.graphs.config import ConfigError, GraphSpec
 from evergraph.adapter.graphs.httpconfig import HttpConfig
-from evergraph.adapter.graphs.registry import GraphLoadError, import_target
+from evergraph.adapter.graphs.registry import import_config_target
 from evergraph.api.auth import AuthMiddleware
 from evergraph.api.cors import cors_middleware
 
@@ -37,8 +36,6 @@ FIXED_PATHS = ("/ok", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json
 #: API paths a custom app may shadow
 SHADOWABLE_PATHS = ("/", "/info")
 
-GRAPH_PREFIX = "Graph 'http_app': "
-
 
 def load_custom_app(http: HttpConfig) -> Starlette:
     """Import the app ``http.app`` names (relative to the ``langgraph.json``).
@@ -47,14 +44,9 @@ def load_custom_app(http: HttpConfig) -> Starlette:
         ConfigError: the file or module does not import, has no such attribute, or
             it is not a Starlette (or FastAPI) app; the message names ``http.app``.
     """
-    spec = GraphSpec("http_app", http.app_target, http.app_attr, None, http.base_dir)
-    try:
-        obj = import_target(spec)
-    except GraphLoadError as exc:
-        raise ConfigError(f"http.app {http.app!r}: {str(exc).removeprefix(GRAPH_PREFIX)}") from None
-    if not isinstance(obj, Starlette):
-        raise ConfigError(f"http.app {http.app!r} must name a Starlette or FastAPI app, got {type(obj).__name__}")
-    return obj
+    return import_config_target(
+        "http.app", http.app, http.app_target, http.app_attr, http.base_dir, Starlette, "a Starlette or FastAPI app"
+    )
 
 
 def _wrap(routes: list[BaseRoute], middleware: list[Middleware]) -> list[BaseRoute]:

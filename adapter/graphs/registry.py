@@ -32,7 +32,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import StateGraph
 from langgraph.pregel import Pregel
 
-from evergraph.adapter.graphs.config import GraphSpec, LangGraphConfig, apply_env
+from evergraph.adapter.graphs.config import ConfigError, GraphSpec, LangGraphConfig, apply_env
 from evergraph.adapter.graphs.server_runtime import (
     ANONYMOUS,
     REQUEST_USER,
@@ -43,7 +43,9 @@ from evergraph.adapter.graphs.server_runtime import (
     server_runtime,
 )
 
-__all__ = ["GraphLoadError", "GraphRegistry", "allow_sync_node_timeouts", "import_target", "load_registry"]
+__all__ = [
+    "GraphLoadError", "GraphRegistry", "allow_sync_node_timeouts", "import_config_target", "import_target", "load_registry",
+]
 
 
 class GraphLoadError(RuntimeError):
@@ -82,6 +84,32 @@ def allow_sync_node_timeouts() -> None:
 
         pregel_main.validate_timeout_supported = _evergraph_validate_timeout_supported
         _patched = True
+
+
+def import_config_target(
+    key: str, value: str, target: str, attr: str, base_dir: Any, expected: type, what: str
+) -> Any:
+    """The object a ``langgraph.json`` setting other than a graph names (``auth.path``,
+    ``http.app``): ``attr`` of the file or module ``target``, relative to ``base_dir``.
+
+    Args:
+        key: the setting's name, for messages (``"auth.path"``).
+        value: the setting as written (``"./auth.py:auth"``), for messages.
+        expected: the type the object must have.
+        what: ``expected`` in words, for messages (``"a langgraph_sdk.Auth object"``).
+
+    Raises:
+        ConfigError: the file or module does not import, has no such attribute, or
+            the object is not an ``expected``; the message names ``key`` and ``value``.
+    """
+    spec = GraphSpec(key.split(".")[0], target, attr, None, base_dir)  # "auth", "http": module names
+    try:
+        obj = import_target(spec)
+    except GraphLoadError as exc:
+        raise ConfigError(f"{key} {value!r}: {str(exc).removeprefix(f'Graph {spec.graph_id!r}: ')}") from None
+    if not isinstance(obj, expected):
+        raise ConfigError(f"{key} {value!r} must name {what}, got {type(obj).__name__}")
+    return obj
 
 
 def import_target(spec: GraphSpec) -> Any:

@@ -34,8 +34,8 @@ from langgraph_sdk.auth.exceptions import HTTPException as AuthHTTPException
 from langgraph_sdk.auth.types import AuthContext
 
 from evergraph.adapter.errors import EvergraphError
-from evergraph.adapter.graphs.config import AuthConfig, ConfigError, GraphSpec
-from evergraph.adapter.graphs.registry import GraphLoadError, import_target
+from evergraph.adapter.graphs.config import AuthConfig, ConfigError
+from evergraph.adapter.graphs.registry import import_config_target
 from evergraph.adapter.users import AuthUser
 
 __all__ = [
@@ -184,14 +184,9 @@ def load_auth(config: AuthConfig) -> Auth:
             the attribute is not a ``langgraph_sdk.Auth``; the message names
             ``auth.path``.
     """
-    GRAPH_PREFIX = "Graph 'auth': "
-    spec = GraphSpec("auth", config.target, config.attr, None, config.base_dir)
-    try:
-        obj = import_target(spec)
-    except GraphLoadError as exc:
-        raise ConfigError(f"auth.path {config.path!r}: {str(exc).removeprefix(GRAPH_PREFIX)}") from None
-    if not isinstance(obj, Auth):
-        raise ConfigError(f"auth.path {config.path!r} must name a langgraph_sdk.Auth object, got {type(obj).__name__}")
+    obj = import_config_target(
+        "auth.path", config.path, config.target, config.attr, config.base_dir, Auth, "a langgraph_sdk.Auth object"
+    )
     handler = obj._authenticate_handler
     if handler is not None:
         unknown = [p for p in inspect.signature(handler).parameters if p not in AUTHENTICATE_PARAMS]
