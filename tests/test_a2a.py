@@ -1,12 +1,18 @@
-"""A2A at ``/a2a/{assistant_id}`` (api/routes/a2a.py), driven by the official
-``a2a-sdk`` client over real HTTP against the session's ``evergraph dev``: the agent
-card, ``message/send``, ``message/stream``, a task that waits on ``interrupt()`` and
-is continued by a second message, ``tasks/get``, ``tasks/cancel``, JSON-RPC errors,
-and ``langgraph.json`` ``http.disable_a2a`` in a process of its own.
+"""A2A at ``/a2a/{assistant_id}`` (api/routes/a2a.py, adapter/resources/a2a*.py),
+driven by the official ``a2a-sdk`` client over real HTTP against the session's
+``evergraph dev``: the agent card, ``message/send``, ``message/stream``, a task that
+waits on ``interrupt()`` and is continued by a second message, ``tasks/get`` with
+``historyLength`` and ``historyScope``, data-only messages, tool results, failed
+tasks, ``tasks/cancel``, the methods langgraph-api 0.16.7 does not serve (push
+notification configs, ``tasks/resubscribe``), JSON-RPC errors; and, in processes of
+their own, a custom auth handler (another user's tasks, threads and assistants) and
+``langgraph.json`` ``http.disable_a2a``.
 
 The slash-named methods go through the SDK's A2A 0.3 JSON-RPC transport
-(``CompatJsonRpcTransport``), the A2A 1.0 names (``SendMessage``, ``GetTask``)
-through its ``JsonRpcTransport``. Graphs: tests/graphs/a2a_graphs.py.
+(``CompatJsonRpcTransport``), the A2A 1.0 names (``SendMessage``, ``GetTask`` ...)
+through its ``JsonRpcTransport``. Every expected answer was observed on
+langgraph-api 0.16.7 (``langgraph dev``) with the same graphs:
+tests/graphs/a2a_graphs.py.
 """
 
 from __future__ import annotations
@@ -23,18 +29,27 @@ from a2a.client.transports.jsonrpc import JsonRpcTransport
 from a2a.compat.v0_3.jsonrpc_transport import CompatJsonRpcTransport
 from a2a.types.a2a_pb2 import (
     CancelTaskRequest,
+    DeleteTaskPushNotificationConfigRequest,
+    GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
+    ListTaskPushNotificationConfigsRequest,
     ListTasksRequest,
     Message,
     Part,
     Role,
     SendMessageRequest,
+    SubscribeToTaskRequest,
+    TaskPushNotificationConfig,
     TaskState,
 )
-from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
+from a2a.utils.errors import (
+    MethodNotFoundError,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+)
 from google.protobuf import json_format
 
-from tests.conftest import running_evergraph
+from tests.conftest import ROOT, running_evergraph
 
 
 async def _assistant(client, graph_id: str) -> str:
@@ -316,3 +331,297 @@ def test_disable_a2a(temporal_server, data_root: Path):
             r = httpx.request(method, f"{url}{path}", json={"jsonrpc": "2.0", "id": 1, "method": "tasks/get"}, timeout=30)
             assert r.status_code == 404, (path, r.status_code, r.text)
         assert httpx.get(f"{url}/assistants/{aid}", timeout=30).status_code == 200
+
+
+async def _rpc(a2a_http, url: str, method: str, params, headers=None) -> dict:
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    response = await a2a_http.post(url, json=body, headers=headers or {})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _history_texts(task: dict) -> list[str]:
+    return ["".join(p.get("text", "") for p in m["parts"]) for m in task.get("history", [])]
+
+
+async def test_history_scope(server, client, a2a_http):
+    """``historyScope`` (param, or the ``LangGraph-A2A-History-Scope`` header the card
+    declares): ``context`` is the whole conversation, ``task`` the task's own turns."""
+    aid = await _assistant(client, "a2a_echo")
+    url = f"{server}/a2a/{aid}"
+    legacy, v1 = _transports(a2a_http, server, aid)
+    first = (await legacy.send_message(_message("alpha"))).task
+    second = (await v1.send_message(_message("beta", context_id=first.context_id))).task
+    everything = ["alpha", "echo: alpha", "beta", "echo: beta"]
+    assert [_texts(m.parts) for m in second.history] == everything
+    # GetTask: context scope by default; task scope by param or header
+    assert _history_texts((await _rpc(a2a_http, url, "tasks/get", {"id": second.id}))["result"]) == everything
+    own = await _rpc(a2a_http, url, "tasks/get", {"id": second.id, "historyScope": "task"})
+    assert _history_texts(own["result"]) == ["beta", "echo: beta"]
+    by_header = await _rpc(a2a_http, url, "GetTask", {"id": second.id}, {"LangGraph-A2A-History-Scope": "task"})
+    assert _history_texts(by_header["result"]) == ["beta", "echo: beta"]
+    assert {m["taskId"] for m in by_header["result"]["history"]} == {second.id}
+    # the first task, as its own run left the thread, and only its last message
+    assert _history_texts((await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "historyScope": "task"}))["result"]) == [
+        "alpha", "echo: alpha"
+    ]
+    last = await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "historyScope": "task", "historyLength": 1})
+    assert _history_texts(last["result"]) == ["echo: alpha"]
+    assert "history" not in (await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "historyLength": 0}))["result"]
+    # message/send: configuration.historyScope, or the header
+    params = {
+        "message": {"messageId": str(uuid.uuid4()), "role": "user", "contextId": first.context_id,
+                    "parts": [{"kind": "text", "text": "gamma"}]},
+        "configuration": {"historyScope": "task"},
+    }
+    assert _history_texts((await _rpc(a2a_http, url, "message/send", params))["result"]) == ["gamma", "echo: gamma"]
+    params = {"message": {**params["message"], "messageId": str(uuid.uuid4()), "parts": [{"kind": "text", "text": "delta"}]}}
+    sent = await _rpc(a2a_http, url, "message/send", params, {"LangGraph-A2A-History-Scope": "task"})
+    assert _history_texts(sent["result"]) == ["delta", "echo: delta"]
+    # ListTasks takes it too
+    listed = await _rpc(a2a_http, url, "ListTasks", {"contextId": first.context_id, "historyScope": "task"})
+    assert [_history_texts(t) for t in listed["result"]["tasks"]] == [
+        ["delta", "echo: delta"], ["gamma", "echo: gamma"], ["beta", "echo: beta"], ["alpha", "echo: alpha"]
+    ]
+    # bad values, named
+    scope_error = {"code": -32602, "message": "historyScope must be 'context' or 'task'"}
+    assert (await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "historyScope": "all"}))["error"] == scope_error
+    bad_send = {"message": {**params["message"], "messageId": "m"}, "configuration": {"historyScope": "all"}}
+    assert (await _rpc(a2a_http, url, "message/send", bad_send))["error"] == scope_error
+    for value, text in ((11, "historyLength cannot exceed 10"), (-1, "historyLength must be a non-negative integer"),
+                        ("2", "historyLength must be a non-negative integer")):
+        answer = await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "historyLength": value})
+        assert answer["error"] == {"code": -32602, "message": text}
+    # a bare run id names the task together with its context
+    run_id = first.id.split(":", 1)[1]
+    by_run = await _rpc(a2a_http, url, "tasks/get", {"id": run_id, "contextId": first.context_id})
+    assert by_run["result"]["id"] == run_id and by_run["result"]["status"]["state"] == "completed"
+    assert (await _rpc(a2a_http, url, "tasks/get", {"id": run_id}))["error"] == {
+        "code": -32001, "message": f"Task not found: {run_id}"
+    }
+    elsewhere = str(uuid.uuid4())
+    assert (await _rpc(a2a_http, url, "tasks/get", {"id": first.id, "contextId": elsewhere}))["error"] == {
+        "code": -32001, "message": f"Task not found: {first.id} in context '{elsewhere}'"
+    }
+
+
+async def test_data_only_message(server, client, a2a_http):
+    """A message of data parts only: its keys are the graph's input, the reply is the
+    run's own new message, and the task's history starts there."""
+    aid = await _assistant(client, "a2a_echo")
+    url = f"{server}/a2a/{aid}"
+    first = (await _rpc(a2a_http, url, "message/send", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "text", "text": "hello"}]}}))["result"]
+    data = {"messageId": str(uuid.uuid4()), "role": "user", "contextId": first["contextId"],
+            "parts": [{"kind": "data", "data": {"note": "n1"}}]}
+    task = (await _rpc(a2a_http, url, "message/send", {"message": data}))["result"]
+    assert task["status"]["state"] == "completed"
+    assert task["artifacts"][0]["parts"] == [{"kind": "text", "text": "echo: echo: hello (n1)"}]
+    assert _history_texts(task) == ["hello", "echo: hello", "echo: echo: hello (n1)"]
+    assert task["history"][-1]["taskId"] == task["id"] and task["history"][0]["taskId"] == first["id"]
+    own = (await _rpc(a2a_http, url, "tasks/get", {"id": task["id"], "historyScope": "task"}))["result"]
+    assert _history_texts(own) == ["echo: echo: hello (n1)"]
+    # on a new context
+    fresh = {"messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "data", "data": {"note": "n2"}}]}
+    task = (await _rpc(a2a_http, url, "message/send", {"message": fresh}))["result"]
+    assert task["artifacts"][0]["parts"] == [{"kind": "text", "text": "echo:  (n2)"}]
+    assert _history_texts(task) == ["echo:  (n2)"]
+
+
+async def test_tool_results_and_failures(server, client, a2a_http):
+    """Tool output is never agent prose: a tool result correlated by ``tool_call_id``
+    is a ``tool_results`` data part, in the history and in the stream. A graph that
+    raises ends the task ``failed``."""
+    aid = await _assistant(client, "a2a_echo")
+    url = f"{server}/a2a/{aid}"
+    legacy, _ = _transports(a2a_http, server, aid)
+    tool_data = {"tool_results": [{"toolCallId": "call-1", "content": "42", "name": "lookup", "status": "success"}]}
+    task = (await _rpc(a2a_http, url, "message/send", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "text", "text": "use the tool"}]}}))["result"]
+    assert task["artifacts"][0]["parts"] == [{"kind": "text", "text": "The answer is 42."}]
+    assert [(m["role"], m["parts"]) for m in task["history"]] == [
+        ("user", [{"kind": "text", "text": "use the tool"}]),
+        ("agent", [{"kind": "data", "data": tool_data}]),
+        ("agent", [{"kind": "text", "text": "The answer is 42."}]),
+    ]
+    events = [e async for e in legacy.send_message_streaming(_message("use the tool"))]
+    updates = [json_format.MessageToDict(e.status_update) for e in events if e.WhichOneof("payload") == "status_update"]
+    assert updates[0]["status"]["message"]["parts"] == [{"data": tool_data}]
+    assert updates[1]["status"]["message"]["parts"] == [{"text": "The answer is 42."}]
+    assert updates[-1]["status"]["state"] == "TASK_STATE_COMPLETED"
+    # a failing graph
+    failed = (await _rpc(a2a_http, url, "message/send", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "text", "text": "fail"}]}}))["result"]
+    assert failed["status"]["state"] == "failed" and failed["history"] == []
+    assert failed["status"]["message"]["parts"] == [{"kind": "text", "text": "Error executing assistant: ValueError"}]
+    got = (await _rpc(a2a_http, url, "tasks/get", {"id": failed["id"]}))["result"]
+    assert got["status"]["message"]["parts"] == [{"kind": "text", "text": "Task failed with status: error"}]
+    assert _history_texts(got) == ["fail"]
+    events = [e async for e in legacy.send_message_streaming(_message("fail"))]
+    final = events[-1].status_update
+    assert final.status.state == TaskState.TASK_STATE_FAILED
+    assert _texts(final.status.message.parts) == "asked to fail"
+    listed = await _rpc(a2a_http, url, "ListTasks", {"status": "failed", "contextId": failed["contextId"]})
+    assert [t["id"] for t in listed["result"]["tasks"]] == [failed["id"]]
+
+
+async def test_streaming_with_the_a2a_1_0_names(server, client, a2a_http):
+    """``SendStreamingMessage`` answers as langgraph-api 0.16.7 does: ``{"task": T}``
+    first (A2A 1.0), then the events in their 0.3 shape (``kind``, ``final``,
+    ``append``/``lastChunk``) with 1.0 states; a2a-sdk's 1.0 client reads the task
+    and none of the events (so does it against langgraph-api)."""
+    aid = await _assistant(client, "a2a_echo")
+    url = f"{server}/a2a/{aid}"
+    _, v1 = _transports(a2a_http, server, aid)
+    events = [e async for e in v1.send_message_streaming(_message("one two"))]
+    assert events[0].WhichOneof("payload") == "task"
+    assert events[0].task.status.state == TaskState.TASK_STATE_SUBMITTED
+    assert [e.WhichOneof("payload") for e in events[1:]] == [None] * (len(events) - 1)
+    body = {"jsonrpc": "2.0", "id": "s", "method": "SendStreamingMessage",
+            "params": {"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "one two"}]}}}
+    async with a2a_http.stream("POST", url, json=body, headers={"accept": "text/event-stream"}) as response:
+        assert response.headers["content-type"] == "text/event-stream"
+        lines = [line async for line in response.aiter_lines() if line]
+    assert set(lines[0::2]) == {"event: message"}
+    answers = [json.loads(line.removeprefix("data: ")) for line in lines[1::2]]
+    assert {a["id"] for a in answers} == {"s"}
+    results = [a["result"] for a in answers]
+    task = results[0]["task"]
+    assert task["history"] == [{"kind": "message", "messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "one two"}],
+                                "taskId": task["id"], "contextId": task["contextId"]}]
+    assert [r["kind"] for r in results[1:]] == ["status-update"] * (len(results) - 3) + ["artifact-update", "status-update"]
+    working = results[1:-2]
+    assert all(r["status"]["state"] == "TASK_STATE_WORKING" and r["final"] is False for r in working)
+    assert working[-1]["status"]["message"]["role"] == "ROLE_AGENT"
+    artifact = results[-2]
+    assert artifact["append"] is False and artifact["lastChunk"] is True
+    assert artifact["artifact"]["parts"] == [{"kind": "text", "text": "echo: one two"}]
+    assert results[-1]["final"] is True and results[-1]["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert set(results[-1]["status"]) == {"state", "timestamp"}
+
+
+async def test_methods_langgraph_api_does_not_serve(server, client, a2a_http):
+    """The card says ``pushNotifications: false``; the push notification config
+    methods and ``tasks/resubscribe`` are unknown methods (-32601), under both
+    protocol versions, as in langgraph-api 0.16.7."""
+    aid = await _assistant(client, "a2a_echo")
+    for transport in _transports(a2a_http, server, aid):
+        calls = [
+            transport.create_task_push_notification_config(
+                TaskPushNotificationConfig(task_id="t", url="http://127.0.0.1:9/hook")
+            ),
+            transport.get_task_push_notification_config(GetTaskPushNotificationConfigRequest(task_id="t", id="c")),
+            transport.list_task_push_notification_configs(ListTaskPushNotificationConfigsRequest(task_id="t")),
+            transport.delete_task_push_notification_config(DeleteTaskPushNotificationConfigRequest(task_id="t", id="c")),
+        ]
+        for call in calls:
+            with pytest.raises(MethodNotFoundError):
+                await call
+        with pytest.raises(MethodNotFoundError):
+            async for _event in transport.subscribe(SubscribeToTaskRequest(id="t")):
+                pass
+    url = f"{server}/a2a/{aid}"
+    for method in ("tasks/pushNotificationConfig/set", "tasks/resubscribe", "CreateTaskPushNotificationConfig",
+                   "SubscribeToTask", "tasks/list", "agent/getAuthenticatedExtendedCard"):
+        answer = await _rpc(a2a_http, url, method, {"id": "t"})
+        assert answer["error"] == {"code": -32601, "message": f"Method not found: {method}"}
+
+
+async def test_request_errors_as_langgraph_api(server, client, a2a_http):
+    aid = await _assistant(client, "a2a_echo")
+    url = f"{server}/a2a/{aid}"
+
+    def message(**fields):
+        return {"message": {"messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "text", "text": "x"}], **fields}}
+
+    cases = [
+        ({**message(), "configuration": []}, "Invalid params: 'configuration' must be an object"),
+        (message(contextId="not-a-uuid"), "Failed to create run: Invalid thread ID"),
+        (message(contextId=5), "contextId must be a string"),
+        ({"message": {"messageId": "m", "parts": [{"kind": "text", "text": "x"}]}}, "Missing required 'role' in message"),
+        ({"message": {"messageId": "m", "role": "user", "parts": {}}}, "Invalid params: 'parts' must be an array"),
+    ]
+    for params, text in cases:
+        assert (await _rpc(a2a_http, url, "message/send", params))["error"] == {"code": -32602, "message": text}
+    missing = str(uuid.uuid4())
+    assert (await _rpc(a2a_http, f"{server}/a2a/{missing}", "message/send", message()))["error"] == {
+        "code": -32602, "message": f"Assistant '{missing}' not found"
+    }
+    assert (await _rpc(a2a_http, f"{server}/a2a/{missing}", "GetExtendedAgentCard", {}))["error"] == {
+        "code": -32602, "message": f"Assistant '{missing}' not found"
+    }
+    file_both = {"messageId": "m", "role": "user", "parts": [{"kind": "file", "file": {"bytes": "aGk=", "uri": "http://x"}}]}
+    assert (await _rpc(a2a_http, url, "message/send", {"message": file_both}))["error"] == {
+        "code": -32005, "message": "FilePart 'file' must contain only one of 'bytes' or 'uri'."
+    }
+    # a boolean id is a number to JSON-RPC here, as in langgraph-api 0.16.7
+    answer = (await a2a_http.post(url, json={"jsonrpc": "2.0", "id": True, "method": "tasks/get", "params": {"id": "x:y"}})).json()
+    assert answer == {"jsonrpc": "2.0", "id": True, "error": {"code": -32001, "message": "Task not found: x:y"}}
+    # errors before a stream's run: one SSE event
+    body = {"jsonrpc": "2.0", "id": 2, "method": "message/stream",
+            "params": {"message": {"messageId": "m", "role": "user", "parts": [{"kind": "text", "text": "x"}],
+                                   "taskId": f"{uuid.uuid4()}:{uuid.uuid4()}"}}}
+    async with a2a_http.stream("POST", url, json=body, headers={"accept": "text/event-stream"}) as response:
+        lines = [line async for line in response.aiter_lines() if line]
+    assert lines[0] == "event: message" and len(lines) == 2
+    assert json.loads(lines[1].removeprefix("data: "))["error"]["code"] == -32001
+    # another assistant's task is not found
+    other = await _assistant(client, "a2a_asker")
+    task = (await _rpc(a2a_http, url, "message/send", message()))["result"]
+    assert (await _rpc(a2a_http, f"{server}/a2a/{other}", "tasks/get", {"id": task["id"]}))["error"]["code"] == -32001
+
+
+def test_auth(temporal_server, data_root: Path):
+    """With a custom auth handler (tests/graphs/auth_handlers.py: everything filtered
+    by owner), another user's task is not found, their thread cannot take a message,
+    their assistant has no card; without a token the endpoints answer 401."""
+    folder = data_root / "a2a-auth"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("a2a_graphs.py", "auth_handlers.py"):
+        (folder / name).write_text((ROOT / "tests" / "graphs" / name).read_text())
+    config = folder / "langgraph.json"
+    config.write_text(json.dumps({
+        "dependencies": ["."],
+        "graphs": {"a2a_echo": "./a2a_graphs.py:echo"},
+        "auth": {"path": "./auth_handlers.py:auth"},
+    }))
+    alice, bob = {"Authorization": "Bearer token-alice"}, {"Authorization": "Bearer token-bob"}
+    with running_evergraph("dev", config, temporal_server.address, data_root, "a2a-auth") as url, httpx.Client(
+        base_url=url, timeout=60
+    ) as http:
+
+        def rpc(assistant_id: str, method: str, params: dict, headers: dict) -> dict:
+            response = http.post(f"/a2a/{assistant_id}", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+                                 headers=headers)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        mine = http.post("/assistants", json={"graph_id": "a2a_echo"}, headers=alice).json()["assistant_id"]
+        theirs = http.post("/assistants", json={"graph_id": "a2a_echo"}, headers=bob).json()["assistant_id"]
+        assert http.get(f"/a2a/{mine}/.well-known/agent-card.json", headers=alice).json()["name"] == "Untitled"
+        refused = http.get(f"/a2a/{mine}/.well-known/agent-card.json", headers=bob)
+        assert refused.status_code == 400
+        assert refused.json() == {"error": {"code": -32602, "message": f"Assistant '{mine}' not found"}}
+        for path in (f"/a2a/{mine}", f"/.well-known/agent-card.json?assistant_id={mine}"):
+            assert http.get(path).status_code == 401
+        assert http.post(f"/a2a/{mine}", json={"jsonrpc": "2.0", "id": 1, "method": "tasks/get"}).status_code == 401
+        message = {"messageId": str(uuid.uuid4()), "role": "user", "parts": [{"kind": "text", "text": "hi"}]}
+        task = rpc(mine, "message/send", {"message": message}, alice)["result"]
+        assert task["status"]["state"] == "completed"
+        not_found = {"code": -32001, "message": f"Task not found: {task['id']}"}
+        assert rpc(mine, "tasks/get", {"id": task["id"]}, bob)["error"] == not_found
+        assert rpc(theirs, "tasks/get", {"id": task["id"]}, bob)["error"] == not_found
+        assert rpc(mine, "tasks/cancel", {"id": task["id"]}, bob)["error"] == not_found
+        continued = {**message, "messageId": str(uuid.uuid4()), "contextId": task["contextId"], "taskId": task["id"]}
+        assert rpc(theirs, "message/send", {"message": continued}, bob)["error"] == not_found
+        assert rpc(mine, "message/send", {"message": message}, bob)["error"] == {
+            "code": -32602, "message": f"Assistant '{mine}' not found"
+        }
+        into_their_thread = {**message, "messageId": str(uuid.uuid4()), "contextId": task["contextId"]}
+        assert rpc(theirs, "message/send", {"message": into_their_thread}, bob)["error"] == {
+            "code": -32602,
+            "message": f"Thread '{task['contextId']}' not found. Please create the thread first before sending messages to it.",
+            "data": {"thread_id": task["contextId"], "error_type": "thread_not_found"},
+        }
+        assert rpc(theirs, "ListTasks", {}, bob)["result"]["tasks"] == []
+        assert [t["id"] for t in rpc(mine, "ListTasks", {}, alice)["result"]["tasks"]] == [task["id"]]

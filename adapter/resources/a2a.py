@@ -1,714 +1,499 @@
-"""A2A (Agent2Agent) on Evergraph's runs: the mapping between A2A messages, tasks
-and agent cards and Evergraph's assistants, threads and runs, as langgraph-api
-0.16.7 maps them (``/a2a/{assistant_id}``, served by :mod:`evergraph.api.routes.a2a`).
+"""A2A (Agent2Agent) on Evergraph's assistants, threads and runs: the JSON-RPC methods
+of ``/a2a/{assistant_id}`` as langgraph-api 0.16.7 answers them, without HTTP
+(``api/routes/a2a.py`` parses the requests, calls these and frames the answers).
 
-- A task's ``contextId`` is a thread id; a task id is ``"<thread id>:<run id>"`` of
-  the run that started it; a later message to the task (resuming an ``interrupt()``)
-  starts another run whose metadata records ``{"a2a": {"task_id": ...}}``.
-- A message's text parts become one ``{"role": "human", "content": ...}`` message
-  each under the graph's ``messages`` key; data parts become top-level input keys.
-- Task states: run ``pending`` -> ``submitted``, ``running`` -> ``working``,
-  ``success`` -> ``completed`` (``input-required`` when the thread is interrupted),
-  ``interrupted`` (cancelled) -> ``canceled``, ``error``/``timeout`` -> ``failed``.
+- ``SendMessage`` (``message/send``) runs the assistant on the message's context
+  (a thread, created when missing) and answers with the task when the run ends;
+  ``SendStreamingMessage`` (``message/stream``) is :mod:`evergraph.adapter.resources.a2a_stream`.
+- ``GetTask`` (``tasks/get``), ``CancelTask`` (``tasks/cancel``) and
+  ``GetExtendedAgentCard`` (the public card); ``ListTasks`` is
+  :mod:`evergraph.adapter.resources.a2a_list`. Nothing else: push notifications
+  (the card says ``pushNotifications: false``) and ``tasks/resubscribe`` are
+  unknown methods (-32601), as in langgraph-api 0.16.7.
+- Every method raises :class:`~evergraph.adapter.resources.a2a_wire.A2AError` for
+  a JSON-RPC error; a run is created through the caller's :class:`A2AAccess` (the
+  REST API's own path, authorization included), and reads apply the auth filter it
+  returns, so a task of a thread the caller may not see is not found (-32001).
 
-States and roles are kept in A2A 1.0's enum names (``TASK_STATE_WORKING``,
-``ROLE_AGENT``); :func:`legacy_shape` turns a response into the 0.x spelling that
-the slash-named methods (``message/send`` ...) answer with.
+The mappings live beside this module: ``a2a_input`` (message -> graph input),
+``a2a_output`` (graph output -> artifacts, history), ``a2a_tasks`` (tasks as runs),
+``a2a_card`` (the agent card), ``a2a_wire`` (codes, states, shared checks).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from evergraph.adapter.resources.auth import visible
-from evergraph.adapter.resources.runs import find_run
-from evergraph.adapter.resources.threads import search_threads
+import orjson
+from evergraph.adapter.errors import EvergraphError, NotFound, Refused
+from evergraph.adapter.execution.runconfig import COMPAT_API_VERSION
+from evergraph.adapter.resources import a2a_tasks as tasks
+from evergraph.adapter.resources import runs, threads
+from evergraph.adapter.resources.a2a_card import agent_card
+from evergraph.adapter.resources.a2a_input import (
+    PartsError,
+    message_input,
+    resume_of_parts,
+    supports_messages,
+    text_of_parts,
+)
+from evergraph.adapter.resources.a2a_output import task_from_result
+from evergraph.adapter.resources.a2a_wire import (
+    CONTENT_TYPE_NOT_SUPPORTED,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    TASK_NOT_CANCELABLE,
+    TASK_NOT_FOUND,
+    TERMINAL_STATES,
+    UNSUPPORTED_OPERATION,
+    A2AError,
+    HistoryScope,
+    agent_message,
+    check_history_length,
+    history_scope,
+    now,
+)
+from evergraph.adapter.resources.assistants import assistant_schemas, get_assistant
 from evergraph.adapter.services import Services
 
 __all__ = [
-    "CONTENT_TYPE_NOT_SUPPORTED",
-    "INTERNAL_ERROR",
-    "INVALID_PARAMS",
-    "INVALID_REQUEST",
-    "METHOD_NOT_FOUND",
-    "PARSE_ERROR",
-    "TASK_NOT_CANCELABLE",
-    "TASK_NOT_FOUND",
-    "TERMINAL_STATES",
-    "UNSUPPORTED_OPERATION",
-    "A2ATask",
-    "PartsError",
-    "agent_card",
-    "agent_message",
-    "content_parts",
-    "interrupt_artifact",
-    "legacy_shape",
-    "list_tasks",
-    "make_task_id",
-    "message_input",
-    "now",
-    "parse_task_id",
-    "resolve_task",
-    "response_artifact",
-    "response_parts",
-    "resume_of_parts",
-    "role_of",
-    "stream_message_update",
-    "supports_messages",
-    "task_from_result",
-    "task_ids_by_start_id",
-    "task_state",
-    "text_of_parts",
-    "to_history",
+    "A2AAccess",
+    "Prepared",
+    "cancel_task",
+    "card",
+    "create_run",
+    "extended_card",
+    "get_task",
+    "prepare",
+    "send_message",
 ]
 
-# JSON-RPC 2.0 error codes, and A2A's own (server range), as langgraph-api 0.16.7 uses them
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-TASK_NOT_FOUND = -32001
-TASK_NOT_CANCELABLE = -32002
-UNSUPPORTED_OPERATION = -32004
-CONTENT_TYPE_NOT_SUPPORTED = -32005
-
-TERMINAL_STATES = frozenset({"TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED", "TASK_STATE_REJECTED"})
-
-_ROLES_LEGACY = {"ROLE_USER": "user", "ROLE_AGENT": "agent"}
-_STATES_LEGACY = {
-    "TASK_STATE_SUBMITTED": "submitted",
-    "TASK_STATE_WORKING": "working",
-    "TASK_STATE_COMPLETED": "completed",
-    "TASK_STATE_FAILED": "failed",
-    "TASK_STATE_CANCELED": "canceled",
-    "TASK_STATE_INPUT_REQUIRED": "input-required",
-    "TASK_STATE_REJECTED": "rejected",
-    "TASK_STATE_AUTH_REQUIRED": "auth-required",
-}
-_RUN_STATES = {
-    "pending": "TASK_STATE_SUBMITTED",
-    "running": "TASK_STATE_WORKING",
-    "success": "TASK_STATE_COMPLETED",
-    "interrupted": "TASK_STATE_CANCELED",
-    "error": "TASK_STATE_FAILED",
-    "timeout": "TASK_STATE_FAILED",
-}
-_DEFAULT_MODES = ("application/json", "text/plain")
-HISTORY_SCOPE_URI = "https://langchain.com/a2a/extensions/history-scope/v1"
-_RUN_SCAN_LIMIT = 1000
-
-_USER_TYPES = {"human", "humanmessage", "humanmessagechunk"}
-_AGENT_TYPES = {"ai", "aimessage", "aimessagechunk"}
-_ROLE_TYPES = {"chat", "chatmessage", "chatmessagechunk"}
+logger = logging.getLogger(__name__)
 
 
-class PartsError(ValueError):
-    """A message's parts cannot be turned into graph input (A2A -32005)."""
-
-
-def now() -> str:
-    """The current UTC time, ISO 8601."""
-    return datetime.now(UTC).isoformat()
-
-
-def legacy_shape(data: Any) -> Any:
-    """``data`` in A2A 0.x spelling: roles ``user``/``agent``, states ``working`` ...,
-    and ``{"result": {"task": T}}`` unwrapped to ``{"result": T}``."""
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            if key == "role" and isinstance(value, str):
-                out[key] = _ROLES_LEGACY.get(value, value)
-            elif key == "state" and isinstance(value, str):
-                out[key] = _STATES_LEGACY.get(value, value)
-            elif key == "result" and isinstance(value, dict) and list(value) == ["task"]:
-                out[key] = legacy_shape(value["task"])
-            else:
-                out[key] = legacy_shape(value)
-        return out
-    if isinstance(data, list):
-        return [legacy_shape(item) for item in data]
-    return data
-
-
-def make_task_id(context_id: str, run_id: str) -> str:
-    """The task id of the run ``run_id`` that started a task on thread ``context_id``."""
-    return f"{context_id}:{run_id}"
-
-
-def parse_task_id(task_id: str) -> tuple[str, str]:
-    """``(context id, run id)`` of a task id; the context id is ``""`` for a bare run id."""
-    if ":" in task_id:
-        context_id, run_id = task_id.split(":", 1)
-        return context_id, run_id
-    return "", task_id
-
-
-def _a2a_meta(run: dict[str, Any]) -> dict[str, Any]:
-    meta = (run.get("metadata") or {}).get("a2a")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _stamp(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value or "")
-
-
-@dataclass(frozen=True)
-class A2ATask:
-    """A task found by :func:`resolve_task`.
+class A2AAccess(Protocol):
+    """What the A2A methods need of the request they serve (``api/routes/a2a.py``).
 
     Attributes:
-        task_id: the task id as asked for.
-        context_id: its thread id.
-        run: the record of the task's latest run.
-        state: the A2A task state (``TASK_STATE_*``).
-        timestamp: ISO time of the latest run's last change.
-        task_ids_by_start_id: task ids of the context, by the ``task_start_id`` their
-            first message carries (for provenance in :func:`to_history`).
+        services: the server's services.
+        scope_header: the ``LangGraph-A2A-History-Scope`` header (``None``: absent).
     """
 
-    task_id: str
+    services: Services
+    scope_header: str | None
+
+    async def authorize(self, resource: str, action: str, value: dict[str, Any]) -> Any:
+        """The auth filter of ``resource``.``action`` on ``value`` (``None``: none);
+        raises when the auth handler refuses."""
+
+    async def create_run(self, thread_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a run on ``thread_id`` from a ``POST /threads/{id}/runs`` body, as
+        that route does (authorization included); the run record.
+
+        Raises:
+            EvergraphError: as the route would (``NotFound`` for a thread or
+                assistant the caller may not see); A2AError: the refusal of an
+                auth handler."""
+
+
+@dataclass
+class Prepared:
+    """A validated message: the run to create for it.
+
+    Attributes:
+        assistant: the assistant record; context_id: the thread of the run.
+        task_id: the task the message continues (``None``: a new task, whose first
+            message carries ``task_start_id``).
+        task_ids: task ids of the context by their ``task_start_id``.
+        input, command: the run's ``input`` and ``command``.
+        history_length, scope: what history the answer carries.
+        message: the A2A message as sent.
+    """
+
+    assistant: dict[str, Any]
     context_id: str
-    run: dict[str, Any]
-    state: str
-    timestamp: str
-    task_ids_by_start_id: dict[str, str] = field(default_factory=dict)
+    task_id: str | None
+    task_start_id: str | None
+    input: dict[str, Any] | None
+    command: dict[str, Any] | None
+    context: Any
+    message: dict[str, Any]
+    history_length: int | None = None
+    scope: HistoryScope = "context"
+    task_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sends_messages(self) -> bool:
+        """Whether the run's input carries messages."""
+        return "messages" in (self.input or {})
 
 
-def task_state(run: dict[str, Any], thread: dict[str, Any] | None) -> str:
-    """The A2A state of a task whose latest run is ``run``; ``thread`` is given when
-    that run is the thread's latest (an interrupted thread: ``input-required``)."""
-    state = _RUN_STATES.get(run.get("status", ""), "TASK_STATE_SUBMITTED")
-    if run.get("status") == "success" and thread is not None and thread.get("status") == "interrupted":
-        return "TASK_STATE_INPUT_REQUIRED"
-    return state
+# ------------------------------------------------------------------ assistants
 
 
-def task_ids_by_start_id(runs: list[dict[str, Any]], context_id: str, assistant_id: str) -> dict[str, str]:
-    """``task_start_id`` -> task id for the runs of ``assistant_id`` on a thread."""
-    out: dict[str, str] = {}
-    for run in runs:
-        if str(run.get("assistant_id")) != assistant_id:
-            continue
-        start = _a2a_meta(run).get("task_start_id")
-        if isinstance(start, str) and start:
-            out[start] = _a2a_meta(run).get("task_id") or make_task_id(context_id, str(run["run_id"]))
-    return out
+async def _assistant(access: A2AAccess, assistant_id: str) -> dict[str, Any]:
+    """The assistant record, the caller's auth filter applied.
 
-
-async def resolve_task(
-    services: Services, *, task_id: str, context_id: str | None, assistant_id: str, flt: Any = None
-) -> A2ATask | None:
-    """The task ``task_id`` of assistant ``assistant_id``, or ``None`` when there is
-    none (unknown ids, another assistant's run, a context that does not match, a
-    thread hidden by the auth filter ``flt``)."""
-    parsed_context, anchor_id = parse_task_id(task_id)
-    if parsed_context and context_id and parsed_context != context_id:
-        return None
-    context = context_id or parsed_context
+    Raises:
+        A2AError: -32602 ``Assistant '<id>' not found`` (or ``Failed to get
+            assistant '<id>': ...`` for any other failure).
+    """
     try:
-        uuid.UUID(context)
-        uuid.UUID(anchor_id)
-    except ValueError:
-        return None
-    context, anchor_id = str(uuid.UUID(context)), str(uuid.UUID(anchor_id))
-    anchor = await find_run(services, context, anchor_id, flt)
-    if anchor is None or str(anchor.get("assistant_id")) != assistant_id:
-        return None
-    stored = _a2a_meta(anchor).get("task_id")
-    if isinstance(stored, str) and stored and stored != task_id:
-        return None
-    thread = await services.records.get_thread(context)
-    runs = await services.records.list_runs(context, limit=_RUN_SCAN_LIMIT, offset=0, status=None)
-    newest = max(runs, key=lambda r: (_stamp(r.get("created_at")), str(r["run_id"])), default=None)
-    latest, is_newest = anchor, newest is not None and newest["run_id"] == anchor["run_id"]
-    mine = sorted(
-        (r for r in runs if str(r.get("assistant_id")) == assistant_id),
-        key=lambda r: (_stamp(r.get("created_at")), str(r["run_id"])),
-        reverse=True,
-    )
-    for run in mine:
-        if run["run_id"] == anchor_id or _a2a_meta(run).get("task_id") == task_id:
-            latest, is_newest = run, newest is not None and run["run_id"] == newest["run_id"]
-            break
-    return A2ATask(
+        flt = await access.authorize("assistants", "read", {"assistant_id": assistant_id})
+        return await get_assistant(access.services, assistant_id, flt)
+    except NotFound:
+        raise A2AError(INVALID_PARAMS, f"Assistant '{assistant_id}' not found") from None
+    except EvergraphError as exc:
+        raise A2AError(INVALID_PARAMS, f"Failed to get assistant '{assistant_id}': {exc.message}") from None
+    except Exception as exc:  # noqa: BLE001 - an auth handler's refusal, named as langgraph-api 0.16.7 names it
+        raise A2AError(INVALID_PARAMS, f"Failed to get assistant '{assistant_id}': {exc}") from None
+
+
+async def card(access: A2AAccess, assistant_id: str, base_url: str) -> dict[str, Any]:
+    """The agent card of ``assistant_id`` (:func:`~evergraph.adapter.resources.a2a_card.agent_card`),
+    its URLs under ``base_url`` (the server's public URL, no trailing slash).
+
+    Raises:
+        A2AError: -32602 for an assistant that cannot be read, or malformed
+            ``metadata.a2a`` modes.
+    """
+    assistant = await _assistant(access, assistant_id)
+    return agent_card(assistant, await assistant_schemas(access.services, assistant), base_url, COMPAT_API_VERSION)
+
+
+async def extended_card(access: A2AAccess, assistant_id: str, base_url: str) -> dict[str, Any]:
+    """``GetExtendedAgentCard``: the public card (there is no extended one)."""
+    return await card(access, assistant_id, base_url)
+
+
+# ------------------------------------------------------------------ message/send
+
+
+async def _thread_interrupted(services: Services, context_id: str) -> bool:
+    thread = await services.records.get_thread(context_id)
+    return thread is not None and thread.get("status") == "interrupted"
+
+
+def _message_fields(params: dict[str, Any]) -> tuple[dict[str, Any], str, str, list[Any]]:
+    message = params.get("message")
+    if not message or not isinstance(message, dict):
+        raise A2AError(INVALID_PARAMS, "Missing 'message' in params")
+    if not message.get("messageId"):
+        raise A2AError(INVALID_PARAMS, "Missing required 'messageId' in message")
+    if not message.get("role"):
+        raise A2AError(INVALID_PARAMS, "Missing required 'role' in message")
+    parts = message.get("parts", [])
+    if not isinstance(parts, list):
+        raise A2AError(INVALID_PARAMS, "Invalid params: 'parts' must be an array")
+    if not parts:
+        raise A2AError(INVALID_PARAMS, "Message must contain at least one part")
+    return message, message["messageId"], message["role"], parts
+
+
+async def _resume(
+    services: Services, parts: list[Any], graph_input: dict[str, Any], *, context_id: str | None, task_id: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """``(command, input)``: a data part ``{"resume": v}`` resumes the task's
+    ``interrupt()`` with ``v``; the text of a message to a task whose thread waits on
+    one resumes it with that text; otherwise no command."""
+    try:
+        found, value = resume_of_parts(parts)
+    except ValueError as exc:
+        raise A2AError(INVALID_PARAMS, str(exc)) from None
+    if found:
+        if not context_id or not task_id:
+            raise A2AError(INVALID_PARAMS, "contextId and taskId are required when resuming a task")
+        if not await _thread_interrupted(services, context_id):
+            raise A2AError(INVALID_PARAMS, "Task is not awaiting input")
+        return {"resume": value}, {k: v for k, v in graph_input.items() if k != "resume"}
+    text = text_of_parts(parts)
+    if text is None or not context_id or not task_id or not await _thread_interrupted(services, context_id):
+        return None, graph_input
+    return {"resume": text}, {k: v for k, v in graph_input.items() if k != "messages"}
+
+
+async def prepare(access: A2AAccess, params: dict[str, Any], assistant_id: str, *, streaming: bool = False) -> Prepared:
+    """Validate a ``SendMessage``/``SendStreamingMessage`` request (``params``: its
+    ``MessageSendParams``) and work out the run it asks for.
+
+    Args:
+        streaming: for ``SendStreamingMessage``, which (as in langgraph-api 0.16.7)
+            reads no ``configuration``.
+
+    Raises:
+        A2AError: -32602 for a missing or malformed field, an assistant that cannot
+            be read or whose graph takes no ``messages`` for text/file parts, a
+            resume without a waiting task; -32001 an unknown ``taskId``; -32004 a
+            task that has ended; -32005 parts that cannot become graph input.
+    """
+    history_length, scope = None, "context"
+    if not streaming:
+        configuration = params.get("configuration")
+        configuration = {} if configuration is None else configuration
+        if not isinstance(configuration, dict):
+            raise A2AError(INVALID_PARAMS, "Invalid params: 'configuration' must be an object")
+        history_length = check_history_length(configuration.get("historyLength"))
+        scope = history_scope(configuration, access.scope_header)
+    message, message_id, role, parts = _message_fields(params)
+    assistant = await _assistant(access, assistant_id)
+    try:
+        supports_messages(assistant, await assistant_schemas(access.services, assistant), parts)
+    except ValueError as exc:
+        raise A2AError(INVALID_PARAMS, str(exc)) from None
+    requested_context, task_id = message.get("contextId"), message.get("taskId")
+    if requested_context is not None and not isinstance(requested_context, str):
+        raise A2AError(INVALID_PARAMS, "contextId must be a string")
+    if task_id is not None and not isinstance(task_id, str):
+        raise A2AError(INVALID_PARAMS, "taskId must be a string")
+    task_ids: dict[str, str] = {}
+    task_start_id = None
+    if task_id is None:
+        context_id = requested_context or str(uuid.uuid4())
+        task_start_id = str(uuid.uuid4())
+    else:
+        task = await _find(access, task_id, requested_context, assistant_id, "read")
+        if task is None:
+            raise A2AError(TASK_NOT_FOUND, f"Task not found: {task_id}")
+        if task.state in TERMINAL_STATES:
+            raise A2AError(UNSUPPORTED_OPERATION, "A terminal task cannot accept another message")
+        context_id, task_ids = task.context_id, task.task_ids_by_start_id
+    try:
+        graph_input = message_input(parts, role, message_id, task_id=task_id, task_start_id=task_start_id)
+    except PartsError as exc:
+        raise A2AError(CONTENT_TYPE_NOT_SUPPORTED, str(exc)) from None
+    command = message.get("command")
+    if command is not None and not isinstance(command, dict):
+        raise A2AError(INVALID_PARAMS, "command must be an object")
+    if command and command.get("resume") and not requested_context:
+        raise A2AError(INVALID_PARAMS, "contextId is required when resuming a task with command.resume")
+    if command and command.get("resume") and task_id is None:
+        raise A2AError(INVALID_PARAMS, "taskId is required when resuming a task")
+    if command is None:
+        command, graph_input = await _resume(
+            access.services, parts, graph_input,
+            context_id=context_id if task_id is not None else requested_context, task_id=task_id,
+        )
+    return Prepared(
+        assistant=assistant,
+        context_id=context_id,
         task_id=task_id,
-        context_id=context,
-        run=latest,
-        state=task_state(latest, thread if is_newest else None),
-        timestamp=_stamp(latest.get("updated_at") or latest.get("created_at")) or now(),
-        task_ids_by_start_id=task_ids_by_start_id(runs, context, assistant_id),
+        task_start_id=task_start_id,
+        input=None if command is not None and not graph_input else graph_input,
+        command=command,
+        context=params.get("context"),
+        message=message,
+        history_length=history_length,
+        scope=scope,
+        task_ids=task_ids,
     )
 
 
-async def list_tasks(
-    services: Services, *, assistant_id: str, context_id: str | None, flt: Any = None
-) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, str]]]:
-    """Every task of ``assistant_id`` (one per task id, its latest run), on thread
-    ``context_id`` or on the 1000 most recently updated threads ``flt`` lets the
-    caller see, newest first.
-
-    Returns:
-        ``(task, run, task ids by start id)`` per task; ``task`` is ``{"kind": "task",
-        "id", "contextId", "status": {"state", "timestamp"}}``.
-    """
-    if context_id is not None:
-        try:
-            context_id = str(uuid.UUID(context_id))
-        except ValueError:
-            return []
-        found = await services.records.get_thread(context_id)
-        threads = [found] if found is not None and visible(found, flt) else []
-    else:
-        threads = sorted(await search_threads(services, flt=flt), key=lambda t: _stamp(t.get("updated_at")), reverse=True)
-        threads = threads[:_RUN_SCAN_LIMIT]
-    out = []
-    seen: set[str] = set()
-    for thread in threads:
-        tid = str(thread["thread_id"])
-        runs = await services.records.list_runs(tid, limit=_RUN_SCAN_LIMIT, offset=0, status=None)
-        newest = max(runs, key=lambda r: (_stamp(r.get("created_at")), str(r["run_id"])), default=None)
-        starts = task_ids_by_start_id(runs, tid, assistant_id)
-        mine = sorted(
-            (r for r in runs if str(r.get("assistant_id")) == assistant_id),
-            key=lambda r: (_stamp(r.get("created_at")), str(r["run_id"])),
-            reverse=True,
-        )
-        for run in mine:
-            task_id = _a2a_meta(run).get("task_id") or make_task_id(tid, str(run["run_id"]))
-            if task_id in seen:
-                continue
-            seen.add(task_id)
-            state = task_state(run, thread if newest is not None and run["run_id"] == newest["run_id"] else None)
-            stamp = _stamp(run.get("updated_at") or run.get("created_at")) or now()
-            task = {"kind": "task", "id": task_id, "contextId": tid, "status": {"state": state, "timestamp": stamp}}
-            out.append((task, run, starts))
-    out.sort(key=lambda item: item[0]["status"]["timestamp"], reverse=True)
-    return out
-
-
-# ------------------------------------------------------------------ A2A -> graph input
-
-
-def supports_messages(schemas: dict[str, Any], parts: list[Any]) -> None:
-    """Check that a graph takes ``messages`` when ``parts`` has text or file parts.
-
-    Raises:
-        ValueError: the graph's input schema has no ``messages`` (message names the
-            fields it has).
-    """
-    if not any(isinstance(p, dict) and ("text" in p or "file" in p) for p in parts):
-        return
-    schema = schemas.get("input_schema") or schemas.get("state_schema")
-    graph_id = schemas.get("graph_id")
-    if not schema:
-        raise ValueError(
-            f"Graph '{graph_id}' has no input schema: A2A text or file parts need an input schema with a 'messages' field."
-        )
-    properties = schema.get("properties") or {}
-    if "messages" not in properties:
-        raise ValueError(
-            f"Graph '{graph_id}' does not support A2A conversational messages: its input schema must include a "
-            f"'messages' field to accept text or file parts. Available input fields: {list(properties)}"
-        )
-
-
-def _file_block(part: dict[str, Any]) -> dict[str, Any]:
-    file = part.get("file")
-    if not isinstance(file, dict):
-        raise PartsError("FilePart must contain a 'file' object with 'bytes' or 'uri'.")
-    data, uri = file.get("bytes"), file.get("uri")
-    if (data is None) == (uri is None):
-        raise PartsError("FilePart 'file' must contain exactly one of 'bytes' or 'uri'.")
-    mime = file.get("mimeType")
-    top = mime.split("/", 1)[0].strip().lower() if isinstance(mime, str) else ""
-    block: dict[str, Any] = {"type": top if top in ("image", "audio", "video") else "file"}
-    block["base64" if data is not None else "url"] = data if data is not None else uri
-    if mime:
-        block["mime_type"] = mime
-    if file.get("name"):
-        block["extras"] = {"filename": file["name"]}
-    return block
-
-
-def message_input(
-    parts: list[Any], role: str, message_id: str, *, task_id: str | None = None, task_start_id: str | None = None
-) -> dict[str, Any]:
-    """The graph input of an A2A message: text parts as messages under ``messages``
-    (one message of content blocks when a file part is present), data parts' objects
-    merged in as top-level keys. The messages carry ``additional_kwargs.a2a`` with
-    ``task_id`` / ``task_start_id`` (provenance for :func:`to_history`).
-
-    Args:
-        parts: the message's parts (``{"text"}``, ``{"file"}``, ``{"data"}``).
-        role: ``ROLE_USER``/``user`` or ``ROLE_AGENT``/``agent``.
-
-    Raises:
-        PartsError: a part is not an object, has several kinds, an unknown kind, a
-            data part that is not an object, or no usable part at all.
-    """
-    graph_role = "human" if role in ("ROLE_USER", "user") else "assistant"
-    with_blocks = any(isinstance(p, dict) and "file" in p for p in parts)
-    messages: list[dict[str, Any]] = []
-    blocks: list[dict[str, Any]] = []
-    data: dict[str, Any] = {}
-    for part in parts:
-        if not isinstance(part, dict):
-            raise PartsError("Each message part must be an object. A2A agents support 'text', 'data', and 'file' parts only.")
-        kinds = [k for k in ("text", "file", "data") if k in part]
-        if len(kinds) > 1:
-            raise PartsError(f"Each message part must contain exactly one of 'text', 'file', or 'data'. Got multiple: {kinds}.")
-        if "text" in part:
-            if with_blocks:
-                blocks.append({"type": "text", "text": part["text"]})
-            else:
-                messages.append({"role": graph_role, "content": part["text"], "id": message_id})
-        elif "file" in part:
-            blocks.append(_file_block(part))
-        elif "data" in part:
-            if not isinstance(part["data"], dict):
-                raise PartsError("DataPart must contain a JSON object in the 'data' field")
-            data.update(part["data"])
-        else:
-            raise PartsError("Unsupported part type. A2A agents support 'text', 'data', and 'file' parts only.")
-    if with_blocks:
-        messages.append({"role": graph_role, "content": blocks, "id": message_id})
-    if task_id or task_start_id:
-        stamp = {**({"task_id": task_id} if task_id else {}), **({"task_start_id": task_start_id} if task_start_id else {})}
-        for message in messages:
-            message["additional_kwargs"] = {"a2a": stamp}
-    if not messages and not data:
-        raise PartsError("Message must contain at least one valid text, data, or file part")
-    return {**({"messages": messages} if messages else {}), **data}
-
-
-def text_of_parts(parts: list[Any]) -> str | None:
-    """The text parts of a message joined by newlines (``None`` without any)."""
-    texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
-    return "\n".join(texts) if texts else None
-
-
-def resume_of_parts(parts: list[Any]) -> tuple[bool, Any]:
-    """``(found, value)`` of a ``{"data": {"resume": value}}`` part.
-
-    Raises:
-        ValueError: more than one such part.
-    """
-    values = [p["data"]["resume"] for p in parts if isinstance(p, dict) and isinstance(p.get("data"), dict) and "resume" in p["data"]]
-    if len(values) > 1:
-        raise ValueError("Only one resume value is allowed in data parts")
-    return (True, values[0]) if values else (False, None)
-
-
-# ------------------------------------------------------------------ graph output -> A2A
-
-
-def _label(value: Any) -> str:
-    return value.lower().replace("_", "").replace("-", "") if isinstance(value, str) else ""
-
-
-def role_of(message: dict[str, Any]) -> str | None:
-    """``ROLE_USER``/``ROLE_AGENT`` of a LangChain message dict, ``None`` for others
-    (system, tool, or a type and role that disagree)."""
-    kind, role = _label(message.get("type")), _label(message.get("role"))
-    by_type = by_role = None
-    if kind:
-        if kind in _USER_TYPES:
-            by_type = "ROLE_USER"
-        elif kind in _AGENT_TYPES:
-            by_type = "ROLE_AGENT"
-        elif kind not in _ROLE_TYPES:
-            return None
-    if role:
-        if role in ("human", "user"):
-            by_role = "ROLE_USER"
-        elif role in ("agent", "assistant"):
-            by_role = "ROLE_AGENT"
-        else:
-            return None
-    if by_type and by_role and by_type != by_role:
-        return None
-    return by_type or by_role
-
-
-def content_parts(content: Any) -> list[dict[str, Any]]:
-    """A2A parts of a message's content: its text joined into text parts, media
-    blocks as file parts."""
-    if isinstance(content, str):
-        return [{"kind": "text", "text": content}]
-    if content is None:
-        return []
-    if not isinstance(content, list):
-        return [{"kind": "text", "text": str(content)}]
-    parts: list[dict[str, Any]] = []
-    texts: list[str] = []
-    for block in content:
-        if isinstance(block, str):
-            texts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-            texts.append(block["text"])
-        elif isinstance(block, dict) and block.get("type") in ("audio", "file", "image", "video"):
-            if texts:
-                parts.append({"kind": "text", "text": "".join(texts)})
-                texts = []
-            file: dict[str, Any] = {}
-            if block.get("url"):
-                file["uri"] = block["url"]
-            elif block.get("base64") or block.get("data"):
-                file["bytes"] = block.get("base64") or block.get("data")
-            if block.get("mime_type"):
-                file["mimeType"] = block["mime_type"]
-            parts.append({"kind": "file", "file": file})
-    if texts:
-        parts.append({"kind": "text", "text": "".join(texts)})
-    return parts
-
-
-def _has_content(parts: list[dict[str, Any]]) -> bool:
-    return any(p.get("kind") in ("data", "file") or (p.get("kind") == "text" and p.get("text")) for p in parts)
-
-
-def response_parts(result: Any) -> list[dict[str, Any]]:
-    """The parts of a run's reply: the content of the last agent message after the
-    last user message of ``result["messages"]``; the result as text when it has no
-    messages."""
-    if not isinstance(result, dict) or "__error__" in result or not isinstance(result.get("messages"), list) or not result["messages"]:
-        return [{"kind": "text", "text": str(result)}]
-    messages = result["messages"]
-    turn = messages
-    for index in range(len(messages) - 1, -1, -1):
-        if isinstance(messages[index], dict) and role_of(messages[index]) == "ROLE_USER":
-            turn = messages[index + 1 :]
-            break
-    for message in reversed(turn):
-        if isinstance(message, dict) and role_of(message) == "ROLE_AGENT" and "content" in message:
-            parts = content_parts(message["content"])
-            if _has_content(parts):
-                return parts
-    return [{"kind": "text", "text": ""}]
-
-
-def interrupt_artifact(interrupts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``Interrupt`` artifact: one data part ``{"id", "value"}`` per interrupt."""
-    return {
-        "artifactId": str(uuid.uuid4()),
-        "name": "Interrupt",
-        "description": "Agent requires input to continue",
-        "parts": [{"kind": "data", "data": {"id": i.get("id"), "value": i.get("value")}} for i in interrupts],
+def _run_body(prep: Prepared, stream_mode: list[str] | None) -> dict[str, Any]:
+    stamp = {
+        **({"task_id": prep.task_id} if prep.task_id else {}),
+        **({"task_start_id": prep.task_start_id} if prep.task_start_id else {}),
     }
-
-
-def response_artifact(parts: list[dict[str, Any]], assistant_id: str) -> dict[str, Any]:
-    """The ``Assistant Response`` artifact carrying a reply's parts."""
-    return {
-        "artifactId": str(uuid.uuid4()),
-        "name": "Assistant Response",
-        "description": f"Response from assistant {assistant_id}",
-        "parts": parts,
+    body: dict[str, Any] = {
+        "assistant_id": str(prep.assistant["assistant_id"]),
+        "input": prep.input,
+        "command": prep.command,
+        "metadata": {"a2a": stamp},
+        "if_not_exists": "create",
     }
+    if isinstance(prep.context, dict):
+        body["context"] = prep.context
+    if stream_mode:
+        body["stream_mode"] = stream_mode
+    return body
 
 
-def to_history(
-    messages: list[Any],
-    task_id: str,
-    context_id: str,
-    *,
-    history_length: int | None = None,
-    task_ids_by_start_id: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """The thread's user and agent messages as A2A messages (system and tool messages
-    left out), each with the task it belongs to: a message stamped by
-    :func:`message_input` opens that task's segment; earlier ones count as
-    ``task_id``'s. The last ``history_length`` are kept (all when ``None``)."""
-    current: str | None = task_id
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        stamp = (message.get("additional_kwargs") or {}).get("a2a")
-        if isinstance(stamp, dict):
-            if stamp.get("task_id"):
-                current = stamp["task_id"]
-            elif stamp.get("task_start_id") and task_ids_by_start_id is not None:
-                current = task_ids_by_start_id.get(stamp["task_start_id"], current)
-        role = role_of(message)
-        if role is None or current is None:
-            continue
-        parts = content_parts(message.get("content", ""))
-        if role == "ROLE_AGENT" and not _has_content(parts):
-            continue
-        out.append(
-            {
-                "kind": "message",
-                "role": role,
-                "parts": parts or [{"kind": "text", "text": ""}],
-                "messageId": message.get("id") or str(uuid.uuid4()),
-                "taskId": current,
-                "contextId": context_id,
-            }
-        )
-    if history_length is None:
-        return out
-    return out[-history_length:] if history_length else []
+async def create_run(access: A2AAccess, prep: Prepared, stream_mode: list[str] | None = None) -> dict[str, Any]:
+    """Create the run of a prepared message (``if_not_exists: create``, metadata
+    ``{"a2a": {"task_id" | "task_start_id"}}``); the run record.
+
+    Raises:
+        A2AError: -32602 as langgraph-api 0.16.7 maps a refused run: a thread the
+            caller may not see (``Thread '<id>' not found ...``, with ``data``), an
+            invalid request, a refusal of the auth handler, any other failure.
+    """
+    assistant_id = str(prep.assistant["assistant_id"])
+    try:
+        uuid.UUID(prep.context_id)
+    except ValueError:
+        raise A2AError(INVALID_PARAMS, "Failed to create run: Invalid thread ID") from None
+    try:
+        return await access.create_run(prep.context_id, _run_body(prep, stream_mode))
+    except NotFound as exc:
+        if "thread" in exc.message.lower():
+            raise A2AError(
+                INVALID_PARAMS,
+                f"Thread '{prep.context_id}' not found. Please create the thread first before sending messages to it.",
+                {"thread_id": prep.context_id, "error_type": "thread_not_found"},
+            ) from None
+        raise A2AError(INVALID_PARAMS, f"Assistant '{assistant_id}' not found") from None
+    except Refused as exc:
+        raise A2AError(INVALID_PARAMS, f"Invalid request: {exc.message}") from None
+    except EvergraphError as exc:
+        raise A2AError(INVALID_PARAMS, f"Failed to create run: {exc.message}") from None
 
 
-def task_from_result(
-    result: Any,
-    *,
-    task_id: str,
-    context_id: str,
-    assistant_id: str,
-    history_length: int | None = None,
-    task_ids_by_start_id: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The ``{"task": Task}`` a ``message/send`` answers with, from the run's join
-    body ``result``: ``failed`` with the error (``__error__``), ``input-required``
-    with an ``Interrupt`` artifact (``__interrupt__``), else ``completed`` with an
-    ``Assistant Response`` artifact."""
-    result = result if isinstance(result, dict) else {"value": result}
-    task: dict[str, Any] = {"kind": "task", "id": task_id, "contextId": context_id}
+async def send_message(access: A2AAccess, params: dict[str, Any], assistant_id: str) -> dict[str, Any]:
+    """``SendMessage``: run the message and answer, once the run ends, with
+    ``{"result": {"task": Task}}``: its history (the context's, or the task's own with
+    ``historyScope: task``), and its reply or interrupts as an artifact.
+
+    Raises:
+        A2AError: see :func:`prepare` and :func:`create_run`; -32006 for a reply
+            that cannot be put into parts.
+    """
+    services = access.services
+    prep = await prepare(access, params, assistant_id)
+    run = await create_run(access, prep)
+    context_id = str(run["thread_id"])
+    task_id, task_ids = prep.task_id, dict(prep.task_ids)
+    if task_id is None:
+        task_id = tasks.make_task_id(context_id, str(run["run_id"]))
+        task_ids = tasks.task_ids_by_start_id(await tasks.context_runs(services, context_id), context_id, assistant_id)
+        task_ids.setdefault(prep.task_start_id or "", task_id)
+    result = orjson.loads(await runs.wait_result(services, run))
+    data_only = prep.command is None and not prep.sends_messages
+    turn = None
+    if data_only or (prep.scope == "task" and prep.history_length != 0 and not prep.sends_messages):
+        # the run's own messages: a data-only message leaves no user message to start its turn
+        added = await tasks.run_messages(services, context_id, str(run["run_id"]))
+        result = {**(result if isinstance(result, dict) else {"value": result}), "messages": added.stamped(task_id)}
+        turn = added.added if data_only else None
+    task = task_from_result(
+        result, task_id=task_id, context_id=context_id, assistant_id=assistant_id,
+        history_length=prep.history_length, scope=prep.scope, task_ids_by_start_id=task_ids, turn=turn,
+    )
+    return {"result": task}
+
+
+# ------------------------------------------------------------------ tasks/get, tasks/cancel
+
+
+def _task_params(params: dict[str, Any]) -> tuple[str, str | None]:
+    task_id, context_id = params.get("id"), params.get("contextId")
+    if not task_id:
+        raise A2AError(INVALID_PARAMS, "Missing required parameter: id (task_id)")
+    if not isinstance(task_id, str) or (context_id is not None and not isinstance(context_id, str)):
+        raise A2AError(INVALID_PARAMS, "Task id and contextId must be strings")
+    return task_id, context_id
+
+
+async def _find(
+    access: A2AAccess, task_id: str, context_id: str | None, assistant_id: str, action: str
+) -> tasks.A2ATask | None:
+    thread_id = context_id or tasks.parse_task_id(task_id)[0]
+    flt = await access.authorize("threads", action, {"thread_id": thread_id})
+    return await tasks.resolve_task(
+        access.services, task_id=task_id, context_id=context_id, assistant_id=assistant_id, flt=flt
+    )
+
+
+async def get_task(access: A2AAccess, params: dict[str, Any], assistant_id: str) -> dict[str, Any]:
+    """``GetTask``: the task ``params["id"]`` (a ``"<context>:<run>"`` id, or a run id
+    with ``contextId``) with its state and ``historyLength`` messages of its
+    history (``historyScope`` ``context`` or ``task``).
+
+    Raises:
+        A2AError: -32602 bad params; -32001 no such task of this assistant that
+            the caller may see; -32006 history that cannot be put into parts.
+    """
+    task_id, context_id = _task_params(params)
+    task = await _find(access, task_id, context_id, assistant_id, "read")
+    if task is None:
+        where = f" in context '{context_id}'" if context_id else ""
+        raise A2AError(TASK_NOT_FOUND, f"Task not found: {task_id}{where}")
+    history_length = check_history_length(params.get("historyLength"))
+    scope = history_scope(params, access.scope_header)
+    body: dict[str, Any] = {
+        "kind": "task",
+        "id": task.task_id,
+        "contextId": task.context_id,
+        "status": {"state": task.state, "timestamp": task.timestamp},
+    }
     if history_length != 0:
-        task["history"] = to_history(
-            result.get("messages") or [], task_id, context_id,
-            history_length=history_length, task_ids_by_start_id=task_ids_by_start_id,
-        )
-    if "__error__" in result:
-        error = result["__error__"]
-        text = error.get("error") if isinstance(error, dict) else error
-        task["status"] = {
-            "state": "TASK_STATE_FAILED",
-            "message": agent_message([{"kind": "text", "text": f"Error executing assistant: {text}"}], task_id, context_id),
-        }
-    elif "__interrupt__" in result:
-        task["status"] = {"state": "TASK_STATE_INPUT_REQUIRED", "timestamp": now()}
-        task["artifacts"] = [interrupt_artifact(result["__interrupt__"])]
-    else:
-        task["status"] = {"state": "TASK_STATE_COMPLETED", "timestamp": now()}
-        task["artifacts"] = [response_artifact(response_parts(result), assistant_id)]
-    return {"task": task}
+        try:
+            body["history"] = await tasks.task_history(
+                access.services, task.task_id, task.context_id, task.run,
+                history_length=history_length, scope=scope, task_ids=task.task_ids_by_start_id,
+            )
+        except A2AError:
+            raise
+        except Exception:  # as langgraph-api 0.16.7: the task without its history
+            logger.exception("A2A history of task %s could not be read", task_id)
+            body["history"] = []
+    if task.state == "TASK_STATE_COMPLETED":
+        body["status"]["message"] = agent_message([{"kind": "text", "text": "Task completed successfully"}], task_id)
+    elif task.state == "TASK_STATE_FAILED":
+        text = f"Task failed with status: {task.run.get('status')}"
+        body["status"]["message"] = agent_message([{"kind": "text", "text": text}], task_id)
+    return {"result": body}
 
 
-def agent_message(parts: list[dict[str, Any]], task_id: str, context_id: str | None = None) -> dict[str, Any]:
-    """An agent message of ``parts`` in task ``task_id``."""
-    message = {"kind": "message", "role": "ROLE_AGENT", "parts": parts, "messageId": str(uuid.uuid4()), "taskId": task_id}
-    if context_id is not None:
-        message["contextId"] = context_id
-    return message
+async def _cancel_waiting(access: A2AAccess, task: tasks.A2ATask, assistant_id: str) -> None:
+    """Cancel a task waiting on ``interrupt()``: a cancelled run records the task's
+    end (its latest run, so the task reads ``canceled``), and the thread's pending
+    interrupt is closed (its state written as ``__end__``); the marker run is
+    deleted again when that fails."""
+    services = access.services
+    meta = (task.run.get("metadata") or {}).get("a2a")
+    stamp = {**(meta if isinstance(meta, dict) else {}), "task_id": tasks.task_id_of_run(task.context_id, task.run)}
+    body = {"assistant_id": assistant_id, "metadata": {"a2a": stamp}, "after_seconds": 3600}
+    marker = await access.create_run(task.context_id, body)
+    try:
+        await runs.cancel_runs(services, [marker])
+        await runs.wait_stopped(services, marker["run_id"])
+        await threads.update_state(services, task.context_id, values=None, as_node="__end__")
+    except Exception:
+        await runs.delete_run(services, marker)
+        raise
 
 
-def stream_message_update(items: Any, *, task_id: str, context_id: str) -> dict[str, Any] | None:
-    """The ``working`` status update carrying the text of a ``messages`` stream
-    event's items (a message chunk and its metadata), or ``None`` when they hold
-    no user or agent text."""
-    if not isinstance(items, list):
-        return None
-    texts = []
-    for item in items:
-        if isinstance(item, dict) and role_of(item) is not None:
-            text = "".join(p.get("text", "") for p in content_parts(item.get("content")) if p.get("kind") == "text")
-            if text:
-                texts.append(text)
-    if not texts:
-        return None
-    return {
-        "taskId": task_id,
-        "contextId": context_id,
-        "kind": "status-update",
-        "status": {
-            "state": "TASK_STATE_WORKING",
-            "message": agent_message([{"kind": "text", "text": "".join(texts)}], task_id, context_id),
-            "timestamp": now(),
-        },
-        "final": False,
-    }
-
-
-# ------------------------------------------------------------------ agent card
-
-
-def _modes(assistant: dict[str, Any]) -> tuple[list[str], list[str]]:
-    meta = (assistant.get("metadata") or {}).get("a2a")
-    if meta is None:
-        return list(_DEFAULT_MODES), list(_DEFAULT_MODES)
-    if not isinstance(meta, dict):
-        raise ValueError("Assistant metadata.a2a must be an object.")
-    out = []
-    for name in ("input_modes", "output_modes"):
-        value = meta.get(name)
-        if value is None:
-            out.append(list(_DEFAULT_MODES))
-            continue
-        if not isinstance(value, list) or not value or not all(isinstance(m, str) and m.strip() for m in value):
-            raise ValueError(f"Assistant metadata.a2a.{name} must be a non-empty array of strings.")
-        out.append([m.strip() for m in value])
-    return out[0], out[1]
-
-
-def agent_card(assistant: dict[str, Any], schemas: dict[str, Any], base_url: str, version: str) -> dict[str, Any]:
-    """The A2A agent card of ``assistant``: one skill (the assistant), JSON-RPC at
-    ``<base_url>/a2a/<assistant id>``, streaming on, no push notifications.
-
-    Args:
-        schemas: the assistant's ``/schemas`` body.
-        base_url: the server's public URL, no trailing slash.
-        version: the version the card reports.
+async def cancel_task(access: A2AAccess, params: dict[str, Any], assistant_id: str) -> dict[str, Any]:
+    """``CancelTask``: cancel the task's active run (waiting until it stopped), or, for
+    a task waiting on ``interrupt()``, end the wait; the task, ``canceled``.
 
     Raises:
-        ValueError: the assistant's ``metadata.a2a`` modes are malformed.
+        A2AError: -32602 bad params; -32001 no such task; -32002 a task that has
+            ended or has no active run; -32603 a cancellation that failed.
     """
-    assistant_id = str(assistant["assistant_id"])
-    schema = schemas.get("input_schema") or schemas.get("state_schema") or {}
-    properties = schema.get("properties") or {}
-    name = assistant["name"]
-    description = assistant.get("description") or f"{name} assistant"
-    inputs, outputs = _modes(assistant)
-    url = f"{base_url}/a2a/{assistant_id}"
+    task_id, context_id = _task_params(params)
+    try:
+        task = await _find(access, task_id, context_id, assistant_id, "update")
+    except Exception:
+        logger.exception("A2A task %s could not be resolved for cancellation", task_id)
+        raise A2AError(INTERNAL_ERROR, "Failed to check task status") from None
+    if task is None:
+        raise A2AError(TASK_NOT_FOUND, f"Task not found: {task_id}")
+    if task.state in TERMINAL_STATES:
+        raise A2AError(TASK_NOT_CANCELABLE, "Task is not cancelable in its current state")
+    if task.state != "TASK_STATE_INPUT_REQUIRED" and task.run.get("status") not in ("pending", "running"):
+        raise A2AError(TASK_NOT_CANCELABLE, "Task has no active run to cancel")
+    try:
+        if task.state == "TASK_STATE_INPUT_REQUIRED":
+            await _cancel_waiting(access, task, assistant_id)
+        else:
+            try:
+                await runs.cancel_runs(access.services, [task.run])
+            except NotFound:
+                pass  # it ended meanwhile
+            await runs.wait_stopped(access.services, task.run["run_id"])
+    except Exception as exc:
+        logger.exception("A2A task %s could not be cancelled", task_id)
+        detail = exc.message if isinstance(exc, (EvergraphError, A2AError)) else str(exc)
+        raise A2AError(INTERNAL_ERROR, f"Failed to cancel task: {detail}") from None
+    message = agent_message([{"kind": "text", "text": "Task was canceled"}], task_id)
     return {
-        "name": name,
-        "description": description,
-        "url": url,
-        "supportedInterfaces": [{"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
-        "capabilities": {
-            "streaming": True,
-            "pushNotifications": False,
-            "stateTransitionHistory": False,
-            "extensions": [
-                {
-                    "uri": HISTORY_SCOPE_URI,
-                    "description": "Choose task-only or full-context response history",
-                    "required": False,
-                    "params": {
-                        "header": "LangGraph-A2A-History-Scope",
-                        "values": ["context", "task"],
-                        "default": "context",
-                        "methods": ["SendMessage", "GetTask", "ListTasks"],
-                    },
-                }
-            ],
-        },
-        "defaultInputModes": inputs,
-        "defaultOutputModes": outputs,
-        "skills": [
-            {
-                "id": f"{assistant_id}-main",
-                "name": f"{name} Capabilities",
-                "description": description,
-                "tags": ["assistant", "langgraph"],
-                "examples": [],
-                "inputModes": inputs,
-                "outputModes": outputs,
-                "metadata": {
-                    "inputSchema": {
-                        "required": schema.get("required", []),
-                        "properties": sorted(properties),
-                        "supportsA2A": "messages" in properties,
-                    }
-                },
-            }
-        ],
-        "version": version,
+        "result": {
+            "kind": "task",
+            "id": task_id,
+            "contextId": task.context_id,
+            "status": {"state": "TASK_STATE_CANCELED", "timestamp": now(), "message": message},
+        }
     }

@@ -1,12 +1,13 @@
 """Graphs with a ``messages`` state for the A2A tests (tests/test_a2a.py): a chat
-model that streams its reply token by token, an agent that asks a question with
+model that streams its reply token by token (or, asked to ``use the tool``, calls a
+tool first; asked to ``fail``, raises), an agent that asks a question with
 ``interrupt()`` before answering, and one that waits (for cancellation)."""
 
 import asyncio
 from typing import Annotated, TypedDict
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import interrupt
@@ -23,6 +24,17 @@ def _last_text(state: State) -> str:
 
 async def reply(state: State) -> State:
     """Answer ``echo: <last message>`` through a chat model that streams each word."""
+    if _last_text(state) == "fail":
+        raise ValueError("asked to fail")
+    if _last_text(state) == "use the tool":
+        call = {"name": "lookup", "args": {"q": "answer"}, "id": "call-1", "type": "tool_call"}
+        return {
+            "messages": [
+                AIMessage(content="", tool_calls=[call]),
+                ToolMessage(content="42", tool_call_id="call-1", name="lookup"),
+                AIMessage(content="The answer is 42."),
+            ]
+        }
     text = f"echo: {_last_text(state)}" + (f" ({state['note']})" if state.get("note") else "")
     model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
     return {"messages": [await model.ainvoke(state["messages"])]}
