@@ -418,3 +418,64 @@ def test_system_assistant_follows_the_graphs_name_and_description_across_restart
     with start("SecondName", "described now") as url:
         assert system(url)["version"] == 2
         assert len(httpx.post(f"{url}/assistants/{aid}/versions", json={}, timeout=30).json()) == 2
+
+
+async def test_run_kwargs_key_by_key(client, http):
+    """``kwargs`` of ``GET /threads/{id}/runs/{run_id}`` as langgraph-api 0.16.7 recorded
+    them at creation (observed side by side with the graph ``a → b``; the reference
+    server's in-memory runtime later adds what the running graph wrote into the same
+    dict, which a stored run does not): a webhook, a command, a ``checkpoint`` object
+    (all its keys in ``configurable``), ``context`` (mirrored into ``configurable``,
+    flagged), and a run that makes its thread (no ``graph_id`` in the metadata)."""
+    def stable(kwargs: dict) -> dict:
+        configurable = kwargs["config"]["configurable"]
+        assert isinstance(configurable.pop("__request_start_time_ms__"), int)
+        assert isinstance(configurable.pop("langgraph_request_id"), str)
+        return kwargs
+
+    tid = (await client.threads.create(metadata={"t": 1}))["thread_id"]
+    aid = system_assistant_id("chain")
+    base = {
+        "__after_seconds__": 0, "langgraph_auth_user": None, "langgraph_auth_user_id": "",
+        "langgraph_auth_permissions": [], "graph_id": "chain", "assistant_id": aid, "user_id": "",
+    }
+    first = http.post(f"/threads/{tid}/runs", json={
+        "assistant_id": "chain", "input": {"n": 0}, "webhook": "http://127.0.0.1:9/hook",
+        "interrupt_before": ["step2"], "stream_mode": "updates",
+    }).json()
+    await client.runs.join(tid, first["run_id"])
+    run = await client.runs.get(tid, first["run_id"])
+    assert run["metadata"] == {"created_by": "system", "t": 1, "graph_id": "chain", "assistant_id": aid}
+    assert stable(run["kwargs"]) == {
+        "input": {"n": 0}, "command": None,
+        "config": {"configurable": {**base, "run_id": first["run_id"], "thread_id": tid},
+                   "metadata": run["metadata"]},
+        "context": {}, "stream_mode": ["updates"], "interrupt_before": ["step2"], "interrupt_after": None,
+        "webhook": "http://127.0.0.1:9/hook", "feedback_keys": None, "temporary": False, "subgraphs": False,
+        "resumable": False, "checkpoint_during": True, "durability": "async",
+    }
+    # a command, from a checkpoint object
+    cp = (await client.threads.get_state(tid))["checkpoint"]
+    command = await client.runs.create(
+        tid, "chain", command={"update": {"n": 5}, "goto": "step3"},
+        checkpoint={"checkpoint_id": cp["checkpoint_id"], "checkpoint_ns": ""},
+    )
+    await client.runs.join(tid, command["run_id"])
+    kwargs = stable((await client.runs.get(tid, command["run_id"]))["kwargs"])
+    assert kwargs["command"] == {"update": {"n": 5}, "goto": "step3"} and kwargs["input"] is None
+    assert kwargs["config"]["configurable"] == {
+        "checkpoint_id": cp["checkpoint_id"], "checkpoint_ns": "", **base,
+        "run_id": command["run_id"], "thread_id": tid,
+    }
+    # context: mirrored into configurable and flagged, as the reference server records it
+    ctx = await client.runs.create(tid, "chain", input={"n": 1}, context={"c": 1})
+    await client.runs.join(tid, ctx["run_id"])
+    configurable = (await client.runs.get(tid, ctx["run_id"]))["kwargs"]["config"]["configurable"]
+    assert {k: configurable[k] for k in ("c", "__context_provided__")} == {"c": 1, "__context_provided__": True}
+    # a run that makes its thread: the thread had no metadata to merge, so no graph_id
+    stateless = await client.runs.create(None, "chain", input={"n": 1}, on_completion="keep")
+    await client.runs.join(stateless["thread_id"], stateless["run_id"])
+    made = await client.runs.get(stateless["thread_id"], stateless["run_id"])
+    assert made["metadata"] == {"created_by": "system", "assistant_id": aid}
+    assert made["kwargs"]["config"]["metadata"] == made["metadata"]
+    assert made["kwargs"]["temporary"] is False

@@ -292,7 +292,12 @@ async def test_command_errors(ahttp):
     bad = await _command(ahttp, tid, 5, "run.start", {"assistant_id": "nope", "input": {}})
     assert bad["error"] == "invalid_argument" and "Invalid assistant" in bad["message"]
     r = await ahttp.post(f"/threads/{tid}/commands", json={"method": "run.start"})
-    assert r.status_code == 200 and r.json()["error"] == "invalid_argument"
+    assert (r.status_code, r.json()) == (400, {  # as langgraph-api 0.16.7
+        "type": "error", "id": None, "error": "invalid_argument",
+        "message": "Protocol commands must include an integer id and string method.",
+    })
+    r = await ahttp.post(f"/threads/{tid}/commands", content=b"{")
+    assert (r.status_code, r.json()) == (400, {"detail": "Invalid JSON body"})
     assert (await ahttp.get(f"/threads/{tid}")).status_code == 404  # nothing was created
     r = await ahttp.post("/threads/not-a-uuid/commands", json={"id": 1, "method": "run.start", "params": {}})
     assert r.status_code == 422 and r.json() == {"detail": "Invalid thread ID: must be a UUID"}

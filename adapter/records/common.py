@@ -68,7 +68,7 @@ THREAD_COLUMNS = (
 )
 RUN_COLUMNS = (
     "run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata",
-    "multitask_strategy", "kwargs", "temporary", "on_completion",
+    "multitask_strategy", "kwargs", "temporary", "on_completion", "cancel_reason",
 )
 WEBHOOK_COLUMNS = ("run_id", "url", "body")
 #: values stored by reference (claim checks): ``data`` is text (JSON or packed writes)
@@ -107,10 +107,18 @@ def row_values(columns: Sequence[str], record: Mapping[str, Any]) -> tuple[Any, 
     return tuple(encode(column, record.get(column)) for column in columns)
 
 
+#: columns left out of a record read back while they are ``NULL`` (a run's
+#: ``cancel_reason``: records read as they did before the column was added)
+_OMITTED_WHEN_NULL = frozenset({"cancel_reason"})
+
+
 def decode_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row read back as a record: JSON columns parsed, ``temporary`` a bool."""
+    """A row read back as a record: JSON columns parsed, ``temporary`` a bool, a
+    ``NULL`` ``cancel_reason`` left out."""
     out: dict[str, Any] = {}
     for name, value in row.items():
+        if value is None and name in _OMITTED_WHEN_NULL:
+            continue
         if name in JSON_COLUMNS and value is not None:
             value = json.loads(value)
         elif name == "temporary" and value is not None:
@@ -210,7 +218,8 @@ def new_thread(
 
 def public_run(r: RunRecord) -> PublicRun:
     """The Run object as the API returns it, without the internal columns
-    (``temporary``, ``on_completion``)."""
+    (``temporary``, ``on_completion``); ``cancel_reason`` only on a run that was
+    cancelled (the SDK types it as a field servers may omit)."""
     return {
         "run_id": r["run_id"],
         "thread_id": r["thread_id"],
@@ -222,6 +231,7 @@ def public_run(r: RunRecord) -> PublicRun:
         "multitask_strategy": r["multitask_strategy"],
         "kwargs": r["kwargs"],
         "langsmith_session_name": None,
+        **({"cancel_reason": r["cancel_reason"]} if r.get("cancel_reason") else {}),
     }
 
 

@@ -92,6 +92,9 @@ class PostgresRecords(sql.SqlRecords):
             try:
                 for statement in SQL.schema():
                     await conn.execute(statement)
+                for table, columns in sql.ADDED_COLUMNS.items():  # a database made before them
+                    for column in columns:
+                        await conn.execute(SQL.add_column(table, column, if_not_exists=True))
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
         return self
@@ -193,11 +196,13 @@ class PostgresRecords(sql.SqlRecords):
 
         return await self._tx(fn)
 
-    async def set_run_status(self, run_id: str, status: RunStatus) -> RunRecord | None:
+    async def set_run_status(
+        self, run_id: str, status: RunStatus, cancel_reason: str | None = None
+    ) -> RunRecord | None:
         """See :meth:`RecordStore.set_run_status`."""
 
         async def fn(conn: AsyncConnection[DictRow]) -> RunRecord | None:
-            await conn.execute(SQL(sql.SET_RUN_STATUS), (status, iso(now()), run_id))
+            await conn.execute(SQL(sql.SET_RUN_STATUS), (status, iso(now()), cancel_reason, run_id))
             return await _one(conn, SQL(sql.SELECT_RUN), (run_id,))
 
         return await self._tx(fn)

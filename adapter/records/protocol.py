@@ -196,9 +196,12 @@ class RecordStore(Protocol):
         """The thread's runs that are ``pending`` or ``running``, oldest first."""
         ...
 
-    async def set_run_status(self, run_id: str, status: RunStatus) -> RunRecord | None:
-        """Set the run's status (``updated_at`` now); the updated run, or ``None`` if
-        the id is unknown."""
+    async def set_run_status(
+        self, run_id: str, status: RunStatus, cancel_reason: str | None = None
+    ) -> RunRecord | None:
+        """Set the run's status (``updated_at`` now) and its ``cancel_reason`` (why it
+        was cancelled; ``None`` when it was not); the updated run, or ``None`` if the id
+        is unknown."""
         ...
 
     async def delete_run(self, run_id: str) -> bool:

@@ -27,6 +27,7 @@ from evergraph.adapter.records.types import (
 
 __all__ = [
     "ACTIVE_RUNS",
+    "ADDED_COLUMNS",
     "ASSISTANT_VERSIONS",
     "BLOB_EXISTS",
     "BLOB_INDEXES",
@@ -81,7 +82,13 @@ _BYTEWISE = {
     "blobs": {"blob_id", "thread_id", "run_id", "created_at"},
 }
 _INTEGERS = {"version": "INTEGER NOT NULL", "temporary": "INTEGER NOT NULL DEFAULT 0"}
-_NULLABLE = {"description", "values", "interrupts", "error", "ttl", "multitask_strategy", "on_completion"}
+_NULLABLE = {
+    "description", "values", "interrupts", "error", "ttl", "multitask_strategy", "on_completion", "cancel_reason",
+}
+#: columns added after their table was first released, ``{table: (column, …)}``: a
+#: database made before them gets them at start-up (:meth:`Dialect.added_columns`);
+#: all of them are nullable text
+ADDED_COLUMNS = {"runs": ("cancel_reason",)}
 
 #: the statements both backends run, as templates for :meth:`Dialect.__call__`
 SELECT_ASSISTANT = "SELECT * FROM {assistants} WHERE assistant_id=?"
@@ -98,7 +105,7 @@ ACTIVE_RUNS = (
 TTL_CANDIDATES = "SELECT thread_id, status, updated_at, ttl FROM {threads} WHERE ttl IS NOT NULL"
 TTL_ORDER = " ORDER BY updated_at, thread_id"
 MARK_THREAD_BUSY = "UPDATE {threads} SET status='busy', updated_at=? WHERE thread_id=?"
-SET_RUN_STATUS = "UPDATE {runs} SET status=?, updated_at=? WHERE run_id=?"
+SET_RUN_STATUS = "UPDATE {runs} SET status=?, updated_at=?, cancel_reason=? WHERE run_id=?"
 #: deletions: the first statement's row count says whether the record existed
 DELETE_ASSISTANT = (
     "DELETE FROM {assistants} WHERE assistant_id=?", "DELETE FROM {assistant_versions} WHERE assistant_id=?"
@@ -171,6 +178,13 @@ class Dialect:
         blobs = self.table("blobs")
         statements.extend(f"CREATE INDEX IF NOT EXISTS {blobs}_{c} ON {blobs}({c})" for c in BLOB_INDEXES)
         return statements
+
+    def add_column(self, table: str, column: str, if_not_exists: bool = False) -> str:
+        """``ALTER TABLE table ADD COLUMN column TEXT`` (nullable) for a database made
+        before ``column`` (one of :data:`ADDED_COLUMNS`); ``if_not_exists`` adds Postgres'
+        guard (SQLite has none: its store asks ``PRAGMA table_info`` first)."""
+        guard = "IF NOT EXISTS " if if_not_exists else ""
+        return f'ALTER TABLE {self.table(table)} ADD COLUMN {guard}"{column}" TEXT'
 
     def insert(self, table: str, columns: Sequence[str], verb: str = "INSERT", tail: str = "") -> str:
         """``verb INTO table (columns…) VALUES (…) tail``: ``verb`` may be SQLite's

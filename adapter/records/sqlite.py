@@ -79,6 +79,11 @@ class SqliteRecords(sql.SqlRecords):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.executescript(_SCHEMA)
+            for table, columns in sql.ADDED_COLUMNS.items():  # a file made before them
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({SQL.table(table)})")}
+                for column in columns:
+                    if column not in have:
+                        conn.execute(SQL.add_column(table, column))
             conn.row_factory = _decoded_row
             return conn
 
@@ -203,11 +208,13 @@ class SqliteRecords(sql.SqlRecords):
 
         return await self._tx(fn)
 
-    async def set_run_status(self, run_id: str, status: RunStatus) -> RunRecord | None:
+    async def set_run_status(
+        self, run_id: str, status: RunStatus, cancel_reason: str | None = None
+    ) -> RunRecord | None:
         """See :meth:`RecordStore.set_run_status`."""
 
         def fn(conn: sqlite3.Connection) -> RunRecord | None:
-            conn.execute(SQL(sql.SET_RUN_STATUS), (status, iso(now()), run_id))
+            conn.execute(SQL(sql.SET_RUN_STATUS), (status, iso(now()), cancel_reason, run_id))
             return conn.execute(SQL(sql.SELECT_RUN), (run_id,)).fetchone()
 
         return await self._tx(fn)

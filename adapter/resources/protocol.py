@@ -21,7 +21,10 @@ workflows) streaming :data:`RUN_STREAM_MODES` with subgraphs into the stream
 broker; :class:`ThreadLog` reads those runs' broker events in creation order and
 translates them (:class:`RunTranslator`):
 
-* the run's first event (``metadata``) → ``lifecycle {event: "running", graph_name}``;
+* the run's first event (``metadata``) → ``lifecycle {event: "running", graph_name}``,
+  then, for a run resuming interrupts by id, ``input.answered {interrupt_ids}`` (npm
+  ``@langchain/protocol`` 0.0.21's event, which the JS SDK reads to hide interrupts
+  another client answered);
 * ``values`` → ``values`` (messages in the compact form langgraph-api sends), except
   a root ``values`` carrying ``__interrupt__``, which becomes one ``input.requested
   {interrupt_id, payload}`` per interrupt;
@@ -30,6 +33,8 @@ translates them (:class:`RunTranslator`):
   (:mod:`evergraph.adapter.resources.protocol_messages`);
 * ``custom`` data written as ``{name, payload}`` → that extension event on
   ``custom`` (see :data:`RUN_STREAM_MODES` for what is not sent);
+* ``tools`` ``on_tool_event`` (a running tool's streamed output) → ``tools
+  {event: "tool-output-delta", tool_call_id, delta}``;
 * a subgraph's namespace → ``lifecycle started`` / ``completed`` … at that
   namespace (:mod:`evergraph.adapter.resources.protocol_namespaces`), from the
   ``tasks`` events, which are not sent themselves;
@@ -56,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from contextlib import aclosing
 from typing import Any, AsyncIterator, Callable
@@ -88,6 +94,7 @@ __all__ = [
     "event_json",
     "handle_command",
     "matches",
+    "resumed_ids",
     "parse_subscription",
     "success",
 ]
@@ -97,7 +104,7 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks", "custom")
 """Channels a subscription may name (plus ``custom:<name>``)."""
 
-RUN_STREAM_MODES = ["values", "messages-tuple", "custom", "tasks"]
+RUN_STREAM_MODES = ["values", "messages-tuple", "custom", "tasks", "tools"]
 """Run stream modes of protocol runs: what the translator reads. langgraph-api
 0.16.7 runs protocol runs through LangGraph 1.2's ``astream_events(version="v3")``,
 whose event log has no ``updates``, ``checkpoints`` or ``tasks`` events and no
@@ -107,7 +114,9 @@ holds the same events. ``tasks`` are read, not sent: they start tool calls and
 end subgraph namespaces, as LangGraph's stream transformers fold them. ``custom``
 data a node writes as exactly ``{"name": str, "payload": …}`` is an extension
 event (``custom {name, payload}``, the ``custom:<name>`` channel that
-``thread.extensions[name]`` reads); other custom data is not sent."""
+``thread.extensions[name]`` reads); other custom data is not sent. Of ``tools``
+only what a running tool streams is read (``tool-output-delta``); a tool's start
+and end come from ``tasks`` and its ``ToolMessage``, as before."""
 
 NAMESPACED_MODES = frozenset({"values", "messages", "custom", "tasks"})
 """Modes whose namespaced events make a subgraph namespace known."""
@@ -132,10 +141,11 @@ _MESSAGE_TYPES = {"human", "ai", "system", "tool", "function", "chat", "remove"}
 
 
 def channel_of(event: dict[str, Any]) -> str | None:
-    """The subscription channel of a v2 event (``input.requested`` → ``input``,
+    """The subscription channel of a v2 event (``input.requested`` and
+    ``input.answered`` → ``input``,
     named custom events → ``custom:<name>``), as the SDK infers it."""
     method = event.get("method")
-    if method == "input.requested":
+    if method in ("input.requested", "input.answered"):
         return "input"
     if method == "custom":
         data = event["params"].get("data")
@@ -256,11 +266,15 @@ class RunTranslator:
         graph_name: its graph id (``lifecycle.graph_name``).
         run_status: coroutine giving the run record's status (``None``: deleted),
             read when the run ends, to tell a cancelled run from a finished one.
+        answers: the interrupt ids the run resumes by id (its ``command.resume``
+            map): ``input.answered {interrupt_ids}`` follows its ``lifecycle running``.
     """
 
-    def __init__(self, run_id: str, graph_name: str | None, run_status: Callable[[], Any]) -> None:
+    def __init__(self, run_id: str, graph_name: str | None, run_status: Callable[[], Any],
+                 answers: list[str] | None = None) -> None:
         self.run_id = run_id
         self.graph_name = graph_name
+        self.answers = answers or []
         self._run_status = run_status
         self._started = False
         self._terminal = False
@@ -305,7 +319,11 @@ class RunTranslator:
         if mode == "metadata" and not ns:
             if not self._started:
                 self._started = True
-                return self._lifecycle("running", ts)
+                out = self._lifecycle("running", ts)
+                if self.answers:  # the npm protocol 0.0.21's event: other clients stop offering them
+                    out.append((f"synth:{self.run_id}:answered", ts, "input.answered", [],
+                                {"interrupt_ids": list(self.answers)}))
+                return out
             return []
         if self._terminal:
             return []
@@ -346,6 +364,10 @@ class RunTranslator:
                 plain.extend(self.messages.task_started(ns, data))
             elif isinstance(data, dict):
                 plain.extend(self.namespaces.task_result(ns, data))
+        elif mode == "tools":
+            data = serde.loads(event.data)
+            if isinstance(data, dict) and data.get("event") == "on_tool_event" and isinstance(data.get("toolCallId"), str):
+                plain.extend(self.messages.tool_delta(ns, data["toolCallId"], data.get("data")))
         elif mode == "error" and not ns:
             data = serde.loads(event.data)
             self._error = data.get("message") if isinstance(data, dict) else str(data)
@@ -444,13 +466,16 @@ class ThreadLog:
     async def _drain(self, run_id: str) -> None:
         records = self.services.records
         record = await records.get_run(run_id)
-        graph_name = (record or {}).get("metadata", {}).get("graph_id") if record else None
+        graph_name = None
+        if record:  # the run's metadata names it unless the run made its thread
+            graph_name = record["metadata"].get("graph_id") or (
+                ((record.get("kwargs") or {}).get("config") or {}).get("configurable") or {}).get("graph_id")
 
         async def status() -> str | None:
             r = await records.get_run(run_id)
             return r["status"] if r else None
 
-        translator = self.translators[run_id] = RunTranslator(run_id, graph_name, status)
+        translator = self.translators[run_id] = RunTranslator(run_id, graph_name, status, resumed_ids(record))
         async for event in self.services.broker.subscribe(run_id, None, from_start=True):
             self._append(run_id, await translator.feed(event))
             if event.event == END:
@@ -599,8 +624,18 @@ def _rejection(exc: Exception) -> tuple[str, str] | None:
     return None
 
 
-async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, body: Any) -> dict[str, Any]:
+async def handle_command(
+    services: Services, hub: ProtocolHub, thread_id: str, body: Any, *,
+    user: dict[str, Any] | None = None, headers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run one protocol command on ``thread_id`` and return its response object.
+
+    ``user`` (the authenticated user's fields) and ``headers`` (the request's headers
+    that ``langgraph.json`` ``http.configurable_headers`` lets through, as for REST
+    runs) go to every run a command starts (``run.start``, ``input.respond``,
+    ``input.inject``, ``state.fork``), as :func:`~adapter.resources.runs.create_run`
+    takes them; langgraph-api 0.16.7 passes the ``POST /commands`` request's headers
+    to ``run.start`` likewise.
 
     ``run.start`` creates a run (and the thread when missing) and returns
     ``{"run_id"}``; ``input.respond`` starts a run resuming the named interrupt(s)
@@ -625,11 +660,12 @@ async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, b
     if not isinstance(params, dict):
         return error(command_id, "invalid_argument", "Command params must be an object")
     log = hub.log(thread_id)
+    extras = {"user": user, "headers": headers}
     try:
         if method == "run.start":
-            return await _run_start(services, hub, thread_id, command_id, params)
+            return await _run_start(services, hub, thread_id, command_id, params, extras)
         if method == "input.respond":
-            return await _input_respond(services, hub, thread_id, command_id, params)
+            return await _input_respond(services, hub, thread_id, command_id, params, extras)
         if method == "agent.getTree":
             run_id = params.get("run_id")
             if run_id is not None and not isinstance(run_id, str):
@@ -647,10 +683,14 @@ async def handle_command(services: Services, hub: ProtocolHub, thread_id: str, b
             result = await protocol_commands.state_list_checkpoints(services, thread_id, params)
             return success(command_id, result, len(log.events))
         if method == "state.fork":
-            result, seq = await protocol_commands.state_fork(services, thread_id, params, _run_body, log.settle)
+            result, seq = await protocol_commands.state_fork(
+                services, thread_id, params, _run_body, log.settle, **extras
+            )
             return success(command_id, result, seq)
         if method == "input.inject":
-            result, seq = await protocol_commands.input_inject(services, thread_id, params, _run_body, log.settle)
+            result, seq = await protocol_commands.input_inject(
+                services, thread_id, params, _run_body, log.settle, **extras
+            )
             return success(command_id, result, seq)
     except protocol_commands.CommandError as exc:
         return error(command_id, exc.code, exc.message)
@@ -681,7 +721,7 @@ def _run_body(params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
-                     params: dict[str, Any]) -> dict[str, Any]:
+                     params: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
         return error(command_id, "invalid_argument", "run.start requires params.assistant_id")
@@ -691,12 +731,12 @@ async def _run_start(services: Services, hub: ProtocolHub, thread_id: str, comma
     assistant = await resolve_assistant(services, assistant_id)
     seq = await hub.log(thread_id).settle()
     body = {**_run_body(params), "assistant_id": assistant_id, "input": params.get("input")}
-    run = await create_run(services, thread_id, assistant, body)
+    run = await create_run(services, thread_id, assistant, body, **extras)
     return success(command_id, {"run_id": run["run_id"]}, seq)
 
 
 async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, command_id: int,
-                         params: dict[str, Any]) -> dict[str, Any]:
+                         params: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
     if "responses" in params:
         entries = params["responses"]
         if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
@@ -726,7 +766,7 @@ async def _input_respond(services: Services, hub: ProtocolHub, thread_id: str, c
             command[key] = params[key]
     seq = await hub.log(thread_id).settle()
     body = {**_run_body(params), "assistant_id": assistant["assistant_id"], "command": command}
-    await create_run(services, thread_id, assistant, body)
+    await create_run(services, thread_id, assistant, body, **extras)
     return success(command_id, {}, seq)
 
 
@@ -756,6 +796,21 @@ async def _pending(services: Services, hub: ProtocolHub, thread_id: str, ids: se
             await asyncio.wait_for(changed.wait(), min(left, 0.2))
         except asyncio.TimeoutError:
             pass
+
+
+_INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
+"""LangGraph's interrupt ids: xxh3-128 hex digests."""
+
+
+def resumed_ids(run: dict[str, Any] | None) -> list[str]:
+    """The interrupt ids run ``run`` answers by id: the keys of its ``command.resume``
+    when that is a map of interrupt ids (``input.respond``, or a REST run's
+    ``command={"resume": {id: value}}``); else none."""
+    command = ((run or {}).get("kwargs") or {}).get("command")
+    resume = command.get("resume") if isinstance(command, dict) else None
+    if isinstance(resume, dict) and resume and all(isinstance(k, str) and _INTERRUPT_ID.fullmatch(k) for k in resume):
+        return list(resume)
+    return []
 
 
 def event_json(event: dict[str, Any]) -> bytes:

@@ -154,11 +154,13 @@ RunBody = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 async def state_fork(services: Services, thread_id: str, params: dict[str, Any], run_body: RunBody,
-                     settle: Callable[[], Awaitable[int]]) -> tuple[dict[str, Any], int]:
+                     settle: Callable[[], Awaitable[int]], *, user: dict[str, Any] | None = None,
+                     headers: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
     """``state.fork {checkpoint_id, input?, config?}`` → ``({run_id, thread_id},
     applied_through_seq)``: a run of the thread's assistant from that checkpoint
     (LangGraph forks the thread's history there); its events continue the
-    thread's event log.
+    thread's event log. ``user`` and ``headers`` go to the run
+    (:func:`~adapter.resources.runs.create_run`).
 
     Raises:
         CommandError: ``invalid_argument``, ``no_such_run`` (no thread or run),
@@ -176,17 +178,18 @@ async def state_fork(services: Services, thread_id: str, params: dict[str, Any],
     seq = await settle()
     body = {**run_body(params), "assistant_id": assistant["assistant_id"], "input": params.get("input"),
             "checkpoint_id": cid}
-    run = await create_run(services, thread_id, assistant, body)
+    run = await create_run(services, thread_id, assistant, body, user=user, headers=headers)
     return {"run_id": run["run_id"], "thread_id": thread_id}, seq
 
 
 async def input_inject(services: Services, thread_id: str, params: dict[str, Any], run_body: RunBody,
-                       settle: Callable[[], Awaitable[int]]) -> tuple[dict[str, Any], int]:
+                       settle: Callable[[], Awaitable[int]], *, user: dict[str, Any] | None = None,
+                       headers: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
     """``input.inject {namespace, message: {role: "user"|"system", content, name?}}``
     → ``({}, applied_through_seq)``: the message is appended to the thread's
     ``messages`` by a run of its assistant queued after the active one
     (``multitask_strategy: "enqueue"``), so a running agent sees it on its next
-    turn. Only the root namespace takes input.
+    turn. Only the root namespace takes input. ``user`` and ``headers`` go to the run.
 
     Raises:
         CommandError: ``invalid_argument``, ``no_such_namespace``, ``no_such_run``.
@@ -208,5 +211,5 @@ async def input_inject(services: Services, thread_id: str, params: dict[str, Any
     msg = {k: message[k] for k in ("role", "content", "name") if message.get(k) is not None}
     body = {**run_body(params), "assistant_id": assistant["assistant_id"], "input": {"messages": [msg]},
             "multitask_strategy": "enqueue"}
-    await create_run(services, thread_id, assistant, body)
+    await create_run(services, thread_id, assistant, body, user=user, headers=headers)
     return {}, seq

@@ -17,7 +17,11 @@ The shapes are those of the protocol's CDDL (PyPI ``langchain-protocol`` 0.0.20,
   tool_call_id, tool_name, input}`` when the next task of its namespace starts
   (or, at the latest, with its result), and the tool's ``ToolMessage`` becomes
   ``tool-finished {tool_call_id, output}`` (``tool-error {message}`` for a
-  message with ``status: "error"``). Tool messages are not sent on ``messages``.
+  message with ``status: "error"``). Tool messages are not sent on ``messages``;
+* what a running tool streams (LangGraph's ``ToolRuntime.emit_output_delta``, or a
+  ``get_stream_writer()`` write inside the tool call: the ``tools`` run stream mode's
+  ``on_tool_event``, adapter/execution/tools_stream.py) becomes ``tool-output-delta
+  {tool_call_id, delta}`` between the call's ``tool-started`` and its end.
 """
 
 from __future__ import annotations
@@ -244,6 +248,20 @@ class MessageStreams:
         for call_id, info in list(self.pending_tools.items()):
             if info["ns"] == ns:
                 out.extend(self._started(call_id))
+        return out
+
+    def tool_delta(self, ns: list[str], call_id: str, delta: Any) -> list[Plain]:
+        """``tools {event: "tool-output-delta", tool_call_id, delta}`` for a chunk a
+        running tool streamed (its ``tool-started`` first, if not sent yet); ``delta``
+        is text (the spec's type): a string as it is, any other value as JSON. Nothing
+        once the call finished."""
+        if call_id in self.done:
+            return []
+        out = self._started(call_id)
+        info = self.pending_tools.get(call_id)
+        text = delta if isinstance(delta, str) else json.dumps(delta, separators=(",", ":"), default=str)
+        out.append(("tools", info["ns"] if info else ns,
+                    {"event": "tool-output-delta", "tool_call_id": call_id, "delta": text}))
         return out
 
     def _tool_result(self, ns: list[str], msg: dict[str, Any]) -> list[Plain]:

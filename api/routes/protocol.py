@@ -21,9 +21,10 @@ from evergraph.adapter.errors import EvergraphError
 from evergraph.adapter.ids import require_uuid
 from evergraph.adapter.resources import protocol, threads
 from evergraph.adapter.services import Services
-from evergraph.api.auth import authorize, authorizes
+from evergraph.api.auth import authorize, authorizes, current_user
 from evergraph.api.deps import ProtocolHubDep, ServicesDep
 from evergraph.api.errors import ApiError, status_of
+from evergraph.api.headers import run_headers
 from evergraph.api.sse import frame, sse_response
 
 __all__ = [
@@ -43,12 +44,32 @@ RUN_COMMANDS = ("run.start", "input.respond", "input.inject", "state.fork")
 READ_COMMANDS = ("agent.getTree", "state.get", "state.listCheckpoints")
 
 
+#: langgraph-api 0.16.7's answer (400 ``{"detail"}``) to a body that is not JSON
+INVALID_JSON = "Invalid JSON body"
+#: its protocol error message for a command without an integer ``id`` or a string
+#: ``method`` (HTTP 400 on ``POST /commands``, an error frame on the WebSocket)
+MALFORMED = "Protocol commands must include an integer id and string method."
+#: its error frame for a WebSocket frame that is not JSON
+NOT_JSON_FRAME = "Protocol commands must be valid JSON."
+
+
 async def _json_body(request: Request) -> Any:
+    """The request's JSON body (``None`` when empty). Raises ApiError 400 (langgraph-api
+    0.16.7's ``Invalid JSON body``) when it is not JSON."""
     raw = await request.body()
     try:
         return serde.loads(raw) if raw.strip() else None
     except ValueError:
-        raise ApiError(422, "Invalid JSON in request body") from None
+        raise ApiError(400, INVALID_JSON) from None
+
+
+def _malformed(body: Any) -> bool:
+    """Whether ``body`` lacks the integer ``id`` or string ``method`` of a command."""
+    return (
+        not isinstance(body, dict)
+        or not isinstance(body.get("id"), int) or isinstance(body.get("id"), bool)
+        or not isinstance(body.get("method"), str)
+    )
 
 
 async def _authorized_command(conn: HTTPConnection, services: Services, thread_id: str, body: Any) -> tuple[Any, bool]:
@@ -85,7 +106,13 @@ async def _command(
     """Authorize and run one command; a thread the command created takes the
     metadata the auth handler stamped."""
     body, stamp = await _authorized_command(conn, services, thread_id, body)
-    result = await protocol.handle_command(services, hub, thread_id, body)
+    user = current_user(conn)
+    # langgraph.json http.configurable_headers: as for REST runs, from this request
+    # (a WebSocket's: its handshake)
+    headers = run_headers(conn.headers.items(), services.registry.config.http.configurable_headers)
+    result = await protocol.handle_command(
+        services, hub, thread_id, body, user=user.dict() if user else None, headers=headers
+    )
     if stamp and result.get("type") == "success":
         await threads.stamp_metadata(services, thread_id, (body.get("params") or {}).get("metadata") or {})
     return result
@@ -102,13 +129,21 @@ async def _check_readable(conn: HTTPConnection, services: Services, thread_id: s
 async def thread_command(thread_id: str, request: Request, services: ServicesDep, hub: ProtocolHubDep):
     """Run one protocol command (``run.start``, ``input.respond``, ``input.inject``,
     ``agent.getTree``, ``state.get``, ``state.listCheckpoints``, ``state.fork``).
-    The answer is always HTTP 200: ``{"type":"success","id","result","meta"}`` or
-    ``{"type":"error","id","error":<code>,"message"}``.
+    The answer is HTTP 200: ``{"type":"success","id","result","meta"}`` or
+    ``{"type":"error","id","error":<code>,"message"}`` (bad params: ``invalid_argument``).
 
-    422 for a thread id that is not a UUID or a body that is not JSON.
+    Before the command runs: 422 for a thread id that is not a UUID; 400 for a body
+    that is not JSON (``{"detail": "Invalid JSON body"}``) or a command without an
+    integer ``id`` and a string ``method`` (the protocol error body), as langgraph-api
+    0.16.7; 403 when the auth handler denies the command (``threads.create_run`` for
+    the commands that start a run, ``threads.read`` for the others), 404 when its
+    filter hides the thread.
     """
     thread_id = require_uuid(thread_id, "thread")
     body = await _json_body(request)
+    if _malformed(body):
+        command_id = body.get("id") if isinstance(body, dict) else None
+        return ORJSONResponse(protocol.error(command_id, "invalid_argument", MALFORMED), status_code=400)
     return ORJSONResponse(await _command(request, services, hub, thread_id, body))
 
 
@@ -237,10 +272,13 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
             try:
                 command = serde.loads(raw)
             except ValueError:
-                await send(protocol.error(None, "invalid_argument", "Frames must be JSON commands"))
+                await send(protocol.error(None, "invalid_argument", NOT_JSON_FRAME))
                 continue
             method = command.get("method") if isinstance(command, dict) else None
             command_id = command.get("id") if isinstance(command, dict) else None
+            if _malformed(command):
+                await send(protocol.error(command_id, "invalid_argument", MALFORMED))
+                continue
             if method in ("subscription.subscribe", "subscription.reconnect"):
                 params = command.get("params")
                 try:
@@ -273,7 +311,9 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
                     status, detail = (
                         (exc.status_code, str(exc.detail)) if isinstance(exc, ApiError) else (status_of(exc), exc.message)
                     )
-                    code = "permission_denied" if status == 403 else "invalid_argument"
+                    # refused before it ran: by the auth handler (403), its filter hid
+                    # the thread (404), or the core refused the request
+                    code = {403: "permission_denied", 404: "no_such_run"}.get(status, "invalid_argument")
                     await send(protocol.error(command_id, code, detail))
                     continue
                 await send(result)

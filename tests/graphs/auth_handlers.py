@@ -13,6 +13,8 @@ USERS = {
     "token-alice": {"identity": "alice", "permissions": ["write"], "display_name": "Alice"},
     "token-bob": {"identity": "bob", "permissions": ["write"]},
     "token-reader": {"identity": "reader", "permissions": []},
+    # refused every action the catch-all handler decides (tests/test_protocol_errors.py)
+    "token-outsider": {"identity": "outsider", "permissions": ["outsider"]},
 }
 
 
@@ -30,6 +32,8 @@ async def authenticate(authorization: str | None, path: str, method: str) -> Aut
 async def owner_only(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Auth.types.FilterType:
     """Every resource/action without a more specific handler: stamp the owner on
     whatever carries metadata, and only show the user's own records."""
+    if "outsider" in ctx.user.permissions:
+        return False
     if ctx.action in ("create", "update", "create_run") and "write" not in ctx.user.permissions:
         return False
     metadata = value.get("metadata")
