@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 
 from evergraph.adapter.errors import EvergraphError
 from evergraph.adapter.graphs.httpconfig import HttpConfig
+from evergraph.adapter.observability import tracing
 from evergraph.adapter.resources.auth import build_authenticator
 from evergraph.adapter.services import Services
 from evergraph.api.auth import AuthMiddleware
@@ -27,6 +28,9 @@ from evergraph.api.custom_app import compose, load_custom_app, prefixed, split_m
 from evergraph.api.errors import domain_error_handler, validation_handler
 from evergraph.api.nesting import NestingLimitMiddleware
 from evergraph.api.routes import a2a, assistants, crons, mcp, protocol, runs, store, system, threads
+from evergraph.api.routes.metrics import router as metrics_router
+from evergraph.api.http_metrics import HttpMetrics
+from evergraph.adapter.observability.metrics import register_api
 
 __all__ = ["ServedApp", "create_app", "create_server_app", "load_custom_app"]
 
@@ -53,7 +57,7 @@ def _routers(http: HttpConfig) -> list[APIRouter]:
     ``disable_mcp``, ``/a2a`` and the agent cards (:mod:`evergraph.api.routes.a2a`)
     with ``disable_a2a``. ``disable_ui`` has nothing to remove: Evergraph serves no ``/ui``."""
     off = http.is_disabled
-    chosen = [] if off("disable_meta") else [system.router]
+    chosen = [] if off("disable_meta") else [system.router, metrics_router]  # /metrics: a meta route, as in langgraph-api
     if not off("disable_assistants"):
         chosen.append(assistants.router)
     if not off("disable_threads"):
@@ -109,6 +113,8 @@ def create_app(
         redoc_url="/redoc" if meta else None,
     )
     app.state.services = services
+    if meta:
+        register_api()  # the API's gauges on /metrics (adapter/observability/metrics.py)
     auth_config = services.registry.config.auth
     authenticator = build_authenticator(auth_config, services.settings.api_keys)
     app.state.authenticator = authenticator
@@ -130,6 +136,7 @@ def create_app(
     ]
     if auth_config is not None and auth_config.openapi:
         _document_security(app, auth_config.openapi)
+    tracing.instrument_app(app)  # a server span per request, when tracing is on
     return app
 
 
@@ -170,6 +177,8 @@ def create_server_app(services: Services, *, dev: bool = False) -> ServedApp:
     lifespan = bool(http.app)
     if http.mount_prefix:
         root = prefixed(root, http.mount_prefix, root.router.lifespan_context if lifespan else None)
+    if not http.is_disabled("disable_meta"):
+        root = HttpMetrics(root)  # lg_api_http_requests_* on /metrics
     return ServedApp(root, lifespan)
 
 

@@ -33,8 +33,9 @@ __all__ = [
     "visible",
 ]
 
-#: paths that never need credentials (liveness probes, server info, API docs)
-OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+#: paths that never need credentials (liveness probes, server info, metrics, API docs;
+#: langgraph-api 0.16.7 serves /metrics outside its authentication too)
+OPEN_PATHS = frozenset({"/ok", "/info", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 USER_KEY = "evergraph_user"
 

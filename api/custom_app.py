@@ -32,7 +32,7 @@ from evergraph.api.cors import cors_middleware
 __all__ = ["FIXED_PATHS", "SHADOWABLE_PATHS", "compose", "load_custom_app", "prefixed", "split_middleware"]
 
 #: API paths a custom app cannot shadow (langgraph-api's "unshadowable" meta routes)
-FIXED_PATHS = ("/ok", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+FIXED_PATHS = ("/ok", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 #: API paths a custom app may shadow
 SHADOWABLE_PATHS = ("/", "/info")
 

@@ -19,6 +19,7 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from evergraph.adapter.broker.protocol import StreamEvent
+from evergraph.adapter.observability.metrics import observe_broker_lag, sse_stream
 
 __all__ = [
     "HEARTBEAT",
@@ -63,6 +64,7 @@ async def sse_frames(events: AsyncIterator[StreamEvent], *, with_id: bool) -> As
     try:
         try:
             async for event in events:
+                observe_broker_lag(event.id)  # evergraph_broker_lag_seconds
                 yield frame(event, with_id=with_id)
         except Exception as exc:
             logger.warning("stream ended by an error: %r", exc)
@@ -115,8 +117,9 @@ def sse_response(
     async def gen() -> AsyncIterator[bytes]:
         finished = False
         try:
-            async for chunk in with_heartbeats(body, interval):
-                yield chunk
+            with sse_stream():  # evergraph_sse_streams_open
+                async for chunk in with_heartbeats(body, interval):
+                    yield chunk
             finished = True
         finally:
             if not finished and on_disconnect is not None:

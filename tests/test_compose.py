@@ -37,7 +37,10 @@ def _ports(service: dict) -> dict[int, int]:
 
 def test_services_and_dependencies(compose):
     services = compose["services"]
-    assert set(services) == {"postgresql", "redis", "temporal", "temporal-ui", "evergraph-api", "evergraph-worker"}
+    assert set(services) == {
+        "postgresql", "redis", "temporal", "temporal-ui", "evergraph-api", "evergraph-worker",
+        "otel-collector", "jaeger", "prometheus",  # observability: tests/test_metrics.py checks them
+    }
     for name, service in services.items():
         deps = service.get("depends_on") or []
         for dep in deps:
@@ -53,6 +56,9 @@ def test_services_and_dependencies(compose):
         assert set(services[name]["depends_on"]) == {"postgresql", "redis", "temporal"}
     assert (ROOT / "Dockerfile").is_file()
     for volume in (v.split(":")[0] for s in services.values() for v in s.get("volumes", [])):
+        if volume.startswith("./"):  # a file of this repository, mounted
+            assert (ROOT / volume).is_file(), f"missing {volume}"
+            continue
         assert volume in compose["volumes"], f"undeclared volume {volume}"
 
 

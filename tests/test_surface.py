@@ -24,8 +24,8 @@ from tests.conftest import wait_for
 
 OFFICIAL = json.loads((Path(__file__).parent / "official_openapi_operations.json").read_text())["operations"]
 
-#: served by other work (issue 13 items 2 and 3, the observability issue)
-ELSEWHERE = ("/mcp", "/a2a/", "/metrics")
+#: served by other work (issue 13 items 2 and 3)
+ELSEWHERE = ("/mcp", "/a2a/")
 
 CANCEL_STATUS_ALONE = (
     "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. "
@@ -315,17 +315,16 @@ async def test_run_kwargs_as_official(client, http):
     await client.runs.join(tid, delayed.json()["run_id"])
 
 
-async def test_runs_have_no_cancel_reason(client, http):
-    """langgraph-api 0.16.7 never records why a run was cancelled (its reasons go to
-    its logs, and a single cancel's to the thread's ``error``): a cancelled run has no
-    ``cancel_reason``, and selecting it is 422 (the SDK lists the field)."""
+async def test_runs_select_cancel_reason(client, http):
+    """A cancelled run carries ``cancel_reason`` (tests/test_cancel_reason.py has every
+    path); the SDK lists it among the fields ``select`` may name."""
     tid = (await client.threads.create())["thread_id"]
     run = await client.runs.create(tid, "surface_wait", input={"sleep": 60})
     await _until(client, tid, run["run_id"], "running")
     await client.runs.cancel(tid, run["run_id"], wait=True)
     cancelled = await client.runs.get(tid, run["run_id"])
-    assert cancelled["status"] == "interrupted" and "cancel_reason" not in cancelled
-    r = http.get(f"/threads/{tid}/runs", params={"select": ["run_id", "cancel_reason"]})
-    assert r.status_code == 422 and r.json()["detail"].startswith("Invalid select columns: ['cancel_reason']")
+    assert cancelled["status"] == "interrupted" and cancelled["cancel_reason"].startswith("interrupt requested")
+    r = http.get(f"/threads/{tid}/runs", params={"select": ["run_id", "bogus"]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("Invalid select columns: ['bogus']")
     r = http.get(f"/threads/{tid}/runs", params={"select": ["run_id", "status"]})
     assert r.json() == [{"run_id": run["run_id"], "status": "interrupted"}]

@@ -36,6 +36,7 @@ from evergraph.adapter.graphs.checkpoint import open_checkpointer, open_postgres
 from evergraph.adapter.graphs.config import ConfigError, load_config
 from evergraph.adapter.graphs.registry import GraphLoadError, GraphRegistry, load_registry
 from evergraph.adapter.graphs.store import open_store
+from evergraph.adapter.observability import startup as observability, tracing
 from evergraph.adapter.process.devserver import DevServerError, port_is_free, start_dev_server
 from evergraph.adapter.process.settings import Settings, SettingsError
 from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
@@ -127,7 +128,10 @@ async def _serve_api(
         served.app,
         host=settings.host,
         port=settings.port,
-        log_level="warning",
+        # uvicorn's loggers (access log included) propagate to the root handler of
+        # adapter/observability/logs.py: its format, level and secret filter
+        log_config=None,
+        log_level=None,
         # only a custom app (http.app) has a lifespan to run
         lifespan="on" if served.lifespan else "off",
         timeout_graceful_shutdown=3,
@@ -209,7 +213,8 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
             stack.callback(dev_server.stop)
             address = dev_server.address
         try:
-            client = await connect(settings, address)
+            runtime = observability.runtime_for(settings, command, registry.config.http)
+            client = await connect(settings, address, runtime=runtime)
             await ensure_search_attributes(client)
         except Exception as exc:
             raise DevServerError(
@@ -235,6 +240,7 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
         worker = None
         if command in ("dev", "worker"):
             worker = build_worker(client, services)
+            observability.start_worker_metrics(settings, stack)  # EVERGRAPH_WORKER_METRICS_PORT
             tasks.append(asyncio.ensure_future(worker.run()))
         api_started = asyncio.Event()
         if command in ("dev", "serve"):
@@ -306,7 +312,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``evergraph`` command; returns the exit code (0). Start-up
     errors print a message and end the process with exit code 2."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("EVERGRAPH_LOG_LEVEL", "WARNING"))
     try:
         env = dict(os.environ)
         if args.config:
@@ -321,10 +326,13 @@ def main(argv: list[str] | None = None) -> int:
             config_path = Path(env.get("EVERGRAPH_CONFIG") or "langgraph.json")
             env["EVERGRAPH_DATA_DIR"] = str(config_path.resolve().parent / ".evergraph")
         settings = Settings.from_env(env)
+        observability.configure_logging(settings)  # EVERGRAPH_LOG_FORMAT, EVERGRAPH_LOG_LEVEL
         if not settings.config_path.is_file():
             raise ConfigError(f"langgraph.json not found: {settings.config_path.resolve()} (use --config)")
         # import every graph before starting anything: a broken graph stops here
         registry = load_registry(load_config(settings.config_path))
+        # OpenTelemetry traces, when OTEL_* asks for them (langgraph.json env counts)
+        tracing.configure(command=args.command)
         if args.command in ("dev", "serve") and registry.config.http.app:
             load_custom_app(registry.config.http)  # langgraph.json http.app: a broken app stops here too
         if args.command in ("dev", "serve"):
@@ -334,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
             # the server's own URL, which runs see as metadata langgraph_api_url (as
             # under ``langgraph dev``); an operator's value wins
             os.environ.setdefault("LANGGRAPH_API_URL", f"http://{settings.host}:{settings.port}")
-        asyncio.run(_main(args.command, settings, registry))
+        try:
+            asyncio.run(_main(args.command, settings, registry))
+        finally:
+            tracing.shutdown()  # exports the spans still batched
     except (SettingsError, ConfigError, GraphLoadError, DevServerError) as exc:
         print(f"evergraph: {exc}", file=sys.stderr)
         sys.stdout.flush()

@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["CLAIM_CHECK_BYTES", "MAX_CLAIM_CHECK_BYTES", "MAX_REQUEST_BYTES", "Settings", "SettingsError"]
+__all__ = [
+    "CLAIM_CHECK_BYTES", "MAX_CLAIM_CHECK_BYTES", "MAX_REQUEST_BYTES", "NODE_ACTIVITY_MODES", "Settings", "SettingsError",
+]
 
 #: default largest request body, bytes: langgraph-api's ``HTTP_MAX_REQUEST_BODY_BYTES`` default
 MAX_REQUEST_BYTES = 300 * 1024 * 1024
@@ -20,6 +22,10 @@ MAX_REQUEST_BYTES = 300 * 1024 * 1024
 CLAIM_CHECK_BYTES = 128 * 1024
 #: the most ``EVERGRAPH_CLAIM_CHECK_BYTES`` may be: half of Temporal's 2 MB payload limit
 MAX_CLAIM_CHECK_BYTES = 1024 * 1024
+
+
+#: values of ``EVERGRAPH_NODE_ACTIVITIES`` (see :attr:`Settings.node_activities`)
+NODE_ACTIVITY_MODES = ("activity", "local")
 
 
 class SettingsError(ValueError):
@@ -59,6 +65,39 @@ def _bool(env: dict[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes"):
         return True
     raise SettingsError(f"{name} must be 1 or 0, got {env[name]!r}")
+
+
+def _port(env: dict[str, str], name: str) -> int | None:
+    """An optional TCP port (1-65535); unset or empty: ``None``."""
+    if not (env.get(name) or "").strip():
+        return None
+    port = _int(env, name, 0)
+    if port > 65535:
+        raise SettingsError(f"{name} must be <= 65535, got {port}")
+    return port
+
+
+#: values of ``EVERGRAPH_LOG_FORMAT`` and ``EVERGRAPH_LOG_LEVEL``
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_format(env: dict[str, str]) -> str:
+    raw = (env.get("EVERGRAPH_LOG_FORMAT") or "").strip().lower()
+    if not raw:
+        return "json" if (env.get("LOG_JSON") or "").strip().lower() in ("1", "true", "yes") else "text"
+    if raw not in LOG_FORMATS:
+        raise SettingsError(f"EVERGRAPH_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {env['EVERGRAPH_LOG_FORMAT']!r}")
+    return raw
+
+
+def _log_level(env: dict[str, str]) -> str | None:
+    raw = (env.get("EVERGRAPH_LOG_LEVEL") or "").strip().upper()
+    if not raw:
+        return None
+    if raw not in LOG_LEVELS:
+        raise SettingsError(f"EVERGRAPH_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {env['EVERGRAPH_LOG_LEVEL']!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -118,6 +157,26 @@ class Settings:
             (``adapter/execution/claims.py``).
         mcp_page_size: tools per ``tools/list`` page of ``/mcp``
             (``EVERGRAPH_MCP_PAGE_SIZE``, default 100, langgraph-api's page size).
+        node_activities: how node attempts run on Temporal (``EVERGRAPH_NODE_ACTIVITIES``):
+            ``activity`` (default) runs every node attempt as a regular activity, whose
+            timeouts the Temporal server enforces; ``local`` runs the attempts of nodes
+            without a ``TimeoutPolicy`` as Temporal *local* activities on the worker
+            that hosts the run's workflow (fewer server round trips; see
+            docs/architecture.md, "Local and regular node activities", for what it
+            changes and why it is not the default).
+        worker_metrics_port: where a worker process serves its own Prometheus metrics
+            and the Temporal SDK's (``EVERGRAPH_WORKER_METRICS_PORT``, 1-65535); ``None``
+            (default): no worker endpoint (under ``evergraph dev`` the API's ``/metrics``
+            shows the worker's metrics anyway). See
+            :mod:`evergraph.adapter.observability.endpoint`.
+        worker_metrics_host: the address of that endpoint (``EVERGRAPH_WORKER_METRICS_HOST``,
+            default ``127.0.0.1``; ``0.0.0.0`` in a container).
+        log_format: ``text`` (default) or ``json``, one JSON object per line for every
+            logger (``EVERGRAPH_LOG_FORMAT``; langgraph-api's ``LOG_JSON=true`` means
+            ``json`` when it is unset). See :mod:`evergraph.adapter.observability.logs`.
+        log_level: the root log level (``EVERGRAPH_LOG_LEVEL``: ``DEBUG``, ``INFO``,
+            ``WARNING``, ``ERROR`` or ``CRITICAL``); ``None`` (default): ``WARNING``,
+            with the run state lines of logger ``evergraph.runs`` at ``INFO``.
         extra: further named values for extensions; Evergraph itself reads none.
     """
 
@@ -142,6 +201,11 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES
     claim_check_bytes: int = CLAIM_CHECK_BYTES
     mcp_page_size: int = 100
+    node_activities: str = "activity"
+    worker_metrics_port: int | None = None
+    worker_metrics_host: str = "127.0.0.1"
+    log_format: str = "text"
+    log_level: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -188,6 +252,11 @@ class Settings:
             ),
             claim_check_bytes=_int(env, "EVERGRAPH_CLAIM_CHECK_BYTES", CLAIM_CHECK_BYTES, minimum=1024),
             mcp_page_size=_int(env, "EVERGRAPH_MCP_PAGE_SIZE", 100),
+            worker_metrics_port=_port(env, "EVERGRAPH_WORKER_METRICS_PORT"),
+            worker_metrics_host=env.get("EVERGRAPH_WORKER_METRICS_HOST") or "127.0.0.1",
+            log_format=_log_format(env),
+            log_level=_log_level(env),
+            node_activities=(env.get("EVERGRAPH_NODE_ACTIVITIES") or "activity").strip().lower(),
         )
         if settings.claim_check_bytes > MAX_CLAIM_CHECK_BYTES:
             raise SettingsError(
@@ -209,6 +278,10 @@ class Settings:
             raise SettingsError(
                 "EVERGRAPH_DATABASE_URI must be sqlite:///<path> or postgresql://user:password@host:port/db, "
                 f"got {uri!r}"
+            )
+        if self.node_activities not in NODE_ACTIVITY_MODES:
+            raise SettingsError(
+                f"EVERGRAPH_NODE_ACTIVITIES must be one of {', '.join(NODE_ACTIVITY_MODES)}, got {self.node_activities!r}"
             )
         if self.redis_uri is not None and not self.redis_uri.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(

@@ -14,6 +14,7 @@ import temporalio.converter
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -25,6 +26,7 @@ from evergraph.activities.thread import ThreadActivities
 from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.ports import CronFiring, NodeRunner, RunBookkeeping, ThreadBookkeeping
 from evergraph.adapter.resources.ttl import ThreadSweeper
+from evergraph.adapter.observability import tracing
 from evergraph.adapter.services import Services
 from evergraph.adapter.process.settings import Settings
 from evergraph.workflows import search
@@ -111,11 +113,14 @@ class PayloadConverter(temporalio.converter.CompositePayloadConverter):
 DATA_CONVERTER = temporalio.converter.DataConverter(payload_converter_class=PayloadConverter)
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
+async def connect(settings: Settings, address: str | None = None, runtime: Runtime | None = None) -> Client:
     """A Temporal client for ``address`` (``host:port``; default
     ``settings.temporal_address``, else ``127.0.0.1:7233``), in
     ``settings.temporal_namespace``, with TLS/API key as configured and
-    :data:`DATA_CONVERTER`.
+    :data:`DATA_CONVERTER`; with tracing on, the tracing interceptor, which workers
+    built from this client inherit (adapter/observability/tracing.py). ``runtime``:
+    the Temporal runtime of the client and of its workers (the SDK's metrics and logs,
+    adapter/observability/temporal_metrics.py); ``None``: the SDK's default.
 
     Raises:
         RuntimeError: Temporal is unreachable (the SDK's ``Failed client connect``).
@@ -127,6 +132,8 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         api_key=settings.temporal_api_key,
         tls=bool(settings.temporal_tls or settings.temporal_api_key),
         data_converter=DATA_CONVERTER,
+        interceptors=tracing.temporal_interceptors(),
+        runtime=runtime,
     )
 
 
@@ -178,7 +185,7 @@ def build_worker(client: Client, services: Services) -> Worker:
     settings = services.settings
     drivers = DriverRegistry(services)
     run_acts = RunActivities(RunBookkeeping(services, drivers))
-    node_acts = NodeActivities(NodeRunner(services))
+    node_acts = NodeActivities(NodeRunner(services, drivers))
     thread_acts = ThreadActivities(ThreadBookkeeping(services))
     cron_acts = CronActivities(CronFiring(services))
     sweep_acts = SweepActivities(ThreadSweeper(services))
