@@ -20,6 +20,10 @@ from evergraph.workflows.types import NodeInput, NodeOutput
 __all__ = ["NodeActivities"]
 
 
+def _no_heartbeat() -> None:
+    pass
+
+
 class NodeActivities:
     """The node-attempt activity.
 
@@ -40,8 +44,15 @@ class NodeActivities:
                 ``non_retryable`` / ``next_retry_delay`` follow LangGraph's retry policy.
         """
         inp = activity.payload_converter().from_payload(args[0].payload, NodeInput)
+        info = activity.info()
+        # a local activity has no heartbeat timeout: its worker's liveness is the
+        # workflow task's (see workflows/run.py)
+        heartbeat = _no_heartbeat if info.is_local else activity.heartbeat
         try:
-            return await self.nodes.run_attempt(inp, attempt=activity.info().attempt, heartbeat=activity.heartbeat)
+            out = await self.nodes.run_attempt(inp, attempt=info.attempt, heartbeat=heartbeat)
+            if info.is_local:
+                await self.nodes.commit_local(inp, out)
+            return out
         except NodeAttemptError as err:
             raise ApplicationError(
                 err.error.message,

@@ -43,6 +43,12 @@ class NodePort(Protocol):
         """
         ...
 
+    async def commit_local(self, inp: NodeInput, out: NodeOutput) -> None:
+        """Save the writes of a finished *local* attempt through the run's driver
+        before the local activity completes (its result is recorded in the
+        workflow's history only when the workflow task completes)."""
+        ...
+
 
 class RunPort(Protocol):
     """The bookkeeping of ``RunWorkflow``."""

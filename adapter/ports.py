@@ -17,6 +17,7 @@ from evergraph.adapter.execution.driver import DriverRegistry
 from evergraph.adapter.errors import NotFound, Unavailable
 from evergraph.adapter.execution.finish import finish_run
 from evergraph.adapter.execution.node_attempt import run_node_attempt
+from evergraph.adapter.observability import metrics
 from evergraph.adapter.resources.runs import accept_run, resume_thread
 from evergraph.adapter.services import Services
 from evergraph.adapter.resources.webhooks import ATTEMPTS, WebhookFailed, send_staged
@@ -29,6 +30,7 @@ from evergraph.workflows.types import (
     RunInput,
     RunOutcome,
     SubmitRun,
+    TaskResult,
 )
 
 __all__ = ["CronFiring", "NodeRunner", "RunBookkeeping", "ThreadBookkeeping"]
@@ -39,14 +41,26 @@ class NodeRunner:
 
     Args:
         services: process services.
+        drivers: the worker's driver registry (commits local attempts' writes).
     """
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, drivers: DriverRegistry) -> None:
         self.services = services
+        self.drivers = drivers
 
     async def run_attempt(self, inp: NodeInput, *, attempt: int, heartbeat: Callable[[], None]) -> NodeOutput:
-        """See :func:`evergraph.adapter.execution.node_attempt.run_node_attempt`."""
-        return await run_node_attempt(self.services, inp, attempt=attempt, heartbeat=heartbeat)
+        """See :func:`evergraph.adapter.execution.node_attempt.run_node_attempt`; its
+        duration, outcome and retry are recorded (:func:`metrics.node_attempt`)."""
+        with metrics.node_attempt(inp.run.graph_id, inp.task.name, attempt) as seen:
+            out = await run_node_attempt(self.services, inp, attempt=attempt, heartbeat=heartbeat)
+            if out.interrupts:
+                seen.outcome = "interrupt"
+            return out
+
+    async def commit_local(self, inp: NodeInput, out: NodeOutput) -> None:
+        """See :meth:`evergraph.adapter.execution.driver.RunDriver.commit_local`."""
+        result = TaskResult(inp.task.task_id, writes=out.writes, interrupts=out.interrupts, elapsed=out.elapsed)
+        await self.drivers.commit_local(inp.run.run_id, result)
 
 
 class RunBookkeeping:

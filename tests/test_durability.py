@@ -228,7 +228,8 @@ async def test_optional_run_cap_ends_the_run_with_timeout(temporal_server, tmp_p
         run = await client.runs.create(tid, "chat", input={"messages": [{"role": "user", "content": "hi"}], "sleep": 30})
         result = await asyncio.wait_for(client.runs.join(tid, run["run_id"]), timeout=60)
         assert result == {"__error__": {"error": "TimeoutError", "message": "run exceeded 2 s"}}
-        assert (await client.runs.get(tid, run["run_id"]))["status"] == "timeout"
+        timed_out = await client.runs.get(tid, run["run_id"])
+        assert timed_out["status"] == "timeout" and timed_out["cancel_reason"] == "run exceeded 2 s"
         thread = await client.threads.get(tid)
         assert thread["status"] == "error" and thread["error"]["error"] == "TimeoutError"
         # the thread takes the next run as usual

@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = [
     "LIVENESS_TIMEOUT",
+    "LOCAL_FLUSH_CHARS",
+    "LOCAL_FLUSH_MARKERS",
     "LOST_WORKER_RETRIES",
     "MAX_HISTORY_EVENTS",
     "UNBOUNDED",
@@ -72,6 +74,14 @@ LOST_WORKER_RETRIES = 100
 #: history length (events) past which a run continues-as-new between supersteps,
 #: well before Temporal's limits (a superstep of one node takes about 8 events)
 MAX_HISTORY_EVENTS = 10_000
+
+#: local node attempts' markers (one per attempt, one per ``advance`` after it) and
+#: result characters after which the workflow lets its workflow task complete at a
+#: superstep boundary (a 1 ms timer): local activities' markers reach the history only
+#: when the workflow task completes, and one completion must stay well inside the
+#: Temporal server's gRPC message limit (4 MB by default)
+LOCAL_FLUSH_MARKERS = 200
+LOCAL_FLUSH_CHARS = 1 << 20
 
 _LOCAL = dict(start_to_close_timeout=timedelta(minutes=10), retry_policy=BOOKKEEPING_RETRY)
 
@@ -160,7 +170,9 @@ class RunWorkflow:
     def __init__(self) -> None:
         self._status = "pending"
         self._cancel_action = "interrupt"
+        self._cancel_reason: str | None = None
         self._main: asyncio.Task | None = None
+        self._cancel_requested = False
 
     @workflow.query(name="status")
     def status(self) -> str:
@@ -173,16 +185,31 @@ class RunWorkflow:
         or ``rollback`` (the run and its checkpoints are deleted), the actions of
         langgraph-api's ``POST /threads/{id}/runs/{run_id}/cancel``. Sent by the
         thread's workflow, which decides cancellations."""
-        self._cancel_action = msg.action
+        self._cancel_action, self._cancel_reason = msg.action, msg.reason
+        self._cancel_requested = True
         if self._main is not None and not self._main.done():
             self._main.cancel()
 
     def _start(self, run: RunInput, spec: TaskSpec) -> Any:
+        activity_id = f"{spec.step}:{spec.name}:{spec.task_id}:{workflow.info().run_id[:8]}:{self._dispatches}"
+        if spec.local:
+            self._unrecorded += 2
+            # a node without TimeoutPolicy: a local activity on this worker (no server
+            # round trip per attempt); a lost worker shows as a workflow task timeout,
+            # after which another worker replays the run and runs the attempt again
+            return workflow.start_local_activity(
+                spec.activity_type,
+                NodeInput(run=run, task=spec),
+                result_type=NodeOutput,
+                activity_id=activity_id,
+                start_to_close_timeout=UNBOUNDED,
+                retry_policy=_retry_policy(spec),
+            )
         return workflow.start_activity(
             spec.activity_type,
             NodeInput(run=run, task=spec),
             result_type=NodeOutput,
-            activity_id=f"{spec.step}:{spec.name}:{spec.task_id}:{workflow.info().run_id[:8]}:{self._dispatches}",
+            activity_id=activity_id,
             start_to_close_timeout=timedelta(seconds=spec.run_timeout) if spec.run_timeout else UNBOUNDED,
             heartbeat_timeout=timedelta(seconds=spec.idle_timeout) if spec.idle_timeout else LIVENESS_TIMEOUT,
             retry_policy=_retry_policy(spec),
@@ -194,6 +221,10 @@ class RunWorkflow:
         self._main = asyncio.current_task()
         self._status = "running"
         self._dispatches = 0
+        self._advance_cancels = 0
+        self._unrecorded = 0  # local markers since the last flush (see LOCAL_FLUSH_MARKERS)
+        self._unrecorded_chars = 0
+        self._recorded_length = workflow.info().get_current_history_length()
         if carry is None:
             workflow.upsert_search_attributes([search.STATUS.value_set("running")])
         running: dict[str, Any] = {}
@@ -203,6 +234,16 @@ class RunWorkflow:
         seq = carry.seq if carry else 0
         try:
             while True:
+                if workflow.info().get_current_history_length() != self._recorded_length:
+                    # a workflow task completed meanwhile (e.g. Temporal's own workflow
+                    # task heartbeat during a long local activity): markers are recorded
+                    self._recorded_length = workflow.info().get_current_history_length()
+                    self._unrecorded = self._unrecorded_chars = 0
+                if not running and (
+                    self._unrecorded >= LOCAL_FLUSH_MARKERS or self._unrecorded_chars >= LOCAL_FLUSH_CHARS
+                ):
+                    await workflow.sleep(timedelta(milliseconds=1))
+                    self._unrecorded = self._unrecorded_chars = 0
                 if not running and self._history_is_long():
                     workflow.continue_as_new(args=[run, RunCarry(seq=seq, results=results)])
                 try:
@@ -210,8 +251,14 @@ class RunWorkflow:
                         "advance", AdvanceRequest(run=run, seq=seq, results=results), result_type=AdvanceResponse, **_LOCAL
                     )
                 except FailureError as err:
-                    if isinstance(local_failure(err), CancelledError):  # the run was cancelled meanwhile
-                        raise asyncio.CancelledError from None
+                    if isinstance(local_failure(err), CancelledError):
+                        if self._cancel_requested or asyncio.current_task().cancelling():
+                            raise asyncio.CancelledError from None  # the run was cancelled meanwhile
+                        if self._advance_cancels < LOST_WORKER_RETRIES:
+                            # nobody cancelled the run: the SDK cancelled the local activity
+                            # when its workflow task timed out; ask again
+                            self._advance_cancels += 1
+                            continue
                     workflow.logger.warning("advance of run %s failed: %s", run.run_id, local_failure(err))
                     for handle in running.values():
                         handle.cancel()
@@ -246,11 +293,19 @@ class RunWorkflow:
                             running[task_id] = self._start(run, specs[task_id])
                             continue
                         result = TaskResult(task_id, error=TaskError("WorkerLost", "node attempt lost its worker too often"))
+                    if specs[task_id].local:
+                        self._unrecorded_chars += len(result.writes or "") + len(result.interrupts or "")
                     results.append(result)
         except asyncio.CancelledError:
             for handle in running.values():
                 handle.cancel()
-            outcome = RunOutcome(status="interrupted", rollback=self._cancel_action == "rollback")
+            outcome = RunOutcome(
+                status="interrupted", rollback=self._cancel_action == "rollback", cancel_reason=self._cancel_reason
+            )
+        if self._unrecorded:
+            # local node attempts' markers reach the history before finish_run ends the
+            # run: a workflow task that times out after it must not replay them
+            await workflow.sleep(timedelta(milliseconds=1))
         self._status = outcome.status
         self._main = None
         workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
@@ -269,18 +324,20 @@ class RunWorkflow:
         await deliver_webhook(run, outcome)
         return outcome
 
-    @staticmethod
-    def _history_is_long() -> bool:
+    def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > MAX_HISTORY_EVENTS
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() + self._unrecorded > MAX_HISTORY_EVENTS
+        )
 
     @staticmethod
     def _result(spec: TaskSpec, handle: Any) -> TaskResult | None:
         try:
             out: NodeOutput = handle.result()
             return TaskResult(spec.task_id, writes=out.writes, interrupts=out.interrupts, elapsed=out.elapsed)
-        except ActivityError as err:
-            cause = err.cause
+        except FailureError as err:  # an ActivityError; a local activity's own failure may come unwrapped
+            cause = local_failure(err)
             if isinstance(cause, TimeoutError):
                 if cause.type == TimeoutType.HEARTBEAT and not spec.idle_timeout:
                     return None  # liveness heartbeats stopped: the worker died
@@ -293,5 +350,10 @@ class RunWorkflow:
                     return TaskResult(spec.task_id, error=TaskError(**details))
                 return TaskResult(spec.task_id, error=TaskError(cause.type or "ApplicationError", cause.message))
             if isinstance(cause, CancelledError):
+                if spec.local:
+                    # not asked for (a cancelled handle is never read): the SDK cancels a
+                    # local attempt whose workflow task timed out and reports it to the
+                    # replayed workflow; dispatch it again, as for a lost worker
+                    return None
                 return TaskResult(spec.task_id, error=TaskError("CancelledError", "node attempt cancelled"))
             return TaskResult(spec.task_id, error=TaskError(type(cause).__name__, str(cause)))

@@ -76,6 +76,7 @@ class ThreadWorkflow:
         self._queue: list[RunInput] = []
         self._current: RunInput | None = None
         self._cancel_current: str | None = None  # action requested for the current run
+        self._cancel_reason: str | None = None  # and why
         self._current_ended = False  # the current run is recording its outcome
         self._accepting = 0  # submit_run updates between validation and queueing
         self._thread_status = "idle"
@@ -92,7 +93,9 @@ class ThreadWorkflow:
         try:
             await workflow.execute_local_activity("accept_run", msg, **_LOCAL)
             if msg.multitask_strategy in ("interrupt", "rollback"):
-                await self._cancel_in_flight(msg.multitask_strategy)
+                # langgraph-api 0.16.7's reason text for a double-text's cancellations
+                reason = f"superseded by run {msg.run.run_id} (multitask_strategy={msg.multitask_strategy})"
+                await self._cancel_in_flight(msg.multitask_strategy, reason)
             if msg.run.run_id not in self._known():
                 self._queue.append(msg.run)
         finally:
@@ -107,7 +110,7 @@ class ThreadWorkflow:
     async def cancel_run(self, msg: CancelRun) -> None:
         """Cancel ``msg.run_id``: a queued run ends at once (``interrupted``, or
         deleted for ``rollback``); the running run is asked to stop."""
-        await self._cancel(msg.run_id, msg.action)
+        await self._cancel(msg.run_id, msg.action, msg.reason)
 
     @cancel_run.validator
     def _validate_cancel(self, msg: CancelRun) -> None:
@@ -191,6 +194,7 @@ class ThreadWorkflow:
                 )
             run = self._queue.pop(0)
             self._current, self._cancel_current, self._current_ended = run, None, False
+            self._cancel_reason = None
             self._mark("busy")
             outcome = await self._execute(run)
             self._current = None
@@ -210,7 +214,7 @@ class ThreadWorkflow:
             except TimeoutError:
                 pass
         if self._cancel_current is not None:  # cancelled before it started
-            return await self._finish_unstarted(run, self._cancel_current)
+            return await self._finish_unstarted(run, self._cancel_current, self._cancel_reason)
         handle = await workflow.start_child_workflow(
             RunWorkflow.run,
             # every parameter, so Temporal decodes them with their type hints
@@ -230,16 +234,15 @@ class ThreadWorkflow:
             await workflow.wait_condition(lambda: handle.done() or (self._cancel_current is not None and not signalled))
             if self._cancel_current is not None and not signalled and not handle.done():
                 signalled = True
-                await handle.signal(RunWorkflow.cancel, CancelRun(run.run_id, self._cancel_current))
+                await handle.signal(RunWorkflow.cancel, CancelRun(run.run_id, self._cancel_current, self._cancel_reason))
         try:
             return handle.result()
         except ChildWorkflowError as err:
             if isinstance(err.cause, TemporalTimeoutError) and run.run_timeout:
                 # the optional run cap (EVERGRAPH_RUN_TIMEOUT / BG_JOB_TIMEOUT_SECS) ended
                 # the run's workflow before it could record anything: record it here
-                outcome = RunOutcome(
-                    status="timeout", error="TimeoutError", message=f"run exceeded {run.run_timeout:g} s"
-                )
+                message = f"run exceeded {run.run_timeout:g} s"
+                outcome = RunOutcome(status="timeout", error="TimeoutError", message=message, cancel_reason=message)
                 outcome = await finish(run, outcome)
                 await deliver_webhook(run, outcome)
                 return outcome
@@ -263,22 +266,22 @@ class ThreadWorkflow:
             self._search_status = status
             workflow.upsert_search_attributes([search.STATUS.value_set(status)])
 
-    async def _cancel_in_flight(self, action: str) -> None:
+    async def _cancel_in_flight(self, action: str, reason: str | None = None) -> None:
         """Cancel every queued and running run (``interrupt``/``rollback`` strategies)."""
         for run_id in list(self._known()):
-            await self._cancel(run_id, action)
+            await self._cancel(run_id, action, reason)
 
-    async def _cancel(self, run_id: str, action: str) -> None:
+    async def _cancel(self, run_id: str, action: str, reason: str | None = None) -> None:
         for run in list(self._queue):
             if run.run_id == run_id:
                 self._queue.remove(run)
-                await self._finish_unstarted(run, action)
+                await self._finish_unstarted(run, action, reason)
                 return
         if self._current is not None and self._current.run_id == run_id and self._cancel_current is None:
-            self._cancel_current = action
+            self._cancel_current, self._cancel_reason = action, reason
 
-    async def _finish_unstarted(self, run: RunInput, action: str) -> RunOutcome:
-        outcome = RunOutcome(status="interrupted", rollback=action == "rollback")
+    async def _finish_unstarted(self, run: RunInput, action: str, reason: str | None = None) -> RunOutcome:
+        outcome = RunOutcome(status="interrupted", rollback=action == "rollback", cancel_reason=reason)
         outcome = await finish(run, outcome)
         await deliver_webhook(run, outcome)
         return outcome

@@ -71,6 +71,9 @@ class TaskSpec:
             checkpoint (set on the first superstep of a resumed run).
         replay_checkpoint_id: the checkpoint a time-travel run replays from, which
             subgraphs restore their pre-replay checkpoint against; None otherwise.
+        local: run the attempt as a Temporal local activity (a node without
+            ``TimeoutPolicy`` under ``EVERGRAPH_NODE_ACTIVITIES=local``) instead of a
+            regular activity.
     """
 
     task_id: str
@@ -86,6 +89,7 @@ class TaskSpec:
     retry: Optional[RetrySpec] = None
     resuming: bool = False
     replay_checkpoint_id: Optional[str] = None
+    local: bool = False
 
 
 @dataclass
@@ -131,6 +135,10 @@ class RunInput:
         run_id, thread_id, assistant_id, graph_id: the run's ids.
         run_timeout: optional cap on the run, seconds (``EVERGRAPH_RUN_TIMEOUT``).
         after_seconds: seconds the run waits, ``pending``, before it starts.
+        trace: the W3C trace context (``traceparent``, ``tracestate``, ``baggage``)
+            the run's workflow continues: the request's that created the run, so
+            the run's trace roots there and not at the thread workflow's start;
+            ``None`` when tracing is off (adapter/observability/tracing.py).
     """
 
     run_id: str
@@ -139,6 +147,7 @@ class RunInput:
     graph_id: str
     run_timeout: Optional[float] = None
     after_seconds: Optional[float] = None
+    trace: Optional[dict[str, str]] = None
 
 
 @dataclass
@@ -184,6 +193,8 @@ class RunOutcome:
         publish_error: the run's stream has no ``error`` event for this outcome yet
             (the error was not the graph's, e.g. ``advance`` failed): ``finish_run``
             publishes it.
+        cancel_reason: why the run was cancelled (the run's ``cancel_reason``),
+            ``None`` when it was not.
     """
 
     status: str
@@ -194,6 +205,7 @@ class RunOutcome:
     interrupts: Optional[dict[str, Any]] = None
     webhook: bool = False
     publish_error: bool = False
+    cancel_reason: Optional[str] = None
 
 
 @dataclass
@@ -256,10 +268,12 @@ class SubmitRun:
 class CancelRun:
     """Argument of the ``cancel_run`` update (thread workflow) and the ``cancel``
     signal (run workflow): cancel ``run_id``; ``action`` is ``interrupt`` (the run
-    ends ``interrupted``) or ``rollback`` (the run and its checkpoints are deleted)."""
+    ends ``interrupted``) or ``rollback`` (the run and its checkpoints are deleted);
+    ``reason`` says why (recorded as the run's ``cancel_reason``)."""
 
     run_id: str
     action: str = "interrupt"
+    reason: Optional[str] = None
 
 
 @dataclass

@@ -51,7 +51,9 @@ from langgraph.types import PregelExecutableTask, TimeoutPolicy
 from evergraph.adapter import serde
 from evergraph.adapter.execution import claims
 from evergraph.adapter.execution.policy import retry_spec, timeout_fields
+from evergraph.adapter.records.types import ENDED_RUN_STATUSES
 from evergraph.adapter.execution.runconfig import DRIVER_MODES, graph_context, run_params
+from evergraph.adapter.observability import runs as run_states
 from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.workflows.types import (
@@ -139,12 +141,47 @@ class RunDriver:
         if run is None:
             raise LookupError(f"run {self.run.run_id} not found")
         self._params = run_params(run, self.services.settings.default_recursion_limit)
+        if run["status"] in ENDED_RUN_STATUSES:
+            # finish_run already recorded its end, but the workflow task that ran it
+            # timed out before completing (a local activity reaches the history only
+            # then) and the replayed workflow asks again: answer with the recorded end
+            # (finish_run is idempotent) instead of running the graph a second time
+            self._finish(await self._recorded_outcome(run))
+            return
         if run["status"] == "pending":
             await records.set_run_status(self.run.run_id, "running")
+            run_states.started(self.run, run)  # its log line and metrics
+        elif not self.resume and await self._checkpointed_before():
+            # the first ``advance`` again, after this run already saved checkpoints: a
+            # worker died before the workflow task that ran them completed (local
+            # activities are recorded only then). Resume, as LangGraph does for a
+            # re-entry of the same run, rather than apply the input or command again.
+            self.resume = True
         # after the last step that can fail, so a retried start publishes it once
         if not self.resume:
             self.services.broker.publish(self.run.run_id, "metadata", {"run_id": self.run.run_id, "attempt": 1})
         self._main_task = asyncio.ensure_future(self._main())
+
+    async def _recorded_outcome(self, run: dict[str, Any]) -> RunOutcome:
+        """The outcome of an ended run as its records hold it (the error of a failed
+        run from its thread, which keeps the last run's error)."""
+        outcome = RunOutcome(status=run["status"], cancel_reason=run.get("cancel_reason"))
+        if run["status"] in ("error", "timeout"):
+            thread = await self.services.records.get_thread(self.run.thread_id)
+            error = (thread or {}).get("error") or {}
+            outcome.error, outcome.message = error.get("error"), error.get("message")
+        return outcome
+
+    async def _checkpointed_before(self) -> bool:
+        """Whether the thread's latest checkpoint was saved by this run (its
+        metadata's ``run_id``, which LangGraph copies from the run's config)."""
+        conf = self._params.config["configurable"]
+        if conf.get("checkpoint_id"):
+            return False  # a run from a given checkpoint: LangGraph decides
+        saved = await self.services.saver.aget_tuple(
+            {"configurable": {"thread_id": self.run.thread_id, "checkpoint_ns": ""}}
+        )
+        return saved is not None and (saved.metadata or {}).get("run_id") == self.run.run_id
 
     def abort(self) -> None:
         """Stop the loop (the driver was replaced); outstanding tasks are forgotten."""
@@ -285,6 +322,8 @@ class RunDriver:
             retry=retry_spec(task.retry_policy),
             resuming=bool(conf.get(CONFIG_KEY_RESUMING)),
             replay_checkpoint_id=getattr(conf.get(CONFIG_KEY_REPLAY_STATE), "checkpoint_id", None),
+            # a node without TimeoutPolicy has no timeout for the server to enforce
+            local=policy is None and self.services.settings.node_activities == "local",
         )
 
     def _resolve(self, task: PregelExecutableTask, fut: asyncio.Future, result: TaskResult) -> None:
@@ -330,6 +369,23 @@ class RunDriver:
             for _ in range(8):
                 if self._new or self._cancel or self._outcome is not None:
                     return
+                await asyncio.sleep(0)
+            await self.services.saver.drain()
+
+    async def commit_local(self, result: TaskResult) -> None:
+        """Hand a local node attempt's result to LangGraph's loop at once and wait
+        until its writes are saved (``put_writes`` through the checkpointer), before
+        the local activity completes: its result reaches Temporal's history only when
+        the workflow task completes, so a worker killed in between must find the
+        writes in the checkpoint (LangGraph's resume path then hands them back and
+        the node does not run again). The workflow's later ``advance`` carrying the
+        same result finds the task delivered and skips it. A task the loop no longer
+        waits for (cancelled meanwhile) is left alone."""
+        async with self._lock:
+            if result.task_id not in self._pending:
+                return
+            self._deliver(result)
+            for _ in range(8):  # the runner commits in the future's done callback
                 await asyncio.sleep(0)
             await self.services.saver.drain()
 
@@ -426,6 +482,18 @@ class DriverRegistry:
             self._drivers.pop(run_id, None)
             claims.slim_outcome(response.outcome, self.services.settings.claim_check_bytes)
         return response
+
+    async def commit_local(self, run_id: str, result: TaskResult) -> None:
+        """See :meth:`RunDriver.commit_local`; nothing happens when this worker has no
+        driver for ``run_id`` (the workflow's ``advance`` then delivers the result)."""
+        driver = self._drivers.get(run_id)
+        if driver is None:
+            return
+        try:
+            result = await claims.resolve_result(self.services.records, result)
+            await driver.commit_local(result)
+        except Exception as exc:  # noqa: BLE001 - the workflow's advance delivers it again
+            logger.warning("run %s: early commit of task %s failed: %r", run_id, result.task_id, exc)
 
     def cancel(self, run_id: str) -> None:
         """Drop the driver of a cancelled run."""

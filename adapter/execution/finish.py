@@ -16,6 +16,7 @@ from langgraph.types import StateSnapshot
 from evergraph.activities.errors import is_transient
 from evergraph.adapter import serde
 from evergraph.adapter.ids import iso, now
+from evergraph.adapter.observability import runs as run_states
 from evergraph.adapter.services import Services
 from evergraph.adapter.graphs.state import bound_graph, thread_interrupts, wait_body
 from evergraph.adapter.resources.webhooks import stage as stage_webhook
@@ -94,8 +95,9 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
             status = "interrupted"
             error = {
                 "error": "UserInterrupt",
-                # langgraph-api 0.16.7's text, its placeholders left as they are
-                "message": "interrupt requested via POST /threads/{thread_id}/runs/{run_id}/cancel",
+                # the reason langgraph-api 0.16.7 hands the run (its UserInterrupt's
+                # text): the cancel endpoint's, placeholders left as they are, by default
+                "message": outcome.cancel_reason or "interrupt requested via POST /threads/{thread_id}/runs/{run_id}/cancel",
             }
         elif snapshot is not None and snapshot.next:
             status = "interrupted"
@@ -124,7 +126,8 @@ async def finish_run(services: Services, run: RunInput, outcome: RunOutcome) -> 
         return outcome
     if not outcome.rollback:
         # last: whoever sees the run ended finds the thread's status and interrupts
-        await records.set_run_status(run.run_id, outcome.status)
+        await records.set_run_status(run.run_id, outcome.status, outcome.cancel_reason)
+    run_states.finished(run, outcome, record)  # its log line and metrics
     broker.publish(run.run_id, RESULT, body)
     if record.get("temporary") and (record.get("on_completion") or "delete") == "delete":
         await records.delete_thread(run.thread_id)

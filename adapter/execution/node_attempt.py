@@ -67,6 +67,7 @@ from langgraph.pregel._utils import is_xxh3_128_hexdigest
 from langgraph.pregel._checkpoint import achannels_from_checkpoint
 from langgraph.pregel._messages import StreamMessagesHandler
 from langgraph.pregel._retry import _TimedAttemptScope, arun_with_retry
+from langgraph.pregel._task_status import read_task_statuses
 from langgraph.pregel.main import _coerce_context
 from langgraph.pregel.protocol import StreamProtocol
 from langgraph.graph.message import add_messages
@@ -80,19 +81,24 @@ from evergraph.adapter.execution.node_loop import HostedAttempt, NodeLoops, node
 from evergraph.adapter.execution.policy import retry_decision
 from evergraph.adapter.execution.runconfig import RunParams, graph_context, run_params
 from evergraph.adapter.graphs.server_runtime import run_user
+from evergraph.adapter.observability import metrics, tracing
 from evergraph.adapter.process.settings import CLAIM_CHECK_BYTES
 from evergraph.adapter.services import Services
 from evergraph.adapter.execution.streams import EventsTracer, WireEncoder
 from evergraph.adapter.execution.tools_stream import StreamToolCallHandler, tool_writer
 from evergraph.workflows.types import NodeInput, NodeOutput, TaskError
 
-__all__ = ["ATTEMPT", "LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
+__all__ = ["ATTEMPT", "CHECKPOINT_WAIT", "LIVENESS_INTERVAL", "run_node_attempt", "task_error"]
 
 #: control event (not sent to clients) every node attempt publishes before it runs:
 #: ``{task_id, name, attempt}`` (Temporal's attempt number of this activity; a task
 #: re-dispatched by a driver rebuilt after a worker death starts again at 1). A second
 #: one for the same ``task_id`` marks a restart; the re-run's own events follow it
 ATTEMPT = "__attempt__"
+
+#: seconds a node attempt waits for the checkpoint (and pending writes) its task is
+#: built from to be stored before it fails with ``TaskMismatchError``
+CHECKPOINT_WAIT = 10.0
 
 #: seconds between liveness heartbeats of a node attempt without ``idle_timeout``
 #: (their answers also deliver Temporal's cancellation to the attempt)
@@ -221,6 +227,14 @@ def _server_info(config: dict[str, Any]) -> ServerInfo:
     )
 
 
+class _Finished(Exception):
+    """The task's writes are already saved at its checkpoint (``writes``)."""
+
+    def __init__(self, writes: list[tuple[str, Any]]) -> None:
+        super().__init__("task already finished")
+        self.writes = writes
+
+
 async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: RunParams):
     spec = inp.task
     graph = await services.registry.get(
@@ -238,6 +252,12 @@ async def _prepare(services: Services, inp: NodeInput, publish: _Publisher, p: R
         graph._migrate_checkpoint(checkpoint)
     channels, managed = await achannels_from_checkpoint(graph.channels, checkpoint, saver=saver, config=saved.config)
     pending = [(str(t), c, v) for t, c, v in (saved.pending_writes or [])]
+    done = read_task_statuses(w for w in pending if w[0] == spec.task_id).get(spec.task_id)
+    if done is not None and done.finished:
+        # its writes are saved already: an attempt that ran again after its result
+        # was committed (a local activity re-run by a replayed workflow, see
+        # RunDriver.commit_local) returns them, as LangGraph's resume hands them back
+        raise _Finished(list(done.output))
     # a run's Command(update/goto) is stored as NULL_TASK_ID writes on the checkpoint
     # it starts from; LangGraph's loop (and its state readers) apply them in memory
     # before preparing that superstep's tasks, so the task must see them too
@@ -356,7 +376,14 @@ async def run_node_attempt(
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
     loops = node_loops()
     start = time.monotonic()
-    task, scope, hosted, policies = await _launch(services, inp, publish, params, loops)
+    try:
+        task, scope, hosted, policies = await _launch(services, inp, publish, params, loops)
+    except _Finished as finished:
+        writes = await claims.check_in(
+            services.records, serde.pack(finished.writes), limit=services.settings.claim_check_bytes,
+            thread_id=inp.run.thread_id, run_id=inp.run.run_id, kind="writes",
+        )
+        return NodeOutput(writes=writes, elapsed=0.0)
     last_beat = start
     starved_until = start  # starved time does not count as idle
     timeout_kind: str | None = None
@@ -411,6 +438,8 @@ async def run_node_attempt(
         tracer.flush()  # an end record still held back (streams.HELD_EVENTS)
 
     if timeout_kind is not None:
+        tracing.annotate(timeout_kind=timeout_kind)  # on the attempt's span, when tracing is on
+        metrics.node_timed_out(inp.run.graph_id, spec.name, timeout_kind)  # evergraph_node_timeouts_total
         scope.close()
         if hosted.holds_loop():
             loops.retire(hosted)
@@ -454,7 +483,19 @@ async def _launch(
         LangGraph retry policies.
     """
     spec = inp.task
-    task, calls = await _prepare(services, inp, publish, params)
+    deadline, delay = time.monotonic() + CHECKPOINT_WAIT, 0.005
+    while True:
+        try:
+            task, calls = await _prepare(services, inp, publish, params)
+            break
+        except TaskMismatchError:
+            # the driver's loop saves a superstep's checkpoint and writes in the
+            # background (LangGraph's durability "async"); an attempt that starts at
+            # once (a local activity) may look before they are stored
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
     policies = task.retry_policy
     scope = _TimedAttemptScope(refresh_on=spec.refresh_on if spec.idle_timeout else None)
     task = dataclasses.replace(task, config=scope.wrap_config(task.config), timeout=None, retry_policy=[])

@@ -29,7 +29,11 @@ from langgraph_sdk.schema import (
 )
 from typing_extensions import NotRequired, TypedDict
 
+#: the statuses of a run that has ended (``finish_run`` recorded it)
+ENDED_RUN_STATUSES: tuple[RunStatus, ...] = ("success", "error", "interrupted", "timeout")
+
 __all__ = [
+    "ENDED_RUN_STATUSES",
     "Assistant",
     "AssistantPatch",
     "AssistantVersion",
@@ -120,6 +124,8 @@ class RunRecord(Run):
     """The run made its own thread (a stateless run)."""
     on_completion: NotRequired[OnCompletionBehavior | None]
     """For a temporary thread: ``"delete"`` (the default) or ``"keep"`` it."""
+    cancel_reason: NotRequired[str | None]
+    """Why the run was cancelled (langgraph-api's reason texts), ``None`` if it was not."""
 
 
 class PublicRun(Run):
@@ -127,6 +133,8 @@ class PublicRun(Run):
 
     kwargs: dict[str, Any]
     langsmith_session_name: None
+    cancel_reason: NotRequired[str]
+    """Only on a run that was cancelled."""
 
 
 class PublicThread(ThreadBase):

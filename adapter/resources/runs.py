@@ -28,9 +28,10 @@ from evergraph.adapter.errors import Conflict, EvergraphError, Invalid, NotFound
 from evergraph.adapter.execution import claims
 from evergraph.adapter.execution.finish import RESULT
 from evergraph.adapter.graphs.state import bound_graph, wait_body
+from evergraph.adapter.observability import runs as run_states, tracing
 from evergraph.adapter.ids import iso, new_id, now, thread_workflow_id
 from evergraph.adapter.records.common import new_thread
-from evergraph.adapter.records.types import Assistant, RunRecord
+from evergraph.adapter.records.types import ENDED_RUN_STATUSES, Assistant, RunRecord
 from evergraph.adapter.resources.auth import AuthFilter, visible
 from evergraph.adapter.resources.webhooks import check_webhook
 from evergraph.adapter.services import Services
@@ -50,6 +51,10 @@ __all__ = [
     "RunNotActive",
     "accept_run",
     "build_run",
+    "CANCEL_MANY_REQUESTED",
+    "CANCEL_ON_DISCONNECT",
+    "CANCEL_REQUESTED",
+    "CANCEL_TAKEN",
     "cancel_if_active",
     "cancel_run",
     "cancel_runs",
@@ -69,8 +74,12 @@ __all__ = [
 ]
 
 
-def run_input(services: Services, run: dict[str, Any], graph_id: str, after_seconds: float | None = None) -> RunInput:
-    """The workflow's view of a run record."""
+def run_input(
+    services: Services, run: dict[str, Any], graph_id: str, after_seconds: float | None = None,
+    trace: dict[str, str] | None = None,
+) -> RunInput:
+    """The workflow's view of a run record; ``trace`` is the W3C trace context its
+    workflow continues (adapter/observability/tracing.py)."""
     return RunInput(
         run_id=run["run_id"],
         thread_id=run["thread_id"],
@@ -78,6 +87,7 @@ def run_input(services: Services, run: dict[str, Any], graph_id: str, after_seco
         graph_id=graph_id,
         run_timeout=services.settings.run_timeout,
         after_seconds=after_seconds,
+        trace=trace,
     )
 
 
@@ -107,7 +117,7 @@ async def submit_run(
         thread_id=run["thread_id"], run_id=run["run_id"], kind="record",
     )
     msg = SubmitRun(
-        run=run_input(services, run, graph_id, after_seconds),
+        run=run_input(services, run, graph_id, after_seconds, trace=tracing.run_context(run, graph_id, strategy)),
         record={} if claims.is_claim(ref) else run,
         multitask_strategy=strategy,
         record_ref=ref if claims.is_claim(ref) else None,
@@ -126,10 +136,13 @@ class RunNotActive(Exception):
     """The run is neither queued nor running on its thread (nothing to cancel)."""
 
 
-async def cancel_run(services: Services, run: dict[str, Any], action: str = "interrupt") -> None:
+async def cancel_run(
+    services: Services, run: dict[str, Any], action: str = "interrupt", reason: str | None = None
+) -> None:
     """Ask ``run``'s thread workflow to cancel it (Temporal update ``cancel_run``): a
     queued run ends ``interrupted`` (or is deleted, ``action="rollback"``) before this
-    returns; a running run is signalled to stop and ends shortly after.
+    returns; a running run is signalled to stop and ends shortly after. ``reason``
+    (one of the ``CANCEL_*`` texts) becomes the run's ``cancel_reason``.
 
     Raises:
         RunNotActive: the thread's workflow does not hold this run (finished already,
@@ -138,7 +151,9 @@ async def cancel_run(services: Services, run: dict[str, Any], action: str = "int
     client: Client = services.temporal
     handle = client.get_workflow_handle(thread_workflow_id(run["thread_id"]))
     try:
-        await handle.execute_update(ThreadWorkflow.cancel_run, CancelRun(run_id=run["run_id"], action=action))
+        await handle.execute_update(
+            ThreadWorkflow.cancel_run, CancelRun(run_id=run["run_id"], action=action, reason=reason)
+        )
     except WorkflowUpdateFailedError as err:
         raise RunNotActive(str(err.cause or err)) from None
     except RPCError as err:
@@ -159,10 +174,11 @@ async def accept_run(services: Services, msg: SubmitRun) -> None:
     records = services.records
     if msg.record_ref is None:
         await records.put_run(msg.record)
-        return
-    if await records.get_run(msg.run.run_id) is None:  # else: a retried activity
-        await records.put_run(serde.loads(await claims.check_out(records, msg.record_ref)))
-    await claims.forget(records, msg.record_ref)
+    else:
+        if await records.get_run(msg.run.run_id) is None:  # else: a retried activity
+            await records.put_run(serde.loads(await claims.check_out(records, msg.record_ref)))
+        await claims.forget(records, msg.record_ref)
+    await run_states.accepted(records, msg.run)  # "run pending" / "run queued": log line, metrics
 
 
 async def resume_thread(services: Services, thread_id: str, command: dict[str, Any]) -> RunInput:
@@ -189,10 +205,17 @@ async def resume_thread(services: Services, thread_id: str, command: dict[str, A
         thread_metadata=thread.get("metadata"),
     )
     await services.records.put_run(run)
-    return run_input(services, run, assistant["graph_id"])
+    # a run no request created: a trace of its own, linked to the signal's handling
+    trace = tracing.new_trace(
+        "evergraph.resume", thread_id=thread_id, run_id=run["run_id"], assistant_id=assistant["assistant_id"],
+        graph_id=assistant["graph_id"],
+    )
+    accepted = run_input(services, run, assistant["graph_id"], trace=trace)
+    await run_states.accepted(services.records, accepted)  # "run pending" / "run queued": log line, metrics
+    return accepted
 
 
-TERMINAL = ("success", "error", "interrupted", "timeout")
+TERMINAL = ENDED_RUN_STATUSES
 """Statuses of a run that has ended."""
 
 
@@ -232,9 +255,10 @@ def build_run(
     gains ``run_id``, ``thread_id``, ``graph_id``, ``assistant_id``, ``user_id`` and the
     request's ``context`` (flagged ``__context_provided__``); ``metadata`` is, as
     langgraph-api 0.16.7 merges it, the assistant's metadata, then
-    ``thread_metadata`` (the thread's, for a thread that existed before the run),
-    ``graph_id``/``assistant_id``, the request's ``config.metadata`` and its
-    ``metadata``, with ``assistant_id`` always the run's assistant.
+    ``thread_metadata`` (the thread's, for a thread that existed before the run;
+    ``None`` for a thread the run creates) with ``graph_id``/``assistant_id``, the
+    request's ``config.metadata`` and its ``metadata``, with ``assistant_id`` always
+    the run's assistant. A ``checkpoint`` object's keys all go to ``configurable``.
     ``user`` is the authenticated user's fields (``identity``, ``permissions``…), given
     to the graph as ``langgraph_auth_user``/``_user_id``/``_permissions`` and
     ``user_id`` in ``configurable``, as langgraph-api does. ``headers`` are the
@@ -259,6 +283,8 @@ def build_run(
     checkpoint_id = body.get("checkpoint_id") or (body.get("checkpoint") or {}).get("checkpoint_id")
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
+    if isinstance(body.get("checkpoint"), dict):  # all its keys, as langgraph-api 0.16.7 copies them
+        configurable.update(copy.deepcopy(body["checkpoint"]))
     configurable.update(headers or {})
     configurable.update(
         {
@@ -281,9 +307,10 @@ def build_run(
     )
     metadata = {
         **(assistant.get("metadata") or {}),
-        **(thread_metadata or {}),
-        "graph_id": graph_id,
-        "assistant_id": assistant["assistant_id"],
+        # an existing thread's metadata with the run's graph and assistant (a thread
+        # the run creates has none yet: langgraph-api 0.16.7 merges no graph_id then)
+        **({**thread_metadata, "graph_id": graph_id, "assistant_id": assistant["assistant_id"]}
+           if thread_metadata is not None else {}),
         **(r_config.get("metadata") or {}),
         **(body.get("metadata") or {}),
     }
@@ -659,14 +686,28 @@ async def wait_stopped(services: Services, run_id: str) -> bytes:
 
 # ------------------------------------------------------------------ deleting, cancelling
 
+# Why a run was cancelled, as its ``cancel_reason`` says: langgraph-api 0.16.7's reason
+# texts (it hands them to the cancelled run; the braces of the first are literal). A
+# double-text's is in workflows/thread.py (``superseded by run …``), a run timeout's
+# is the run's error message.
+CANCEL_REQUESTED = "{action} requested via POST /threads/{{thread_id}}/runs/{{run_id}}/cancel"
+"""``POST /threads/{thread_id}/runs/{run_id}/cancel``; ``.format(action=…)``."""
+CANCEL_MANY_REQUESTED = "{action} requested via POST /runs/cancel"
+"""``POST /runs/cancel``; ``.format(action=…)``."""
+CANCEL_ON_DISCONNECT = "client disconnected from the run stream (on_disconnect=cancel)"
+"""A stream, join or wait whose client left with ``on_disconnect=cancel``."""
+CANCEL_TAKEN = "taken:"
+"""Prefix of the reason when the canceller took the run's input over (``reason=taken``
+of the JS SDK's ``runs.cancel``, whose docs say the server records a reason starting so)."""
 
-async def cancel_if_active(services: Services, run_id: str) -> None:
-    """Cancel the run (action ``interrupt``) if it has not ended; nothing when it
-    has ended or is gone."""
+
+async def cancel_if_active(services: Services, run_id: str, reason: str | None = CANCEL_ON_DISCONNECT) -> None:
+    """Cancel the run (action ``interrupt``, ``cancel_reason`` ``reason``) if it has
+    not ended; nothing when it has ended or is gone."""
     record = await services.records.get_run(run_id)
     if record is not None and record["status"] not in TERMINAL:
         try:
-            await cancel_run(services, record)
+            await cancel_run(services, record, reason=reason)
         except RunNotActive:
             pass
 
@@ -709,9 +750,11 @@ async def runs_to_cancel(
     return [r for r in runs if r["status"] in wanted]
 
 
-async def cancel_runs(services: Services, runs: list[dict[str, Any]], action: str = "interrupt") -> int:
+async def cancel_runs(
+    services: Services, runs: list[dict[str, Any]], action: str = "interrupt", reason: str | None = None
+) -> int:
     """Cancel each of ``runs`` (:func:`cancel_run`; ``action`` ``interrupt`` or
-    ``rollback``); returns how many were cancelled.
+    ``rollback``; ``reason`` their ``cancel_reason``); returns how many were cancelled.
 
     Raises:
         NotFound: :data:`NO_RUNS_FOUND` when ``runs`` is empty; :data:`NO_MATCHING`
@@ -725,7 +768,7 @@ async def cancel_runs(services: Services, runs: list[dict[str, Any]], action: st
         if run["status"] in TERMINAL:
             continue
         try:
-            await cancel_run(services, run, action)
+            await cancel_run(services, run, action, reason)
             cancelled += 1
         except RunNotActive:
             pass

@@ -78,7 +78,7 @@ def _paths(run: dict[str, Any], stateless_stream: bool = False) -> tuple[str, st
 #: the fields of a Run object, the ones ``GET /threads/{id}/runs?select=`` may name
 RUN_FIELDS = (
     "run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs",
-    "multitask_strategy", "langsmith_session_name",
+    "multitask_strategy", "langsmith_session_name", "cancel_reason",
 )
 
 #: the request fields an auth handler sees (and may stamp) as ``value["kwargs"]``
@@ -250,8 +250,8 @@ async def list_runs(
     select: list[str] | None = Query(None),
 ):
     """Runs of a thread, newest first; 404 if the thread is unknown; 422 when
-    ``select`` names a field a Run does not have (``cancel_reason`` included: the
-    SDK lists it, langgraph-api 0.16.7 has no such column)."""
+    ``select`` names a field a Run does not have. A selected ``cancel_reason`` is
+    ``null`` on a run that was not cancelled (unselected, it is left out)."""
     unknown = [field for field in select or [] if field not in RUN_FIELDS]
     if unknown:
         raise ApiError(422, f"Invalid select columns: {unknown}. Expected: {{{', '.join(map(repr, RUN_FIELDS))}}}")
@@ -261,7 +261,7 @@ async def list_runs(
         services, thread["thread_id"], limit=limit, offset=offset, status=status
     )]
     if select:
-        found = [{k: v for k, v in r.items() if k in select} for r in found]
+        found = [{k: v for k, v in ({"cancel_reason": None} | r).items() if k in select} for r in found]
     return found
 
 
@@ -346,13 +346,22 @@ async def cancel(
     services: ServicesDep,
     wait: str = "0",
     action: Literal["interrupt", "rollback"] = "interrupt",
+    reason: str | None = None,
 ):
-    """Cancel a pending or running run: 202 (``wait=0``) or 200 ``{}`` once it stopped."""
+    """Cancel a pending or running run: 202 (``wait=0``) or 200 ``{}`` once it stopped.
+    The run's ``cancel_reason`` is langgraph-api's text for this endpoint, prefixed
+    ``taken:`` with ``reason=taken`` (the JS SDK's option for a run whose input the
+    caller took over; 422 for another value, or with ``action=rollback``)."""
+    if reason is not None and reason != "taken":
+        raise ApiError(422, f"Invalid reason: {reason!r}. Expected: 'taken'")
+    if reason == "taken" and action != "interrupt":
+        raise ApiError(422, "reason=taken is only valid with action=interrupt")
     flt = await authorize(request, "threads", "update", {"thread_id": thread_id, "run_id": run_id, "action": action})
     thread_id = require_uuid(thread_id, "thread")
     run_id = require_uuid(run_id, "run")
     run = await runs.get_run(services, thread_id, run_id, flt, missing="No runs found to cancel.")
-    await runs.cancel_runs(services, [run], action)
+    why = runs.CANCEL_REQUESTED.format(action=action)
+    await runs.cancel_runs(services, [run], action, runs.CANCEL_TAKEN + why if reason else why)
     if wait.lower() not in ("1", "true", "yes"):
         return Response(status_code=202)
     base = f"/threads/{thread_id}/runs/{run_id}"
@@ -410,5 +419,6 @@ async def cancel_many(
         if r["thread_id"] not in allowed:
             flt = await authorize(request, "threads", "update", {"thread_id": r["thread_id"], "action": action})
             allowed[r["thread_id"]] = await threads.thread_visible(services, r["thread_id"], flt)
-    await runs.cancel_runs(services, [r for r in found if allowed[r["thread_id"]]], action)
+    why = runs.CANCEL_MANY_REQUESTED.format(action=action)
+    await runs.cancel_runs(services, [r for r in found if allowed[r["thread_id"]]], action, why)
     return Response(status_code=204)
