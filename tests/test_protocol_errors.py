@@ -446,8 +446,8 @@ async def test_sdk_values_events_interleave_subagents_and_tree(client, transport
     (state snapshots, the last one the output), ``thread.events`` (every channel),
     ``thread.interleave_projections``, ``thread.subagents`` (the subgraphs'
     alias), and ``thread.agent.get_tree()`` (the assistant's drawing). (A handle's
-    own ``subgraphs`` discovers grandchildren from ``tasks`` events, which
-    langgraph-api 0.16.7 does not send on the thread stream, nor does Evergraph.)"""
+    own ``subgraphs``, which discovers grandchildren from ``tasks`` events: see
+    test_protocol_full.py::test_sdk_updates_checkpoints_tasks_and_grandchildren.)"""
     async with client.threads.stream(assistant_id="proto_subagents", transport=transport) as thread:
         async def everything():
             out = []

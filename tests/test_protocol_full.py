@@ -28,6 +28,8 @@ from tests.providers import ProviderServer
 
 TRANSPORTS = ["sse", "websocket"]
 ALL = ["lifecycle", "values", "updates", "messages", "custom", "input", "tasks", "tools", "checkpoints"]
+SIDE = ["updates", "checkpoints", "tasks"]  #: channels of side events (no seq of their own)
+MAIN = [c for c in ALL if c not in SIDE]
 WEATHER = "Sunny, 21 degrees in Paris"
 
 
@@ -253,7 +255,7 @@ async def test_custom_channel(ahttp):
     does not."""
     tid = str(uuid.uuid4())
     await _command(ahttp, tid, 1, "run.start", {"assistant_id": "proto_extensions", "input": {"steps": []}})
-    events = await _read(ahttp, tid, {"channels": ["lifecycle", "custom", "updates", "checkpoints"], "since": 0})
+    events = await _read(ahttp, tid, {"channels": ["lifecycle", "custom"], "since": 0})
     assert [e["method"] for e in events] == ["lifecycle"] + ["custom"] * 4 + ["lifecycle"]
     assert _data(events, "custom") == [
         {"name": "progress", "payload": {"step": 1}}, {"name": "progress", "payload": {"step": 2}},
@@ -345,7 +347,7 @@ async def test_websocket_reconnect_misses_and_repeats_nothing(server, ahttp):
     url = server.replace("http://", "ws://") + f"/threads/{tid}/stream/events"
     first: list[dict] = []
     async with ws_connect(url) as ws:
-        await ws.send(json.dumps({"id": 1, "method": "subscription.subscribe", "params": {"channels": ALL}}))
+        await ws.send(json.dumps({"id": 1, "method": "subscription.subscribe", "params": {"channels": MAIN}}))
         assert json.loads(await ws.recv())["type"] == "success"
         await _command(ahttp, tid, 2, "run.start", {"assistant_id": "proto_subagents",
                                                     "input": {"messages": [{"role": "user", "content": "go"}]}})
@@ -357,7 +359,7 @@ async def test_websocket_reconnect_misses_and_repeats_nothing(server, ahttp):
     second: list[dict] = []
     async with ws_connect(url) as ws:
         await ws.send(json.dumps({"id": 3, "method": "subscription.reconnect",
-                                  "params": {"channels": ALL, "since": first[-1]["seq"], "subscription_id": "mine"}}))
+                                  "params": {"channels": MAIN, "since": first[-1]["seq"], "subscription_id": "mine"}}))
         reply = json.loads(await ws.recv())
         assert reply["type"] == "success" and reply["result"]["subscription_id"] == "mine", reply
         while not _root_terminal(second):
@@ -366,7 +368,7 @@ async def test_websocket_reconnect_misses_and_repeats_nothing(server, ahttp):
                 second.append(frame)
     seqs = [e["seq"] for e in first + second]
     assert seqs == list(range(1, len(seqs) + 1))
-    replay = await _read(ahttp, tid, {"channels": ALL, "since": 0})
+    replay = await _read(ahttp, tid, {"channels": MAIN, "since": 0})
     assert first + second == replay
 
 
@@ -399,3 +401,176 @@ async def test_errors(server, ahttp):
     await _command(ahttp, tid, 5, "run.start", {"assistant_id": "failing", "input": {}})
     events = await _read(ahttp, tid, {"channels": ["lifecycle"], "since": 0})
     assert events[-1]["params"]["data"]["event"] == "failed" and events[-1]["params"]["data"]["error"]
+
+
+# ------------------------------------------------- updates, checkpoints, tasks
+
+
+async def test_updates_checkpoints_and_tasks_on_the_wire(ahttp):
+    """Subscribed to, ``updates`` carries ``{node, values}`` per node update at its
+    namespace, ``checkpoints`` the spec's envelope ``{id, parent_id?, step,
+    source}`` per checkpoint (the ids ``state.listCheckpoints`` lists), ``tasks``
+    LangGraph's task start / result payloads; every event of a subgraph namespace
+    follows its ``lifecycle started``. These side events take no ``seq`` of their
+    own: the main events are the same, with the same ``seq``, as for a
+    subscription without them, and a side event carries the ``seq`` of the main
+    event before it."""
+    tid = str(uuid.uuid4())
+    await _command(ahttp, tid, 1, "run.start", {"assistant_id": "proto_subagents",
+                                                "input": {"messages": [{"role": "user", "content": "go"}]}})
+    events = await _read(ahttp, tid, {"channels": ALL, "since": 0})
+    main = await _read(ahttp, tid, {"channels": MAIN, "since": 0})
+    assert [e for e in events if e["method"] not in SIDE] == main
+    assert [e["seq"] for e in main] == list(range(1, len(main) + 1))
+    last_main = 0
+    for e in events:
+        if e["method"] in SIDE:
+            assert e["seq"] == last_main, e
+        else:
+            last_main = e["seq"]
+    assert len({e["event_id"] for e in events}) == len(events)
+    started: set[tuple] = set()
+    for e in events:
+        ns = tuple(e["params"]["namespace"])
+        if e["method"] == "lifecycle" and e["params"]["data"]["event"] == "started":
+            started.add(ns)
+        elif ns:
+            assert ns in started, e
+
+    def names(ns_names: tuple) -> list:
+        return [d["node"] for e in events if e["method"] == "updates"
+                and tuple(s.partition(":")[0] for s in e["params"]["namespace"]) == ns_names
+                for d in [e["params"]["data"]]]
+
+    assert names(()) == ["researcher", "critic"]
+    assert names(("researcher",)) == ["lookup", "write"]
+    assert names(("researcher", "lookup")) == ["search"]
+    assert names(("critic",)) == ["review"]
+    root_updates = _data(events, "updates", [])
+    # a subgraph node's update is the subgraph's output state (LangGraph's own update)
+    assert root_updates[1]["values"]["messages"][-1]["content"] == "critique looks fine"
+    assert list(root_updates[1]["values"]["messages"][-1])[:3] == ["type", "content", "id"]  # compacted
+    assert all(set(u) == {"node", "values"} for u in _data(events, "updates"))
+
+    checkpoints = _data(events, "checkpoints", [])
+    assert [(c["step"], c["source"]) for c in checkpoints] == [(-1, "input"), (0, "loop"), (1, "loop"), (2, "loop")]
+    assert "parent_id" not in checkpoints[0]
+    assert [c["parent_id"] for c in checkpoints[1:]] == [c["id"] for c in checkpoints[:-1]]
+    assert all(set(c) <= {"id", "parent_id", "step", "source"} for c in _data(events, "checkpoints"))
+    listed = await _command(ahttp, tid, 2, "state.listCheckpoints", {})
+    assert {c["id"] for c in listed["result"]["checkpoints"]} == {c["id"] for c in checkpoints}
+    state = (await ahttp.get(f"/threads/{tid}/state")).json()
+    assert state["checkpoint"]["checkpoint_id"] == checkpoints[-1]["id"]
+
+    tasks = _data(events, "tasks", [])
+    starts = [t for t in tasks if "triggers" in t]
+    results = [t for t in tasks if "result" in t]
+    assert [t["name"] for t in starts] == ["researcher", "critic"]
+    assert [t["id"] for t in results] == [t["id"] for t in starts]
+    assert all(not t["error"] for t in results)
+    children = sorted(tuple(e["params"]["namespace"]) for e in events
+                      if e["method"] == "lifecycle" and len(e["params"]["namespace"]) == 1)
+    assert sorted({(f"{t['name']}:{t['id']}",) for t in starts}) == sorted(set(children))
+
+    # a subscription without the side channels sees exactly what it saw before
+    lifecycle = await _read(ahttp, tid, {"channels": ["lifecycle"], "since": 0})
+    assert lifecycle == [e for e in main if e["method"] == "lifecycle"]
+
+
+async def test_side_events_and_the_since_cursor(ahttp):
+    """``since: N`` replays the main events after ``N`` and the side events from
+    ``N`` on (those that follow main event ``N``): a client whose last event was
+    main event ``N`` misses nothing."""
+    tid = str(uuid.uuid4())
+    await _command(ahttp, tid, 1, "run.start", {"assistant_id": "proto_subagents",
+                                                "input": {"messages": [{"role": "user", "content": "go"}]}})
+    events = await _read(ahttp, tid, {"channels": ALL, "since": 0})
+    mains = [i for i, e in enumerate(events) if e["method"] not in SIDE]
+    # a main event followed by side events
+    i = next(i for i in mains if i + 1 < len(events) and events[i + 1]["method"] in SIDE)
+    cursor = events[i]["seq"]
+    replay = await _read(ahttp, tid, {"channels": ALL, "since": cursor})
+    assert replay == events[i + 1:]
+    side_only = await _read(ahttp, tid, {"channels": ["lifecycle", "checkpoints"], "since": cursor})
+    assert side_only == [e for e in events[i + 1:] if e["method"] in ("lifecycle", "checkpoints")]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_sdk_updates_checkpoints_tasks_and_grandchildren(client, transport):
+    """``thread.interleave_projections`` yields the root's ``updates``,
+    ``checkpoints`` and ``tasks`` payloads; a subagent handle's own ``subgraphs``
+    finds its child (the grandchild ``lookup``, from ``tasks`` events), which ends
+    ``completed`` and streams its own model's tokens."""
+    async with client.threads.stream(assistant_id="proto_subagents", transport=transport) as thread:
+        async def interleaved():
+            out = []
+            async for channel, item in thread.interleave_projections(["updates", "checkpoints", "tasks"]):
+                out.append((channel, item))
+                if channel == "updates" and "critic" == item.get("node"):
+                    return out
+
+        async def children():
+            return [h async for h in thread.subgraphs]
+
+        tasks = [asyncio.ensure_future(f()) for f in (interleaved, children)]
+        await thread.run.start(input={"messages": [{"role": "user", "content": "go"}]})
+        await thread.output.with_timeout(60)
+        mixed, handles = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        researcher = next(h for h in handles if h.graph_name == "researcher")
+        grandchildren = await asyncio.wait_for(_collect(researcher.subgraphs), 30)
+        texts = [[await s.text for s in await asyncio.wait_for(_collect(g.messages), 30)] for g in grandchildren]
+        critic = next(h for h in handles if h.graph_name == "critic")
+        none = await asyncio.wait_for(_collect(critic.subgraphs), 30)
+    assert [i["node"] for c, i in mixed if c == "updates"] == ["researcher", "critic"]
+    assert [(i["step"], i["source"]) for c, i in mixed if c == "checkpoints"][:2] == [(-1, "input"), (0, "loop")]
+    assert [i["name"] for c, i in mixed if c == "tasks" and "triggers" in i] == ["researcher", "critic"]
+    assert [g.graph_name for g in grandchildren] == ["lookup"]
+    assert grandchildren[0].namespace[0] == researcher.namespace[0] and len(grandchildren[0].namespace) == 2
+    assert grandchildren[0].status == "completed"
+    assert texts == [["looked up sources"]]
+    assert none == []
+
+
+async def _collect(aiterable) -> list:
+    return [x async for x in aiterable]
+
+
+# ---------------------------------------------------------------------- reasoning
+
+
+async def test_reasoning_deltas_on_the_wire(ahttp):
+    """A model streaming reasoning (a v1 ``reasoning`` block, an Anthropic
+    ``thinking`` block, ``additional_kwargs.reasoning_content``) before its text:
+    one ``reasoning`` content block growing by ``reasoning-delta``, then the text
+    block, each finished with its whole content."""
+    tid = str(uuid.uuid4())
+    await _command(ahttp, tid, 1, "run.start", {"assistant_id": "proto_reasoning",
+                                                "input": {"messages": [{"role": "user", "content": "why?"}]}})
+    events = await _read(ahttp, tid, {"channels": ["lifecycle", "messages"], "since": 0})
+    msgs = _data(events, "messages", [])
+    assert [m["event"] for m in msgs] == (
+        ["message-start", "content-block-start"] + ["content-block-delta"] * 3
+        + ["content-block-start"] + ["content-block-delta"] * 2
+        + ["content-block-finish", "content-block-finish", "message-finish"])
+    assert msgs[1] == {"event": "content-block-start", "index": 0, "content": {"type": "reasoning", "reasoning": ""}}
+    assert [m["delta"] for m in msgs[2:5]] == [{"type": "reasoning-delta", "reasoning": r}
+                                               for r in ("Let me ", "think it ", "through.")]
+    assert msgs[5] == {"event": "content-block-start", "index": 1, "content": {"type": "text", "text": ""}}
+    assert msgs[8] == {"event": "content-block-finish", "index": 0,
+                       "content": {"type": "reasoning", "reasoning": "Let me think it through."}}
+    assert msgs[9] == {"event": "content-block-finish", "index": 1, "content": {"type": "text", "text": "The answer is 42."}}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_sdk_message_reasoning(client, transport):
+    """The SDK's chat-model stream gives the reasoning and the text apart."""
+    async with client.threads.stream(assistant_id="proto_reasoning", transport=transport) as thread:
+        async def messages():
+            return [s async for s in thread.messages]
+
+        task = asyncio.ensure_future(messages())
+        await thread.run.start(input={"messages": [{"role": "user", "content": "why?"}]})
+        await thread.output.with_timeout(60)
+        streams = await asyncio.wait_for(task, 30)
+        texts = [(await s.reasoning, await s.text) for s in streams]
+    assert texts == [("Let me think it through.", "The answer is 42.")]

@@ -37,7 +37,12 @@ translates them (:class:`RunTranslator`):
   {event: "tool-output-delta", tool_call_id, delta}``;
 * a subgraph's namespace → ``lifecycle started`` / ``completed`` … at that
   namespace (:mod:`evergraph.adapter.resources.protocol_namespaces`), from the
-  ``tasks`` events, which are not sent themselves;
+  ``tasks`` events;
+* ``updates`` / ``checkpoints`` / ``tasks`` → side events on those channels
+  (``updates {node, values}``, ``checkpoints {id, parent_id?, step, source}``,
+  ``tasks`` with LangGraph's task payload;
+  :mod:`evergraph.adapter.resources.protocol_side`), which take no ``seq`` of
+  their own (:class:`ThreadLog`);
 * the run's end → ``lifecycle`` ``interrupted`` (waiting on ``interrupt()``),
   ``completed``, or ``failed`` (an error, or a cancelled or deleted run);
 * a node attempt that starts again (worker death, retry; the broker's ``__attempt__``
@@ -76,6 +81,11 @@ from evergraph.adapter.resources.auth import AuthError
 from evergraph.adapter.resources.follow import follow_runs
 from evergraph.adapter.resources.protocol_messages import MessageStreams, Plain
 from evergraph.adapter.resources.protocol_namespaces import NamespaceTracker
+from evergraph.adapter.resources.protocol_side import (
+    SideBuffer,
+    checkpoint_data,
+    updates_data,
+)
 from evergraph.adapter.resources.runs import create_run
 from evergraph.adapter.services import Services
 
@@ -104,14 +114,16 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks", "custom")
 """Channels a subscription may name (plus ``custom:<name>``)."""
 
-RUN_STREAM_MODES = ["values", "messages-tuple", "custom", "tasks", "tools"]
+RUN_STREAM_MODES = ["values", "messages-tuple", "custom", "tasks", "tools", "updates", "checkpoints"]
 """Run stream modes of protocol runs: what the translator reads. langgraph-api
 0.16.7 runs protocol runs through LangGraph 1.2's ``astream_events(version="v3")``,
 whose event log has no ``updates``, ``checkpoints`` or ``tasks`` events and no
 plain stream-writer data (observed side by side with langgraph 1.2.24); the
-thread's ``seq`` numbers depend on every event in the log, so Evergraph's log
-holds the same events. ``tasks`` are read, not sent: they start tool calls and
-end subgraph namespaces, as LangGraph's stream transformers fold them. ``custom``
+thread's ``seq`` numbers count the main events, so Evergraph's main events are
+the same. ``updates``, ``checkpoints`` and ``tasks`` become the spec's side events
+of those channels (:mod:`evergraph.adapter.resources.protocol_side`, numbered
+as :class:`ThreadLog` says); ``tasks`` also start tool calls and end subgraph
+namespaces, as LangGraph's stream transformers fold them. ``custom``
 data a node writes as exactly ``{"name": str, "payload": …}`` is an extension
 event (``custom {name, payload}``, the ``custom:<name>`` channel that
 ``thread.extensions[name]`` reads); other custom data is not sent. Of ``tools``
@@ -120,6 +132,11 @@ and end come from ``tasks`` and its ``ToolMessage``, as before."""
 
 NAMESPACED_MODES = frozenset({"values", "messages", "custom", "tasks"})
 """Modes whose namespaced events make a subgraph namespace known."""
+
+SIDE_CHANNELS = frozenset({"updates", "checkpoints", "tasks"})
+"""Channels whose events are *side events* of the log (:mod:`~evergraph.adapter.resources.protocol_side`):
+they take no ``seq`` of their own, so the main events keep langgraph-api 0.16.7's
+numbers whether or not anyone subscribes to these channels."""
 
 ERROR_CODES = (
     "invalid_argument",
@@ -284,6 +301,8 @@ class RunTranslator:
         self.namespaces = NamespaceTracker(graph_name)
         self._attempted: set[Any] = set()  # root tasks whose attempt started
         self._last_values: bytes | None = None  # the last root values event's data
+        self._side = SideBuffer(lambda ns: ns in self.namespaces.nodes)
+        self._side_seen: set[tuple] = set()  # checkpoints and task starts / results sent
 
     def _lifecycle(self, phase: str, ts: int, **extra: Any) -> list[tuple[str, int, str, list[str], Any]]:
         self.namespaces.status = phase
@@ -303,7 +322,14 @@ class RunTranslator:
         root lifecycle ``phase``."""
         plain = plain + self.messages.close_all() + self.namespaces.finish(phase, extra.get("error"))
         self._terminal = True
-        return self._number(event_id, plain) + self._lifecycle(phase, ts, **extra)
+        return self._number(event_id, plain) + self._sides(ts, []) + self._lifecycle(phase, ts, **extra)
+
+    def _sides(self, ts: int, new: list[tuple[str, str, list[str], Any]]) -> list[tuple]:
+        """Side events (``updates``, ``checkpoints``, ``tasks``) ready to go:
+        ``new`` ones and held ones whose namespace is announced now; all held ones
+        once the run has ended."""
+        ready = self._side.drain() + new if self._terminal else self._side.add(new)
+        return [(eid, ts, method, ns, data) for eid, method, ns, data in ready]
 
     async def feed(self, event: StreamEvent) -> list[tuple[str, int, str, list[str], Any]]:
         """v2 events ``(event_id, timestamp_ms, method, namespace, data)`` for one
@@ -328,6 +354,7 @@ class RunTranslator:
         if self._terminal:
             return []
         plain: list[Plain] = []
+        side: list[tuple[str, str, list[str], Any]] = []
         if ns and mode in NAMESPACED_MODES:
             plain.extend(self.namespaces.seen(ns))
         if mode == ATTEMPT and not ns:
@@ -364,6 +391,22 @@ class RunTranslator:
                 plain.extend(self.messages.task_started(ns, data))
             elif isinstance(data, dict):
                 plain.extend(self.namespaces.task_result(ns, data))
+            # one start and one result per task: a re-run attempt (worker death) sends its start again
+            key = ("tasks", tuple(ns), data.get("id"), "triggers" in data) if isinstance(data, dict) else None
+            if key is not None and key not in self._side_seen:
+                self._side_seen.add(key)
+                side.append((f"{event.id}.tasks", "tasks", ns, data))
+        elif mode == "updates":
+            side.extend(
+                (f"{event.id}.updates" + (f".{i}" if i else ""), "updates", ns, d)
+                for i, d in enumerate(updates_data(serde.loads(event.data), compact_values))
+            )
+        elif mode == "checkpoints":
+            checkpoint = checkpoint_data(serde.loads(event.data))
+            # a rebuilt driver may send its step's checkpoint again
+            if checkpoint is not None and ("cp", tuple(ns), checkpoint["id"]) not in self._side_seen:
+                self._side_seen.add(("cp", tuple(ns), checkpoint["id"]))
+                side.append((f"{event.id}.checkpoints", "checkpoints", ns, checkpoint))
         elif mode == "tools":
             data = serde.loads(event.data)
             if isinstance(data, dict) and data.get("event") == "on_tool_event" and isinstance(data.get("toolCallId"), str):
@@ -385,14 +428,14 @@ class RunTranslator:
                     if isinstance(i, dict):
                         out.extend(self._input(i, ts))
                 self._terminal = True
-                return out + self._lifecycle("interrupted", ts)
+                return out + self._sides(ts, []) + self._lifecycle("interrupted", ts)
             status = await self._run_status()
             if status == "interrupted":
                 return self._end(event.id, ts, plain, "failed", error="UserInterrupt: the run was cancelled")
             if status is None:
                 return self._end(event.id, ts, plain, "failed", error="the run was deleted")
             return self._end(event.id, ts, plain, "completed")
-        return self._number(event.id, plain)
+        return self._number(event.id, plain) + self._sides(ts, side)
 
     @staticmethod
     def _number(event_id: str, plain: list[Plain]) -> list[tuple]:
@@ -407,7 +450,16 @@ class RunTranslator:
 
 
 class ThreadLog:
-    """A thread's v2 events in this process: ``events[i]`` has ``seq == i + 1``.
+    """A thread's v2 events in this process, in order.
+
+    Main events (every channel but :data:`SIDE_CHANNELS`) are numbered ``seq`` 1,
+    2, 3 … as langgraph-api 0.16.7 numbers its log; a side event carries the
+    ``seq`` of the main event before it (0 before the first), so ``seq`` never
+    decreases. A ``since`` cursor ``N`` (:meth:`position`) gives the main events
+    after ``N`` and the side events from ``N`` on: a client whose last event was
+    the main event ``N`` misses nothing, and one whose last event was a side event
+    at ``N`` may get that side event again (same ``event_id``; langgraph-sdk
+    0.4.14 drops events whose ``event_id`` it has seen).
 
     A follower task reads every run of the thread that has a stream in the broker,
     oldest first, then each run that starts later. Subscribers iterate with
@@ -420,6 +472,7 @@ class ThreadLog:
         self.thread_id = thread_id
         self.events: list[dict[str, Any]] = []
         self.run_ids: list[str] = []  # run of events[i]
+        self._main: list[int] = []  # index in events of the main event with seq i + 1
         self.ended: set[str] = set()
         self.delivered: set[str] = set()  # runs a subscriber without ``since`` was sent
         self.subscribers = 0
@@ -431,16 +484,32 @@ class ThreadLog:
 
     def _append(self, run_id: str, items: list[tuple]) -> None:
         for event_id, ts, method, ns, data in items:
+            if method not in SIDE_CHANNELS:
+                self._main.append(len(self.events))
             self.events.append({
                 "type": "event",
                 "event_id": event_id,
-                "seq": len(self.events) + 1,
+                "seq": len(self._main),
                 "method": method,
                 "params": {"namespace": ns, "timestamp": ts, "data": data},
             })
             self.run_ids.append(run_id)
         if items:
             self._wake()
+
+    @property
+    def last_seq(self) -> int:
+        """The ``seq`` of the last main event (0 for none)."""
+        return len(self._main)
+
+    def position(self, since: int | None) -> int:
+        """The index in :attr:`events` a ``since`` cursor replays from: just after
+        the main event ``since`` (0 for ``None`` or 0; the end past the last)."""
+        if not since:
+            return 0
+        if since > len(self._main):
+            return len(self.events)
+        return self._main[since - 1] + 1
 
     @property
     def changed(self) -> asyncio.Event:
@@ -499,7 +568,7 @@ class ThreadLog:
             ]
             left = deadline - time.monotonic()
             if not missing or left <= 0 or self.task.done():
-                return len(self.events)
+                return self.last_seq
             try:
                 await asyncio.wait_for(changed.wait(), min(left, 0.2))
             except asyncio.TimeoutError:
@@ -540,12 +609,12 @@ class ThreadLog:
             excluded: set[str] = set()
             if since is None:
                 excluded = await self._excluded_runs()
-            index = since or 0
+            index = self.position(since)
             while True:
                 while index < len(self.events):
                     event, run_id = self.events[index], self.run_ids[index]
                     index += 1
-                    if run_id in excluded:
+                    if run_id in excluded or (since and not _after(event, since)):
                         continue
                     if since is None:
                         self.delivered.add(run_id)
@@ -560,6 +629,11 @@ class ThreadLog:
         finally:
             self.subscribers -= 1
             self.last_used = time.monotonic()
+
+
+def _after(event: dict[str, Any], since: int) -> bool:
+    """Whether ``event`` is past a ``since`` cursor (see :class:`ThreadLog`)."""
+    return event["seq"] > since or (event["seq"] == since and event["method"] in SIDE_CHANNELS)
 
 
 class ProtocolHub:
@@ -678,10 +752,10 @@ async def handle_command(
             return success(command_id, {"tree": tree}, seq)
         if method == "state.get":
             result = await protocol_commands.state_get(services, thread_id, params)
-            return success(command_id, result, len(log.events))
+            return success(command_id, result, log.last_seq)
         if method == "state.listCheckpoints":
             result = await protocol_commands.state_list_checkpoints(services, thread_id, params)
-            return success(command_id, result, len(log.events))
+            return success(command_id, result, log.last_seq)
         if method == "state.fork":
             result, seq = await protocol_commands.state_fork(
                 services, thread_id, params, _run_body, log.settle, **extras

@@ -13,6 +13,12 @@ The shapes are those of the protocol's CDDL (PyPI ``langchain-protocol`` 0.0.20,
   ``tool-call-delta {args}`` and finished as ``tool_call`` with parsed ``args``,
   or ``invalid_tool_call`` when they are not JSON), then ``message-finish``
   (``usage`` when the model reported token counts);
+* reasoning a model streams (a content block ``{"type": "reasoning", "reasoning"}``
+  (LangChain's v1 standard block) or ``{"type": "reasoning", "summary": [{text}]}``
+  (OpenAI's Responses API), an Anthropic ``{"type": "thinking", "thinking"}``
+  block, or ``additional_kwargs.reasoning_content``) is one ``reasoning`` content
+  block of its message, growing by ``reasoning-delta {reasoning}`` and finished as
+  ``{"type": "reasoning", "reasoning"}``;
 * a tool call of a finished AI message becomes ``tools {event: "tool-started",
   tool_call_id, tool_name, input}`` when the next task of its namespace starts
   (or, at the latest, with its result), and the tool's ``ToolMessage`` becomes
@@ -29,7 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MessageStreams", "Plain", "text_of"]
+__all__ = ["MessageStreams", "Plain", "reasoning_of", "text_of"]
 
 Plain = tuple[str, list[str], Any]
 """One translated event: ``(method, namespace, data)``."""
@@ -52,6 +58,29 @@ def text_of(content: Any) -> str:
                 parts.append(block["text"])
         return "".join(parts)
     return ""
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """The reasoning text a serialised message (chunk) carries: its ``reasoning``
+    / ``thinking`` content blocks (a Responses API ``summary`` list's texts
+    included), else ``additional_kwargs.reasoning_content``; ``""`` for none."""
+    parts: list[str] = []
+    content = message.get("content")
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "reasoning" and isinstance(block.get("reasoning"), str):
+            parts.append(block["reasoning"])
+        elif kind == "reasoning" and isinstance(block.get("summary"), list):
+            parts.extend(s["text"] for s in block["summary"] if isinstance(s, dict) and isinstance(s.get("text"), str))
+        elif kind == "thinking" and isinstance(block.get("thinking"), str):
+            parts.append(block["thinking"])
+    if not parts:
+        extra = (message.get("additional_kwargs") or {}).get("reasoning_content")
+        if isinstance(extra, str):
+            parts.append(extra)
+    return "".join(parts)
 
 
 def _root_task(metadata: Any) -> str | None:
@@ -82,6 +111,8 @@ class _Open:
             content = dict(start)
             if content["type"] == "text":
                 content["text"] = ""
+            elif content["type"] == "reasoning":
+                content["reasoning"] = ""
             elif content["type"] == "tool_call_chunk":
                 content["args"] = ""
             out.append(("messages", self.ns, {"event": "content-block-start", "index": state["index"], "content": content}))
@@ -91,6 +122,8 @@ class _Open:
 def _finished_block(state: dict[str, Any]) -> dict[str, Any]:
     if state["type"] == "text":
         return {"type": "text", "text": state["text"]}
+    if state["type"] == "reasoning":
+        return {"type": "reasoning", "reasoning": state["reasoning"]}
     args = state.get("args") or ""
     try:
         parsed = json.loads(args) if args.strip() else {}
@@ -132,6 +165,12 @@ class MessageStreams:
         if state is None:
             state = self.open[mid] = _Open(ns, _root_task(data[1] if len(data) > 1 else None))
             out.append(("messages", ns, {"event": "message-start", "role": role, "id": mid}))
+        reasoning = reasoning_of(msg)
+        if reasoning:
+            block = state.block("reasoning", {"type": "reasoning"}, out)
+            block["reasoning"] = block.get("reasoning", "") + reasoning
+            out.append(("messages", ns, {"event": "content-block-delta", "index": block["index"],
+                                         "delta": {"type": "reasoning-delta", "reasoning": reasoning}}))
         text = text_of(msg.get("content"))
         if text:
             block = state.block("text", {"type": "text"}, out)

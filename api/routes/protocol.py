@@ -260,9 +260,8 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
                 await websocket.close(code=1011, reason="thread stream failed")
 
     def replayed(sub: dict[str, Any]) -> int:
-        since = sub["since"] or 0
         return sum(
-            1 for e in log.events[since:]
+            1 for e in log.events[log.position(sub["since"]):]
             if protocol.matches(e, sub["channels"], sub["namespaces"], sub["depth"])
         ) if sub["since"] is not None else 0
 
@@ -295,7 +294,7 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
                 result: dict[str, Any] = {"subscription_id": sub_id, "replayed_events": count}
                 if method == "subscription.reconnect":
                     result.update(restored=True, missed_events=count)
-                await send(protocol.success(command_id, result, len(log.events)))
+                await send(protocol.success(command_id, result, log.last_seq))
                 if pump is None:
                     pump = asyncio.ensure_future(run_pump(sub["since"]))
             elif method == "subscription.unsubscribe":
@@ -303,7 +302,7 @@ async def thread_events_ws(websocket: WebSocket, thread_id: str, services: Servi
                 if subscriptions.pop(sub_id, None) is None:
                     await send(protocol.error(command_id, "no_such_subscription", f"No subscription {sub_id!r}"))
                 else:
-                    await send(protocol.success(command_id, {}, len(log.events)))
+                    await send(protocol.success(command_id, {}, log.last_seq))
             else:
                 try:
                     result = await _command(websocket, services, hub, thread_id, command)

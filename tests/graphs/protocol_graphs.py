@@ -144,3 +144,50 @@ _p.add_edge("researcher", END)
 _p.add_edge("critic", END)
 #: the two subagents in parallel (one superstep)
 proto_parallel = _p.compile()
+
+
+# ---------------------------------------------------------------- reasoning model
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+#: what :class:`ReasoningModel` streams: reasoning slices in the three forms models
+#: send them (LangChain's v1 ``reasoning`` block, an Anthropic ``thinking`` block,
+#: ``additional_kwargs.reasoning_content``), then the answer's text
+REASONING_CHUNKS = [
+    {"content": [{"type": "reasoning", "reasoning": "Let me ", "index": 0}]},
+    {"content": [{"type": "thinking", "thinking": "think it ", "index": 0}]},
+    {"content": "", "additional_kwargs": {"reasoning_content": "through."}},
+    {"content": "The answer "},
+    {"content": "is 42."},
+]
+
+
+class ReasoningModel(BaseChatModel):
+    """A chat model streaming :data:`REASONING_CHUNKS` (no provider)."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "reasoning-fake"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content="The answer is 42."))])
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
+        for i, fields in enumerate(REASONING_CHUNKS):
+            last = i == len(REASONING_CHUNKS) - 1
+            yield ChatGenerationChunk(message=AIMessageChunk(**fields, chunk_position="last" if last else None))
+
+
+async def think(state: MessagesState) -> dict:
+    reply = await ReasoningModel().ainvoke(state["messages"])
+    return {"messages": [reply]}
+
+
+_th = StateGraph(MessagesState)
+_th.add_node("think", think)
+_th.add_edge(START, "think")
+_th.add_edge("think", END)
+#: one node calling :class:`ReasoningModel`
+proto_reasoning = _th.compile()
