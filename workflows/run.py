@@ -77,9 +77,10 @@ MAX_HISTORY_EVENTS = 10_000
 
 #: local node attempts' markers (one per attempt, one per ``advance`` after it) and
 #: result characters after which the workflow lets its workflow task complete at a
-#: superstep boundary (a 1 ms timer): local activities' markers reach the history only
-#: when the workflow task completes, and one completion must stay well inside the
-#: Temporal server's gRPC message limit (4 MB by default)
+#: superstep boundary (a 1 ms timer, which the dev server fires about 1 s later): local
+#: activities' markers reach the history only when the workflow task completes, and one
+#: completion must stay well inside the Temporal server's gRPC message limit (4 MB by
+#: default)
 LOCAL_FLUSH_MARKERS = 200
 LOCAL_FLUSH_CHARS = 1 << 20
 
@@ -302,10 +303,6 @@ class RunWorkflow:
             outcome = RunOutcome(
                 status="interrupted", rollback=self._cancel_action == "rollback", cancel_reason=self._cancel_reason
             )
-        if self._unrecorded:
-            # local node attempts' markers reach the history before finish_run ends the
-            # run: a workflow task that times out after it must not replay them
-            await workflow.sleep(timedelta(milliseconds=1))
         self._status = outcome.status
         self._main = None
         workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
