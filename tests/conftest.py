@@ -138,13 +138,15 @@ def evergraph_env(temporal_address: str, data_dir: Path, **extra: str) -> dict[s
 
 
 @contextlib.contextmanager
-def running_evergraph(command: str, config: Path, temporal_address: str, data_dir: Path, name: str):
+def running_evergraph(
+    command: str, config: Path, temporal_address: str, data_dir: Path, name: str, **extra_env: str
+):
     """Run ``evergraph <command> --config <config>`` on a free port with its own task
-    queue and data folder; yields its base URL."""
+    queue and data folder (and ``extra_env`` set); yields its base URL."""
     port = free_port()
     proc = EvergraphProcess(
         [command, "--config", str(config), "--port", str(port)],
-        evergraph_env(temporal_address, data_dir / name, EVERGRAPH_TASK_QUEUE=f"evergraph-tests-{port}"),
+        evergraph_env(temporal_address, data_dir / name, EVERGRAPH_TASK_QUEUE=f"evergraph-tests-{port}", **extra_env),
         data_dir / f"{name}.log",
     )
     url = f"http://127.0.0.1:{port}"

@@ -47,13 +47,14 @@ async def test_two_thousand_supersteps_continue_as_new(client, temporal_client):
 
 
 @pytest.fixture
-def split_processes(temporal_server, data_root: Path, tmp_path: Path):
+def split_processes(temporal_server, data_root: Path, tmp_path: Path, request):
     """A factory for ``evergraph serve`` / ``evergraph worker`` processes sharing one
-    data folder and task queue (stopped at the end)."""
+    data folder and task queue (stopped at the end); an indirect parameter sets
+    ``EVERGRAPH_NODE_ACTIVITIES`` (default ``activity``)."""
     port = free_port()
     env = evergraph_env(
         temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"durable-{port}",
-        EVERGRAPH_CONFIG=str(GRAPHS_CONFIG),
+        EVERGRAPH_CONFIG=str(GRAPHS_CONFIG), EVERGRAPH_NODE_ACTIVITIES=getattr(request, "param", "activity"),
     )
     start = split_starter(env, tmp_path, port)
     yield start
@@ -61,6 +62,9 @@ def split_processes(temporal_server, data_root: Path, tmp_path: Path):
         proc.stop()
 
 
+# regular node activities, and local ones (whose completed attempts were in a workflow
+# task the kill cut short: their writes were committed, so the replay skips them)
+@pytest.mark.parametrize("split_processes", ["activity", "local"], indirect=True)
 async def test_worker_kill_9_mid_node_loses_nothing_and_reruns_no_completed_node(split_processes, tmp_path):
     counts = tmp_path / "counts"
     counts.mkdir()

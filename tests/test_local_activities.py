@@ -1,25 +1,21 @@
 """``EVERGRAPH_NODE_ACTIVITIES=local``: nodes without a TimeoutPolicy run as Temporal
 local activities (docs/architecture.md, "Local and regular node activities"). Their
 attempts are markers in the run's history, their retries Temporal's, their results
-reach the history in bounded workflow tasks, a worker killed mid-run reruns no
-completed node, and a cancel still reaches a running attempt. One extra ``evergraph
-dev`` in local mode on the session's Temporal dev server."""
+reach the history in bounded workflow tasks, and a cancel still reaches a running
+attempt (``kill -9`` of a worker in local mode: tests/test_durability.py). One extra
+``evergraph dev`` in local mode on the session's Temporal dev server."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
 from temporalio.api.enums.v1 import EventType
 
-from evergraph.adapter.process.devserver import free_port
 from evergraph.workflows.run import LOCAL_FLUSH_MARKERS
-from tests.conftest import GRAPHS_CONFIG, EvergraphProcess, evergraph_env, split_starter, wait_for
+from tests.conftest import GRAPHS_CONFIG, running_evergraph, wait_for
 
 LOCAL = {"EVERGRAPH_NODE_ACTIVITIES": "local"}
 
@@ -28,15 +24,8 @@ LOCAL = {"EVERGRAPH_NODE_ACTIVITIES": "local"}
 def local_url(temporal_server, tmp_path_factory):
     """The URL of an ``evergraph dev`` in local mode."""
     folder = tmp_path_factory.mktemp("local-mode")
-    port = free_port()
-    env = evergraph_env(temporal_server.address, folder / "data", EVERGRAPH_TASK_QUEUE=f"local-{port}", **LOCAL)
-    proc = EvergraphProcess(["dev", "--config", str(GRAPHS_CONFIG), "--port", str(port)], env, folder / "dev.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        proc.wait_ready(url)
+    with running_evergraph("dev", GRAPHS_CONFIG, temporal_server.address, folder, "dev", **LOCAL) as url:
         yield url
-    finally:
-        proc.stop()
 
 
 async def _history(temporal_client, run_id: str) -> list:
@@ -115,40 +104,3 @@ async def test_cancel_reaches_a_running_local_attempt(local_url, tmp_path):
 
 async def _status(client, tid: str, rid: str, status: str) -> bool:
     return (await client.runs.get(tid, rid))["status"] == status
-
-
-def _count(folder: Path, name: str) -> int:
-    path = folder / name
-    return len(path.read_text()) if path.exists() else 0
-
-
-async def test_worker_kill_9_mid_node_reruns_no_completed_node(temporal_server, tmp_path):
-    port = free_port()
-    env = evergraph_env(
-        temporal_server.address, tmp_path / "data", EVERGRAPH_TASK_QUEUE=f"local-kill-{port}",
-        EVERGRAPH_CONFIG=str(GRAPHS_CONFIG), **LOCAL,
-    )
-    start = split_starter(env, tmp_path, port)
-    try:
-        start("serve")
-        worker = start("worker")
-        client = get_client(url=start.url)
-        counts = tmp_path / "counts"
-        counts.mkdir()
-        tid = (await client.threads.create())["thread_id"]
-        run = await client.runs.create(tid, "counting", input={"dir": str(counts), "sleep": 3})
-        await wait_for(lambda: (counts / "slow.running").exists(), timeout=60)
-        os.killpg(worker.process.pid, signal.SIGKILL)
-        worker.process.wait()
-        start("worker")
-        result = await client.runs.join(tid, run["run_id"])
-        assert result["done"] == ["first", "second", "slow", "last"]
-        assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
-        # first and second completed inside the workflow task the kill cut short:
-        # their writes were committed, so the replay does not run them again
-        assert _count(counts, "first.started") == 1 and _count(counts, "second.started") == 1
-        assert _count(counts, "slow.started") == 2 and _count(counts, "slow.finished") == 1
-        assert _count(counts, "last.started") == 1
-    finally:
-        for proc in start.started:
-            proc.stop()

@@ -374,16 +374,18 @@ async def run_node_attempt(
     # what it left open
     publish.emit(ATTEMPT, {"task_id": spec.task_id, "name": spec.name, "attempt": attempt})
     idle, run_timeout = spec.idle_timeout, spec.run_timeout
+    # large writes and interrupts travel by reference (adapter/execution/claims.py);
+    # the driver reads them only once Temporal accepted this attempt's result
+    check_in = partial(
+        claims.check_in, services.records, limit=services.settings.claim_check_bytes,
+        thread_id=inp.run.thread_id, run_id=inp.run.run_id,
+    )
     loops = node_loops()
     start = time.monotonic()
     try:
         task, scope, hosted, policies = await _launch(services, inp, publish, params, loops)
     except _Finished as finished:
-        writes = await claims.check_in(
-            services.records, serde.pack(finished.writes), limit=services.settings.claim_check_bytes,
-            thread_id=inp.run.thread_id, run_id=inp.run.run_id, kind="writes",
-        )
-        return NodeOutput(writes=writes, elapsed=0.0)
+        return NodeOutput(writes=await check_in(serde.pack(finished.writes), kind="writes"), elapsed=0.0)
     last_beat = start
     starved_until = start  # starved time does not count as idle
     timeout_kind: str | None = None
@@ -456,12 +458,6 @@ async def run_node_attempt(
         interrupts = serde.pack(list(exc.args[0]) if exc.args else [])
     except Exception as exc:
         raise NodeAttemptError(task_error(exc), retry_decision(policies, exc, attempt)) from exc
-    # large writes and interrupts travel by reference (adapter/execution/claims.py);
-    # the driver reads them only once Temporal accepted this attempt's result
-    check_in = partial(
-        claims.check_in, services.records, limit=services.settings.claim_check_bytes,
-        thread_id=inp.run.thread_id, run_id=inp.run.run_id,
-    )
     writes = await check_in(serde.pack(list(task.writes)), kind="writes")
     if interrupts is not None:
         interrupts = await check_in(interrupts, kind="interrupts")
