@@ -24,6 +24,7 @@ from evergraph.api.errors import ApiError
 
 __all__ = [
     "OPEN_PATHS",
+    "REFUSED_KEY",
     "USER_KEY",
     "AuthMiddleware",
     "authenticator_of",
@@ -38,6 +39,10 @@ __all__ = [
 OPEN_PATHS = frozenset({"/ok", "/info", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 USER_KEY = "evergraph_user"
+#: set (``True``) in the ASGI scope of a request authentication refused, before any
+#: routing: :mod:`evergraph.api.http_metrics` counts it with the empty path, as
+#: langgraph-api 0.16.7 does
+REFUSED_KEY = "evergraph_auth_refused"
 
 
 def _path_params(app: Any, scope: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +89,7 @@ class AuthMiddleware:
         try:
             user = await self.authenticator.authenticate(info)
         except AuthError as exc:
+            scope[REFUSED_KEY] = True
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4000 + exc.status, "reason": exc.detail[:120]})
                 return

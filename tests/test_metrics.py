@@ -233,6 +233,119 @@ async def test_metrics_are_open_under_api_keys(temporal_server, tmp_path):
         proc.stop()
 
 
+def _early_answers_server(temporal_server, tmp_path: Path, name: str, **http: object):
+    """``evergraph serve`` with tests/graphs/auth_handlers.py's bearer tokens, a 4 KiB
+    body limit and ``http`` as ``langgraph.json``'s ``http``."""
+    import json
+
+    config = tmp_path / f"{name}.json"
+    config.write_text(json.dumps({
+        "dependencies": [str(GRAPHS_CONFIG.parent)],
+        "graphs": {"chain": f"{GRAPHS_CONFIG.parent / 'basic.py'}:chain"},
+        "auth": {"path": f"{GRAPHS_CONFIG.parent / 'auth_handlers.py'}:auth"},
+        "http": http,
+    }))
+    port = free_port()
+    env = evergraph_env(
+        temporal_server.address, tmp_path / name, EVERGRAPH_TASK_QUEUE=f"metrics-{name}-{port}",
+        EVERGRAPH_CONFIG=str(config), EVERGRAPH_MAX_REQUEST_BYTES="4096",
+    )
+    proc = EvergraphProcess(["serve", "--port", str(port)], env, tmp_path / f"{name}.log")
+    try:
+        proc.wait_ready(f"http://127.0.0.1:{port}")
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, f"http://127.0.0.1:{port}"
+
+
+#: a valid bearer token of tests/graphs/auth_handlers.py
+ALICE = {"Authorization": "Bearer token-alice"}
+#: a body deeper than api/nesting.py lets through, smaller than the 4 KiB limit
+DEEP = b'{"metadata": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+#: a body above the 4 KiB limit
+BIG = b'{"metadata": {"x": "' + b"a" * 8000 + b'"}}'
+
+
+async def test_early_answers_are_counted_as_langgraph_api_counts_them(temporal_server, tmp_path):
+    """Every answered request counts, with langgraph-api 0.16.7's labels (its
+    ``/metrics`` under ``langgraph dev`` with an ``@auth.authenticate`` handler that
+    refuses): an authentication refusal and an unmatched path with ``path=""``, a
+    request refused for its body (413, too deep) with its route's template, a wrong
+    method (405) with the template; a CORS preflight is not counted."""
+    proc, url = _early_answers_server(temporal_server, tmp_path, "early")
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            before = scrape(f"{url}/metrics")
+            thread = "00000000-0000-0000-0000-000000000001"
+            answers = [
+                http.post("/threads", json={}).status_code,  # no token
+                http.post("/threads", json={}, headers={"Authorization": "Bearer nope"}).status_code,
+                http.get(f"/threads/{thread}").status_code,
+                http.get("/no/such/path").status_code,
+                http.get("/no/such/path", headers=ALICE).status_code,
+                http.get(f"/threads/{thread}", headers=ALICE).status_code,  # no such thread
+                http.delete("/threads", headers=ALICE).status_code,
+                http.post("/threads", content=BIG, headers={**ALICE, "content-type": "application/json"}).status_code,
+                http.post(
+                    "/threads/search", content=DEEP, headers={**ALICE, "content-type": "application/json"}
+                ).status_code,
+                http.options(
+                    "/threads", headers={"Origin": "http://example.com", "Access-Control-Request-Method": "POST"}
+                ).status_code,
+            ]
+            after = scrape(f"{url}/metrics")
+    finally:
+        proc.stop()
+    assert answers == [401, 401, 401, 401, 404, 404, 405, 413, 422, 200]
+    d = lambda name, **labels: delta(before, after, name, **labels)  # noqa: E731
+    assert d("lg_api_http_requests_total", method="POST", path="", status="401") == 2
+    assert d("lg_api_http_requests_total", method="GET", path="", status="401") == 2
+    assert d("lg_api_http_requests_total", method="GET", path="", status="404") == 1
+    assert d("lg_api_http_requests_total", method="GET", path="/threads/{thread_id}", status="404") == 1
+    assert d("lg_api_http_requests_total", method="DELETE", path="/threads", status="405") == 1
+    assert d("lg_api_http_requests_total", method="POST", path="/threads", status="413") == 1
+    assert d("lg_api_http_requests_total", method="POST", path="/threads/search", status="422") == 1
+    assert d("lg_api_http_requests_total", method="OPTIONS") == 0
+    assert d("lg_api_http_requests_total") == 9  # every answer but the preflight, nothing else
+    # the latency histogram has the same requests, by method and path
+    assert d("lg_api_http_requests_latency_count", method="POST", path="") == 2
+    assert d("lg_api_http_requests_latency_count", method="GET", path="") == 3
+    assert d("lg_api_http_requests_latency_count", method="POST", path="/threads") == 1
+    assert d("lg_api_http_requests_latency_count") == 9
+
+
+async def test_early_answers_under_a_mount_prefix(temporal_server, tmp_path):
+    """Under ``http.mount_prefix`` a refused request is not labelled with the prefix
+    (the mount is not a route of the API): ``""`` for authentication, the template
+    inside the prefix for a body too large; ``/ok`` and ``/`` at the top stay uncounted
+    and counted as without a prefix."""
+    proc, url = _early_answers_server(temporal_server, tmp_path, "prefixed", mount_prefix="/api")
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            before = scrape(f"{url}/api/metrics")
+            answers = [
+                http.post("/api/threads", json={}).status_code,
+                http.post(
+                    "/api/threads", content=BIG, headers={**ALICE, "content-type": "application/json"}
+                ).status_code,
+                http.post("/api/threads/search", json={}, headers=ALICE).status_code,
+                http.get("/elsewhere").status_code,
+                http.get("/ok").status_code,
+            ]
+            after = scrape(f"{url}/api/metrics")
+    finally:
+        proc.stop()
+    assert answers == [401, 413, 200, 404, 200]
+    d = lambda name, **labels: delta(before, after, name, **labels)  # noqa: E731
+    assert d("lg_api_http_requests_total", method="POST", path="", status="401") == 1
+    assert d("lg_api_http_requests_total", method="POST", path="/threads", status="413") == 1
+    assert d("lg_api_http_requests_total", method="POST", path="/threads/search", status="200") == 1
+    assert d("lg_api_http_requests_total", method="GET", path="", status="404") == 1
+    assert d("lg_api_http_requests_total") == 4
+    assert not [lab for n, lab in after if n == "lg_api_http_requests_total" and ("path", "/api") in lab]
+
+
 # ------------------------------------------------------------- the worker's endpoint
 
 
@@ -363,3 +476,39 @@ def test_compose_scrapes_and_receives_what_evergraph_serves():
     mounted = [v.split(":")[:2] for v in services["otel-collector"]["volumes"]]
     config_flag = next(a for a in services["otel-collector"]["command"] if a.startswith("--config="))
     assert ["./deploy/otel-collector.yaml", config_flag.split("=", 1)[1]] in mounted
+
+
+# ------------------------------------------------------------------ the queue gauges' arithmetic
+
+
+def test_queue_stats_wait_times_from_the_records_counts():
+    """The wait times /metrics reports from :meth:`RecordStore.active_run_stats` (its
+    counts are checked on every backend by tests/test_record_store_conformance.py)."""
+    from datetime import datetime, timezone
+
+    from evergraph.adapter.observability.metrics import QueueStats, queue_stats
+
+    now = datetime(2024, 1, 1, 0, 1, 0, tzinfo=timezone.utc)
+    stats = queue_stats(
+        {
+            "n_pending": 4, "n_running": 1, "oldest_pending": "2024-01-01T00:00:00+00:00",
+            "oldest_unblocked_pending": "2024-01-01T00:00:30.500000+00:00",
+            "median_pending": ("2024-01-01T00:00:10+00:00", "2024-01-01T00:00:20+00:00"),
+            "queued": 3, "queued_per_thread_max": 2, "threads_with_queue": 2,
+        },
+        now,
+    )
+    assert stats == QueueStats(
+        n_pending=4, n_running=1, pending_runs_wait_time_max_secs=60.0, pending_runs_wait_time_med_secs=45.0,
+        pending_unblocked_runs_wait_time_max_secs=29.5, queued=3, queued_per_thread_max=2, threads_with_queue=2,
+    )
+    none_pending = queue_stats(
+        {
+            "n_pending": 0, "n_running": 2, "oldest_pending": None, "oldest_unblocked_pending": None,
+            "median_pending": None, "queued": 1, "queued_per_thread_max": 1, "threads_with_queue": 1,
+        },
+        now,
+    )
+    assert none_pending.pending_runs_wait_time_max_secs is None
+    assert none_pending.pending_runs_wait_time_med_secs is None
+    assert none_pending.official()["n_running"] == 2

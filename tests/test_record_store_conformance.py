@@ -419,6 +419,52 @@ async def test_active_runs_oldest_first(store: RecordStore):
     assert await store.active_runs(uid()) == []
 
 
+async def test_active_run_stats_count_every_thread_in_one_answer(store: RecordStore):
+    empty = {
+        "n_pending": 0, "n_running": 0, "oldest_pending": None, "oldest_unblocked_pending": None,
+        "median_pending": None, "queued": 0, "queued_per_thread_max": 0, "threads_with_queue": 0,
+    }
+    assert await store.active_run_stats() == empty
+    a, b, c, d = (new_thread(uid(), {}) for _ in range(4))
+    for t in (a, b, c, d):
+        await store.put_thread(t)
+    runs = {
+        # a: one ended, one running, two queued behind it (the oldest pending run is blocked)
+        "a-done": run_record(a["thread_id"], created_at=stamp(1), status="success"),
+        "a-running": run_record(a["thread_id"], created_at=stamp(1, 1), status="running"),
+        "a-1": run_record(a["thread_id"], created_at=stamp(2)),
+        "a-2": run_record(a["thread_id"], created_at=stamp(4)),
+        # b: one pending run, nothing running (the oldest unblocked one)
+        "b-1": run_record(b["thread_id"], created_at=stamp(3)),
+        # c: two pending, nothing running: one waits behind the other
+        "c-1": run_record(c["thread_id"], created_at=stamp(6)),
+        "c-2": run_record(c["thread_id"], created_at=stamp(6, 1)),
+        # d: running alone
+        "d-running": run_record(d["thread_id"], created_at=stamp(5), status="running"),
+    }
+    for r in runs.values():
+        await store.put_run(r)
+    assert await store.active_run_stats() == {
+        "n_pending": 5, "n_running": 2, "oldest_pending": stamp(2), "oldest_unblocked_pending": stamp(3),
+        "median_pending": (stamp(4), stamp(4)), "queued": 3, "queued_per_thread_max": 2, "threads_with_queue": 2,
+    }
+    # an even number pending: the middle two; b's run ended: c's is the oldest unblocked
+    await store.set_run_status(runs["b-1"]["run_id"], "success")
+    assert await store.active_run_stats() == {
+        "n_pending": 4, "n_running": 2, "oldest_pending": stamp(2), "oldest_unblocked_pending": stamp(6),
+        "median_pending": (stamp(4), stamp(6)), "queued": 3, "queued_per_thread_max": 2, "threads_with_queue": 2,
+    }
+    # a's running run ends: its first pending run is next, one queued behind it
+    await store.set_run_status(runs["a-running"]["run_id"], "interrupted")
+    assert await store.active_run_stats() == {
+        "n_pending": 4, "n_running": 1, "oldest_pending": stamp(2), "oldest_unblocked_pending": stamp(2),
+        "median_pending": (stamp(4), stamp(6)), "queued": 2, "queued_per_thread_max": 1, "threads_with_queue": 2,
+    }
+    for r in runs.values():
+        await store.set_run_status(r["run_id"], "success")
+    assert await store.active_run_stats() == empty
+
+
 async def test_set_run_status(store: RecordStore):
     t = new_thread(uid(), {})
     await store.put_thread(t)
@@ -576,9 +622,11 @@ async def _script(records: RecordStore, ids: dict[str, str]) -> list:
     out.append(norm(await records.get_run(ids["r"], thread_id=uid())))
     out.append(norm(await records.list_runs(ids["t"], limit=5)))
     out.append(norm(await records.active_runs(ids["t"])))
+    out.append(norm(await records.active_run_stats()))
     out.append(norm(await records.set_run_status(ids["r"], "success")))
     out.append(norm(await records.list_runs(ids["t"], status="success")))
     out.append(norm(await records.active_runs(ids["t"])))
+    out.append(norm(await records.active_run_stats()))
     out.append(norm(await records.list_threads(ids=[ids["t"], uid()])))
     out.append(norm(await records.list_threads(ids=[ids["t"]], status="busy")))
     out.append(await records.delete_run(ids["r"]))

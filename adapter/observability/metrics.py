@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +33,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import prometheus_client
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+from evergraph.adapter.records.types import ActiveRunStats
 
 __all__ = [
     "BROKER_LAG",
@@ -367,51 +368,42 @@ class QueueStats:
         }
 
 
-def _created(run: dict[str, Any]) -> datetime | None:
+def _parse(value: str | None) -> datetime | None:
+    """The ISO 8601 time ``value`` (UTC when it names no zone), or ``None``."""
+    if value is None:
+        return None
     try:
-        ts = datetime.fromisoformat(str(run.get("created_at")))
+        ts = datetime.fromisoformat(str(value))
     except ValueError:
         return None
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
-def queue_stats(active: dict[str, list[dict[str, Any]]], now: datetime | None = None) -> QueueStats:
-    """:class:`QueueStats` of ``active``: each thread id with its ``pending`` and
-    ``running`` run records (``status``, ``created_at`` in ISO 8601), oldest first, as
-    :meth:`RecordStore.active_runs` gives them. A thread runs one run at a time, so
-    every active run after its first waits behind another one (queued)."""
+def _wait(created: str | None, now: datetime) -> float | None:
+    ts = _parse(created)
+    return None if ts is None else max(0.0, (now - ts).total_seconds())
+
+
+def queue_stats(active: ActiveRunStats, now: datetime | None = None) -> QueueStats:
+    """:class:`QueueStats` at ``now`` (default: the current time) of ``active``, what
+    :meth:`RecordStore.active_run_stats` counted: wait times are seconds from the
+    runs' ``created_at`` to ``now`` (the median one from the middle of the two middle
+    runs')."""
     now = now or datetime.now(timezone.utc)
-    n_pending = n_running = queued = worst = threads = 0
-    waits: list[float] = []
-    unblocked: list[float] = []
-    for runs in active.values():
-        runs = [r for r in runs if r.get("status") in ("pending", "running")]
-        running_here = any(r["status"] == "running" for r in runs)
-        for r in runs:
-            if r["status"] == "running":
-                n_running += 1
-                continue
-            n_pending += 1
-            created = _created(r)
-            if created is not None:
-                wait = max(0.0, (now - created).total_seconds())
-                waits.append(wait)
-                if not running_here:
-                    unblocked.append(wait)
-        behind = max(0, len(runs) - 1)
-        if behind:
-            queued += behind
-            worst = max(worst, behind)
-            threads += 1
+    median = None
+    if active["median_pending"] is not None:
+        low, high = (_parse(ts) for ts in active["median_pending"])
+        if low is not None and high is not None:
+            median = max(0.0, (now - (low + (high - low) / 2)).total_seconds())
     return QueueStats(
-        n_pending=n_pending,
-        n_running=n_running,
-        pending_runs_wait_time_max_secs=max(waits) if waits else None,
-        pending_runs_wait_time_med_secs=statistics.median(waits) if waits else None,
-        pending_unblocked_runs_wait_time_max_secs=max(unblocked) if unblocked else None,
-        queued=queued,
-        queued_per_thread_max=worst,
-        threads_with_queue=threads,
+        n_pending=active["n_pending"],
+        n_running=active["n_running"],
+        pending_runs_wait_time_max_secs=_wait(active["oldest_pending"], now),
+        pending_runs_wait_time_med_secs=median,
+        pending_unblocked_runs_wait_time_max_secs=_wait(active["oldest_unblocked_pending"], now),
+        queued=active["queued"],
+        queued_per_thread_max=active["queued_per_thread_max"],
+        threads_with_queue=active["threads_with_queue"],
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Protocol, Self, Unpack, runtime_checkable
 
 from evergraph.adapter.records.types import (
+    ActiveRunStats,
     Assistant,
     AssistantPatch,
     AssistantVersion,
@@ -194,6 +195,13 @@ class RecordStore(Protocol):
 
     async def active_runs(self, thread_id: str) -> list[RunRecord]:
         """The thread's runs that are ``pending`` or ``running``, oldest first."""
+        ...
+
+    async def active_run_stats(self) -> ActiveRunStats:
+        """The ``pending`` and ``running`` runs of all threads, counted in one query
+        (``GET /metrics`` reads it at each scrape): how many, the oldest and median
+        pending ``created_at``, and the runs queued behind another run of their thread
+        (see :class:`~adapter.records.types.ActiveRunStats`)."""
         ...
 
     async def set_run_status(

@@ -21,12 +21,13 @@ from evergraph.adapter.records.common import (
 )
 from evergraph.adapter.ids import iso, now
 from evergraph.adapter.records.types import (
-    Assistant, AssistantVersion, OnConflictBehavior, RunRecord, RunStatus, StagedWebhook, ThreadRecord,
+    ActiveRunStats, Assistant, AssistantVersion, OnConflictBehavior, RunRecord, RunStatus, StagedWebhook, ThreadRecord,
     ThreadStatus,
 )
 
 __all__ = [
     "ACTIVE_RUNS",
+    "ACTIVE_RUN_STATS",
     "ADDED_COLUMNS",
     "ASSISTANT_VERSIONS",
     "BLOB_EXISTS",
@@ -101,6 +102,32 @@ SELECT_RUN = "SELECT * FROM {runs} WHERE run_id=?"
 ACTIVE_RUNS = (
     "SELECT * FROM {runs} WHERE thread_id=? AND status IN ('pending','running') ORDER BY created_at, run_id"
 )
+#: :meth:`RecordStore.active_run_stats` in one statement (one row): window functions
+#: number each thread's active runs (oldest first), count them and its running ones,
+#: and number the pending runs (oldest first) for their median; the partial index
+#: ``{runs}_active`` (:meth:`Dialect.schema`) holds exactly the rows it reads
+ACTIVE_RUN_STATS = """
+WITH active AS (
+    SELECT status, created_at,
+        ROW_NUMBER() OVER (PARTITION BY thread_id ORDER BY created_at, run_id) AS nth,
+        COUNT(*) OVER (PARTITION BY thread_id) AS on_thread,
+        SUM(CASE WHEN status='running' THEN 1 ELSE 0 END) OVER (PARTITION BY thread_id) AS running_on_thread
+    FROM {runs} WHERE status IN ('pending','running')
+), waiting AS (
+    SELECT created_at, ROW_NUMBER() OVER (ORDER BY created_at) AS k, COUNT(*) OVER () AS n
+    FROM active WHERE status='pending'
+)
+SELECT
+    (SELECT COUNT(*) FROM waiting) AS n_pending,
+    (SELECT COUNT(*) FROM active WHERE status='running') AS n_running,
+    (SELECT MIN(created_at) FROM waiting) AS oldest_pending,
+    (SELECT MIN(created_at) FROM active WHERE status='pending' AND running_on_thread=0) AS oldest_unblocked_pending,
+    (SELECT MIN(created_at) FROM waiting WHERE k=(n+1)/2) AS median_low,
+    (SELECT MIN(created_at) FROM waiting WHERE k=n/2+1) AS median_high,
+    (SELECT COUNT(*) FROM active WHERE nth>1) AS queued,
+    (SELECT COALESCE(MAX(on_thread), 1) - 1 FROM active) AS queued_per_thread_max,
+    (SELECT COUNT(*) FROM active WHERE nth=2) AS threads_with_queue
+"""
 #: the threads a TTL sweep looks at: with a ttl of their own (or updated before a time)
 TTL_CANDIDATES = "SELECT thread_id, status, updated_at, ttl FROM {threads} WHERE ttl IS NOT NULL"
 TTL_ORDER = " ORDER BY updated_at, thread_id"
@@ -155,7 +182,8 @@ class Dialect:
 
     def schema(self) -> list[str]:
         """``CREATE TABLE IF NOT EXISTS`` of every table and ``CREATE INDEX IF NOT
-        EXISTS`` of the index on runs by thread."""
+        EXISTS`` of the indexes: runs by thread, the active runs (partial), blobs by
+        run and by thread."""
         statements = []
         for table, columns in COLUMNS.items():
             keys = _KEYS[table]
@@ -175,6 +203,11 @@ class Dialect:
             statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(table)} (\n    " + ",\n    ".join(lines) + "\n)")
         runs = self.table("runs")
         statements.append(f"CREATE INDEX IF NOT EXISTS {runs}_thread ON {runs}(thread_id, created_at)")
+        # the active runs only (ACTIVE_RUN_STATS, ACTIVE_RUNS): small however many runs ended
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {runs}_active ON {runs}(thread_id, created_at, run_id, status)"
+            " WHERE status IN ('pending','running')"
+        )
         blobs = self.table("blobs")
         statements.extend(f"CREATE INDEX IF NOT EXISTS {blobs}_{c} ON {blobs}({c})" for c in BLOB_INDEXES)
         return statements
@@ -300,6 +333,18 @@ class SqlRecords:
     async def active_runs(self, thread_id: str) -> list[RunRecord]:
         """See :meth:`RecordStore.active_runs`."""
         return await self._query(self.dialect(ACTIVE_RUNS), (thread_id,))
+
+    async def active_run_stats(self) -> ActiveRunStats:
+        """See :meth:`RecordStore.active_run_stats`."""
+        (row,) = await self._query(self.dialect(ACTIVE_RUN_STATS))
+        low, high = row.pop("median_low"), row.pop("median_high")
+        ints = ("n_pending", "n_running", "queued", "queued_per_thread_max", "threads_with_queue")
+        return ActiveRunStats(
+            **{k: int(row[k] or 0) for k in ints},
+            oldest_pending=row["oldest_pending"],
+            oldest_unblocked_pending=row["oldest_unblocked_pending"],
+            median_pending=None if low is None else (low, high),
+        )
 
     async def get_webhook(self, run_id: str) -> StagedWebhook | None:
         """See :meth:`RecordStore.get_webhook`."""

@@ -34,6 +34,7 @@ ENDED_RUN_STATUSES: tuple[RunStatus, ...] = ("success", "error", "interrupted", 
 
 __all__ = [
     "ENDED_RUN_STATUSES",
+    "ActiveRunStats",
     "Assistant",
     "AssistantPatch",
     "AssistantVersion",
@@ -152,3 +153,26 @@ class StagedWebhook(TypedDict):
 
     url: str
     body: dict[str, Any]
+
+
+class ActiveRunStats(TypedDict):
+    """What :meth:`RecordStore.active_run_stats` counts: the ``pending`` and
+    ``running`` runs of every thread. A thread runs one run at a time, so each active
+    run of a thread after its oldest (``created_at``, then ``run_id``) waits behind
+    another one: it is *queued*. Times are the runs' ``created_at`` (ISO 8601)."""
+
+    n_pending: int
+    n_running: int
+    oldest_pending: str | None
+    """The oldest pending run's ``created_at`` (``None``: none pending)."""
+    oldest_unblocked_pending: str | None
+    """The same, of the pending runs whose thread has no ``running`` run."""
+    median_pending: tuple[str, str] | None
+    """The middle two pending runs' ``created_at`` in ``created_at`` order (the same
+    time twice when their number is odd; ``None``: none pending)."""
+    queued: int
+    """Active runs waiting behind another active run of their thread."""
+    queued_per_thread_max: int
+    """The most such runs on one thread (0: none)."""
+    threads_with_queue: int
+    """Threads with at least one such run."""

@@ -20,11 +20,9 @@ router = APIRouter(tags=["system"])
 
 
 async def _queue(services: Services) -> metrics.QueueStats:
-    """The deployment's pending and running runs, from the records of the busy
-    threads (a thread holds an active run only while it is ``busy``)."""
-    records = services.records
-    active = {t["thread_id"]: await records.active_runs(t["thread_id"]) for t in await records.list_threads(status="busy")}
-    return metrics.queue_stats(active)
+    """The deployment's pending and running runs: one records query
+    (:meth:`RecordStore.active_run_stats`), however many threads are busy."""
+    return metrics.queue_stats(await services.records.active_run_stats())
 
 
 @router.get(
@@ -40,7 +38,7 @@ async def system_metrics(
 ) -> Response:
     """Metrics in the Prometheus text format, or JSON with ``format=json`` (any other
     value: Prometheus, as langgraph-api 0.16.7 answers). The queue gauges are read
-    from the records at each scrape."""
+    from the records at each scrape, in one query."""
     services: Services = request.app.state.services
     stats = await _queue(services)
     if format == "json":
