@@ -173,7 +173,10 @@ def _config(folder: Path) -> Path:
     path = folder / "langgraph.json"
     path.write_text(json.dumps({
         "dependencies": [str(EXAMPLES)],
-        "graphs": {"agent": str(EXAMPLES / "agent.py") + ":graph", "approval": str(EXAMPLES / "approval.py") + ":graph"},
+        "graphs": {
+            "agent": str(EXAMPLES / "agent.py") + ":graph", "approval": str(EXAMPLES / "approval.py") + ":graph",
+            "timeouts": str(ROOT / "tests" / "graphs" / "timeouts.py") + ":builder",
+        },
         "webhooks": {"url": {"disable_loopback": False, "require_https": False}},
     }))
     return path
@@ -208,7 +211,7 @@ def _root(trace: list[dict[str, Any]]) -> dict[str, Any]:
     return roots[0]
 
 
-async def _run_trace(spans: Spans, run_id: str, last: str = "RunActivity:finish_run") -> list[dict[str, Any]]:
+async def _run_trace(spans: Spans, run_id: str, last: str = "CompleteWorkflow:RunWorkflow") -> list[dict[str, Any]]:
     """The spans of ``run_id``'s trace, once its ``last`` span arrived."""
     await wait_for(lambda: any(s["name"] == last for s in spans.of_run(run_id)), timeout=60)
     traces = {s["trace"] for s in spans.of_run(run_id)}
@@ -281,8 +284,10 @@ async def test_one_trace_per_run_from_the_request_to_the_llm_call(temporal_serve
         assert root["attrs"]["evergraph.assistant_id"]
         names = _names(trace)
         for name in ("HandleUpdate:submit_run", "RunActivity:accept_run", "StartChildWorkflow:RunWorkflow",
-                     "RunWorkflow:RunWorkflow", "RunActivity:advance", "RunActivity:finish_run"):
+                     "RunWorkflow:RunWorkflow", "CompleteWorkflow:RunWorkflow"):
             assert name in names, (name, names)
+        # the driver's own activities get no spans (no node timed out)
+        assert not [n for n in names if n.endswith((":advance", ":finish_run"))], names
         workflow = next(s for s in trace if s["name"] == "RunWorkflow:RunWorkflow")
         assert workflow["attrs"]["temporalWorkflowID"] == f"run-{rid}"
         assert workflow["attrs"]["evergraph.graph_id"] == "agent" and workflow["attrs"]["evergraph.thread_id"] == tid
@@ -307,12 +312,66 @@ async def test_one_trace_per_run_from_the_request_to_the_llm_call(temporal_serve
         }
         assert next(a for a in _ancestors(tools[0], index) if a["name"].startswith("RunActivity:"))["name"] == "RunActivity:agent.tools"
         assert llm[0]["attrs"]["llm.model_name"] == MODEL
+        # a node's own LangGraph run has no span of its own: its attempt's span stands for it
+        assert not [s["name"] for s in trace if s["scope"].startswith("openinference") and s["name"] in ("model", "tools")]
         # every span of the trace descends from the request
         assert all(s is root or _ancestors(s, index)[-1] is root for s in trace)
     # the thread's own workflow span belongs to the request that started it, nothing of
     # the second run is in the first run's trace
     assert "RunWorkflow:ThreadWorkflow" in _names(first) and "RunWorkflow:ThreadWorkflow" not in _names(second)
     assert not [s for s in first if s["attrs"].get("evergraph.run_id") == runs[1]]
+
+
+async def test_one_trace_per_run_in_the_workflow_sandbox(temporal_server, tmp_path, provider, http_receiver, processes):
+    """``EVERGRAPH_WORKFLOW_SANDBOX=1``: the workflows (and the tracing interceptor's
+    workflow half) run in Temporal's sandbox; a run's trace has the same one-trace
+    structure: the API request → the run's workflow → each node attempt's activity
+    span → the LLM and tool calls inside it."""
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    from evergraph.adapter.process.settings import Settings
+    from evergraph.adapter.process.temporal import workflow_runner
+
+    env = _env(temporal_server.address, tmp_path, provider, http_receiver, MODEL, EVERGRAPH_WORKFLOW_SANDBOX="1")
+    # the worker below runs its workflows in the sandbox
+    assert isinstance(workflow_runner(Settings.from_env(env)), SandboxedWorkflowRunner)
+    url = _dev(temporal_server.address, tmp_path, env, processes)
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    parts = [p async for p in client.runs.stream(
+        tid, "agent", input={"messages": [{"role": "user", "content": "Paris"}]}, stream_mode=["updates"],
+    )]
+    rid = parts[0].data["run_id"]
+    assert [list(p.data) for p in parts if p.event == "updates"] == [["model"], ["tools"], ["model"]]
+    assert (await client.runs.get(tid, rid))["status"] == "success"
+
+    trace = await _run_trace(http_receiver, rid)
+    index = _by_id(trace)
+    root = _root(trace)
+    assert root["name"] == "POST /threads/{thread_id}/runs/stream", _tree(trace)
+    assert root["attrs"]["evergraph.run_id"] == rid and root["attrs"]["evergraph.thread_id"] == tid
+    names = _names(trace)
+    for name in ("HandleUpdate:submit_run", "RunActivity:accept_run", "StartChildWorkflow:RunWorkflow",
+                 "RunWorkflow:RunWorkflow", "CompleteWorkflow:RunWorkflow", "RunWorkflow:ThreadWorkflow"):
+        assert name in names, (name, _tree(trace))
+    workflow = next(s for s in trace if s["name"] == "RunWorkflow:RunWorkflow")
+    start = next(s for s in trace if s["name"] == "StartChildWorkflow:RunWorkflow")
+    assert workflow["parent"] == start["id"] and workflow["attrs"]["temporalWorkflowID"] == f"run-{rid}"
+    assert workflow["attrs"]["evergraph.graph_id"] == "agent" and workflow["attrs"]["evergraph.thread_id"] == tid
+    attempts = [s for s in trace if s["name"].startswith("RunActivity:agent.")]
+    assert sorted(s["name"] for s in attempts) == ["RunActivity:agent.model"] * 2 + ["RunActivity:agent.tools"]
+    for span in attempts:
+        assert start in _ancestors(span, index), _tree(trace)
+        assert span["attrs"]["evergraph.node"] == span["name"].rsplit(".", 1)[1]
+        assert span["attrs"]["evergraph.run_id"] == rid and span["attrs"]["evergraph.attempt"] == 1
+    llm = [s for s in trace if s["attrs"].get("openinference.span.kind") == "LLM"]
+    tools = [s for s in trace if s["attrs"].get("openinference.span.kind") == "TOOL"]
+    assert len(llm) == 2 and len(tools) == 1, _tree(trace)
+    assert {next(a["name"] for a in _ancestors(s, index) if a["name"].startswith("RunActivity:")) for s in llm} == {
+        "RunActivity:agent.model"
+    }
+    assert not [n for n in names if n.endswith((":advance", ":finish_run"))], names
+    assert all(s is root or _ancestors(s, index)[-1] is root for s in trace), _tree(trace)
 
 
 async def test_the_trace_survives_a_kill_9_of_the_worker_mid_node(temporal_server, tmp_path, provider, http_receiver):
@@ -327,7 +386,7 @@ async def test_the_trace_survives_a_kill_9_of_the_worker_mid_node(temporal_serve
         run = await client.runs.create(tid, "agent", input={"messages": [{"role": "user", "content": "Paris"}]})
         # mid-node: the model call is at the provider
         await wait_for(lambda: provider.stats.in_flight[SLOW_MODEL] >= 1, timeout=60)
-        await wait_for(lambda: any(s["name"] == "RunActivity:advance" for s in http_receiver.of_run(run["run_id"])))
+        await wait_for(lambda: any(s["name"] == "StartActivity:agent.model" for s in http_receiver.of_run(run["run_id"])))
         _kill9(worker)
         provider.delays[SLOW_MODEL] = 0
         second = start("worker")
@@ -401,6 +460,24 @@ async def test_signal_cron_and_webhook_runs_are_traced_over_grpc(temporal_server
     finally:
         receiver.stop()
         hooks.server.shutdown()
+
+
+async def test_a_node_timeout_is_an_event_of_the_trace(temporal_server, tmp_path, provider, http_receiver, processes):
+    """The server-enforced run timeout of a sync node reaches the trace: the ``advance``
+    that reports it keeps its spans, with one ``evergraph.node_timeout`` event."""
+    url = _dev(temporal_server.address, tmp_path, _env(temporal_server.address, tmp_path, provider, http_receiver, MODEL), processes)
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "timeouts", input={"mode": "sync_sleep", "log": []}, raise_error=False)
+    run = (await client.runs.list(tid))[0]
+    assert run["status"] == "error"
+    trace = await _run_trace(http_receiver, run["run_id"])
+    events = [(s["name"], e) for s in trace for e in s["events"] if e[0] == "evergraph.node_timeout"]
+    assert [(name, e[1]["evergraph.timeout_kind"]) for name, e in events] == [("RunActivity:advance", "run")], _names(trace)
+    attempt = next(s for s in trace if s["name"] == "RunActivity:timeouts.sync_sleep")
+    assert events[0][1][1]["evergraph.task_id"] == attempt["attrs"]["evergraph.task_id"]
+    # only the advance that reported the timeout is traced
+    assert _names(trace).count("RunActivity:advance") == 1, _names(trace)
 
 
 async def test_tracing_off_installs_nothing(client, temporal_client):

@@ -10,10 +10,12 @@ configured (see :func:`enabled`). When on, a run's trace is:
 * the Temporal client's span for ``submit_run`` and, under the request's context
   (carried in :class:`~evergraph.workflows.types.RunInput` ``trace``, not taken from
   the long-lived thread workflow), ``StartChildWorkflow:RunWorkflow`` →
-  ``RunWorkflow:RunWorkflow`` → one ``StartActivity``/``RunActivity`` pair per
-  ``advance``, node attempt (``<graph_id>.<node>``), ``finish_run`` and
-  ``send_webhook`` (temporalio's ``TracingInterceptor``, which carries the context in
-  Temporal headers, so it survives a worker restart);
+  ``RunWorkflow:RunWorkflow`` → one ``StartActivity``/``RunActivity`` pair per node
+  attempt (``<graph_id>.<node>``) and ``send_webhook`` (temporalio's
+  ``TracingInterceptor``, which carries the context in Temporal headers, so it
+  survives a worker restart) → ``CompleteWorkflow:RunWorkflow``. The driver's
+  ``advance`` and ``finish_run`` activities get no spans, except an ``advance`` that
+  reports node timeouts (:data:`DRIVER_ACTIVITIES`);
 * inside each node attempt, LangChain's runs (chat models, tools, chains) as child
   spans (OpenInference's LangChain instrumentation, ``openinference-instrumentation-langchain``).
 
@@ -54,6 +56,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from evergraph.adapter.process.settings import SettingsError
 
 __all__ = [
+    "DRIVER_ACTIVITIES",
     "PREFIX",
     "Tracing",
     "annotate",
@@ -281,10 +284,49 @@ def configure(env: Mapping[str, str] | None = None, *, command: str = "") -> Tra
             handler = getattr(instrumentor, "_tracer", None)
             if handler is not None:
                 handler.run_inline = True
+                _skip_node_runs(handler)
             state.instrumented.append(instrumentor)
             state.langchain = True
     _STATE = state
     return state
+
+
+def _node_run(handler: Any, run: Any) -> bool:
+    """Whether LangChain run ``run`` is a LangGraph node's own run at the top of a node
+    attempt: a chain named as its ``langgraph_node`` metadata whose parent run has no
+    span in this process (the graph's root run lives in the driver)."""
+    if run.run_type != "chain":
+        return False
+    metadata = (run.extra or {}).get("metadata") or {}
+    if metadata.get("langgraph_node") != run.name:
+        return False
+    parent = run.parent_run_id
+    return parent is None or handler.get_span(parent) is None
+
+
+def _skip_node_runs(handler: Any) -> None:
+    """Give a node attempt's own LangGraph node run no span: its ``RunActivity`` span
+    already stands for it, and OpenInference's span of a chain run (inputs and outputs
+    serialised as attributes) costs about ten times a plain span. The runs inside the
+    node (chat models, tools, chains) still get spans, parented to the attempt's
+    ``RunActivity`` span as the current context. Hooks OpenInference's
+    ``OpenInferenceTracer._start_trace`` / ``_end_trace`` (openinference-instrumentation-langchain
+    0.1.80), keeping their bookkeeping of ``run_map``."""
+    start, end = handler._start_trace, handler._end_trace
+
+    def start_trace(run: Any) -> None:
+        if _node_run(handler, run):
+            handler.run_map[str(run.id)] = run
+            return
+        start(run)
+
+    def end_trace(run: Any) -> None:
+        if str(run.id) in handler.run_map and handler.get_span(run.id) is None and _node_run(handler, run):
+            handler.run_map.pop(str(run.id), None)
+            return
+        end(run)
+
+    handler._start_trace, handler._end_trace = start_trace, end_trace
 
 
 def shutdown() -> None:
@@ -417,6 +459,22 @@ def _attributes(value: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None and v != ""}
 
 
+#: Evergraph's own driver activities: no spans of their own (see :func:`_untraced`)
+DRIVER_ACTIVITIES = frozenset({"advance", "finish_run"})
+
+
+def _untraced(activity: str, arg: Any) -> bool:
+    """Whether a driver activity (``advance``, ``finish_run``) of argument ``arg``
+    goes without spans. They are Evergraph driving LangGraph's superstep loop, about a
+    third of a run's spans, and tell an operator nothing the node attempts' spans do
+    not; the exception is an ``advance`` that reports node timeouts (``results`` with a
+    ``timeout_kind``), which keeps its ``StartActivity``/``RunActivity`` spans and gets
+    one ``evergraph.node_timeout`` event per timed-out attempt."""
+    if activity not in DRIVER_ACTIVITIES:
+        return False
+    return not any(_get(result, "timeout_kind") for result in _get(arg, "results") or ())
+
+
 def _raw_json(raw: Any) -> Any:
     """A dynamic activity's first argument (its arguments come as one sequence of
     ``RawValue``) as JSON; any other argument as it is."""
@@ -446,6 +504,25 @@ def _interceptor_class() -> type:
     from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
 
     SERVER = opentelemetry.trace.SpanKind.SERVER
+
+    class DriverActivities(temporalio.worker.ActivityInboundInterceptor):
+        """Outside Temporal's activity tracing: a driver activity the workflow sent
+        without a trace context (:func:`_untraced`) skips it, and runs with LangChain
+        instrumentation suppressed (``advance`` runs the driver's loop, the graph's
+        root run, which outlives the activity)."""
+
+        def __init__(self, traced: temporalio.worker.ActivityInboundInterceptor,
+                     plain: temporalio.worker.ActivityInboundInterceptor, header_key: str) -> None:
+            super().__init__(traced)
+            self._plain = plain
+            self._header_key = header_key
+
+        async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
+            info = temporalio.activity.info()
+            if info.activity_type in DRIVER_ACTIVITIES and self._header_key not in (input.headers or {}):
+                with suppress_instrumentation():
+                    return await self._plain.execute_activity(input)
+            return await super().execute_activity(input)
 
     class ActivityAttributes(temporalio.worker.ActivityInboundInterceptor):
         """Inside the ``RunActivity`` span: the ``evergraph.*`` attributes of the
@@ -494,10 +571,13 @@ def _interceptor_class() -> type:
             return await super().execute_workflow(input)
 
         def _completed_span(self, span_name: str, *, additional_attributes: Any = None, **kwargs: Any) -> None:
-            attributes = {PREFIX + k: v for k, v in self._evergraph.items()}
-            parent = None
             outbound = kwargs.get("add_to_outbound")
             args = getattr(outbound, "args", None)
+            activity = getattr(outbound, "activity", None)
+            if activity is not None and _untraced(activity, args[0] if args else None):
+                return
+            attributes = {PREFIX + k: v for k, v in self._evergraph.items()}
+            parent = None
             if args:
                 attributes.update({PREFIX + k: v for k, v in _attributes(args[0]).items()})
                 carrier = _get(args[0], "trace") if isinstance(outbound, temporalio.worker.StartChildWorkflowInput) else None
@@ -544,7 +624,7 @@ def _interceptor_class() -> type:
         :class:`ActivityAttributes` (see :func:`temporal_interceptors`)."""
 
         def intercept_activity(self, next: temporalio.worker.ActivityInboundInterceptor):
-            return super().intercept_activity(ActivityAttributes(next))
+            return DriverActivities(super().intercept_activity(ActivityAttributes(next)), next, self.header_key)
 
         def workflow_interceptor_class(self, input: temporalio.worker.WorkflowInterceptorClassInput):
             super().workflow_interceptor_class(input)
