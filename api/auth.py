@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
-from starlette.routing import Match
 
 from evergraph.adapter.resources.auth import AuthError, Authenticator, AuthUser, RequestInfo, visible
 from evergraph.adapter.graphs.server_runtime import REQUEST_USER
@@ -43,14 +42,6 @@ USER_KEY = "evergraph_user"
 #: routing: :mod:`evergraph.api.http_metrics` counts it with the empty path, as
 #: langgraph-api 0.16.7 does
 REFUSED_KEY = "evergraph_auth_refused"
-
-
-def _path_params(app: Any, scope: dict[str, Any]) -> dict[str, Any]:
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, child = route.matches(scope)
-        if match == Match.FULL:
-            return dict(child.get("path_params") or {})
-    return {}
 
 
 class AuthMiddleware:
@@ -82,7 +73,8 @@ class AuthMiddleware:
             path=path,
             headers=list(scope.get("headers") or []),
             query_params=dict(conn.query_params),
-            path_params=_path_params(scope.get("app"), scope),
+            # auth runs before routing: no path parameters yet, as in langgraph-api 0.16.7
+            path_params={},
             request=conn,
             scope=scope,
         )

@@ -10,6 +10,7 @@ each other's resources through any endpoint.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import httpx
@@ -84,6 +85,17 @@ def test_requests_without_valid_credentials_are_401(url, auth_server):
         assert http.post("/threads/search", json={}, headers=ALICE).status_code == 200
     # the server listens on 0.0.0.0 with auth configured: no warning
     assert "WARNING" not in auth_server[0].output()
+
+
+def test_the_authenticate_handler_gets_no_path_parameters(url):
+    """``@auth.authenticate`` runs before routing: its ``path_params`` are empty, as
+    langgraph-api 0.16.7 gives them (its handler sees ``{}`` for
+    ``/threads/<id>/runs/<id>`` too)."""
+    headers = {"Authorization": "Bearer token-path-params"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for r in (http.get(f"/threads/{uuid.uuid4()}/runs/{uuid.uuid4()}", headers=headers),
+                  http.post("/threads/search", json={}, headers=headers)):
+            assert r.status_code == 403 and json.loads(r.json()["detail"]) == {"path_params": {}}
 
 
 # ------------------------------------------------------------------------------ threads

@@ -2,6 +2,7 @@
 stamped with ``metadata.owner`` on create and filtered by it everywhere else; store
 namespaces are prefixed with the user's identity."""
 
+import json
 from typing import Any
 
 from langgraph_sdk import Auth
@@ -19,7 +20,11 @@ USERS = {
 
 
 @auth.authenticate
-async def authenticate(authorization: str | None, path: str, method: str) -> Auth.types.MinimalUserDict:
+async def authenticate(
+    authorization: str | None, path: str, method: str, path_params: dict[str, str] | None
+) -> Auth.types.MinimalUserDict:
+    if authorization == "Bearer token-path-params":  # answers with what the handler was given
+        raise Auth.exceptions.HTTPException(status_code=403, detail=json.dumps({"path_params": path_params}))
     if not authorization:
         raise Auth.exceptions.HTTPException(status_code=401, detail="Missing bearer token")
     scheme, _, token = authorization.partition(" ")
