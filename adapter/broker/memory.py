@@ -5,7 +5,11 @@ API and worker in one process (:class:`MemoryBroker`, a
 Publishing is thread-safe (node attempts publish from their own threads); readers wait
 on the broker's event loop. Only a window of each run's most recent events stays in
 Python memory; older ones are spilled to a SQLite file, so a stream's memory stays
-bounded however long the run.
+bounded however long the run. Likewise only the most recently ended runs keep their
+events in memory; the events of older ended runs (kept for ``join`` and
+``Last-Event-ID`` replay until ``retention`` runs out) wait in the spill file, so
+memory does not grow with the number of runs ended within ``retention`` (threads
+waiting at an interrupt, README "Waiting threads").
 
 See docs/architecture.md for the layers.
 """
@@ -17,6 +21,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -31,7 +36,7 @@ from evergraph.adapter.broker.protocol import (
 __all__ = ["MemoryBroker"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _RunStream:
     events: list[StreamEvent] = field(default_factory=list)
     base: int = 0  # absolute index of events[0]; indexes below live in the spill
@@ -64,10 +69,16 @@ class _Spill:
         self._lock = threading.Lock()
 
     def put(self, run_id: str, first: int, events: list[StreamEvent]) -> None:
+        self.put_runs([(run_id, first, events)])
+
+    def put_runs(self, runs: list[tuple[str, int, list[StreamEvent]]]) -> None:
+        """Store the events of several runs in one transaction: ``(run_id, absolute
+        index of events[0], events)`` each."""
         rows = []
-        for i, e in enumerate(events):
-            ms, n = parse_event_id(e.id)  # type: ignore[misc]
-            rows.append((run_id, first + i, ms, n, e.event, e.data))
+        for run_id, first, events in runs:
+            for i, e in enumerate(events):
+                ms, n = parse_event_id(e.id)  # type: ignore[misc]
+                rows.append((run_id, first + i, ms, n, e.event, e.data))
         with self._lock:
             self._conn.execute("BEGIN")
             self._conn.executemany("INSERT OR REPLACE INTO spill VALUES (?,?,?,?,?,?)", rows)
@@ -112,6 +123,11 @@ class MemoryBroker:
             spill file. Readers behind the window read from the spill.
         spill_path: SQLite file for evicted events (recreated empty); default a file in
             a private temporary folder removed by :meth:`close`.
+        ended_window: ended runs whose events stay in Python memory; once
+            ``2 * ended_window`` ended runs hold events there, the events of all but
+            the ``ended_window`` most recently ended move to the spill file (read back
+            from there by late readers). Only each run's small bookkeeping record stays
+            in memory until ``retention`` runs out.
     """
 
     def __init__(
@@ -120,11 +136,15 @@ class MemoryBroker:
         retention: float = 3600.0,
         window: int = 1000,
         spill_path: Path | None = None,
+        ended_window: int = 256,
     ) -> None:
         self.loop = loop
         self.retention = retention
         self.window = max(1, window)
+        self.ended_window = max(1, ended_window)
         self._runs: dict[str, _RunStream] = {}
+        #: ended runs whose events are still in memory, oldest end first
+        self._ended_in_memory: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._last = (0, 0)
         self._spill = _Spill(spill_path)
@@ -147,7 +167,8 @@ class MemoryBroker:
     def _notify(self, run_id: str, started: bool) -> None:
         s = self._runs.get(run_id)
         if s is not None and s.changed is not None:
-            changed, s.changed = s.changed, asyncio.Event()
+            # an ended stream needs no further event: its readers stop at its end
+            changed, s.changed = s.changed, (None if s.ended else asyncio.Event())
             changed.set()
         if started:
             QueueStartWatch.notify(self._watches, run_id)
@@ -174,7 +195,9 @@ class MemoryBroker:
 
     def publish(self, run_id: str, event: str, data: Any) -> None:
         """See :meth:`StreamBroker.publish`."""
-        payload = serde.dumps(data)
+        # a copy of exact size: orjson (3.x) returns its output in a buffer of at
+        # least 4 KiB, which the event would otherwise hold until its retention ends
+        payload = bytes(memoryview(serde.dumps(data)))
         with self._lock:
             s = self._stream(run_id)
             if s.ended:
@@ -192,7 +215,9 @@ class MemoryBroker:
             started = self._append(run_id, s, StreamEvent(self._next_id(), END, b"null"))
             s.ended = True
             s.ended_at = time.monotonic()
+            self._ended_in_memory[run_id] = None
             self._gc()
+            self._spill_ended()
         self._call_on_loop(self._notify, run_id, started)
 
     def _gc(self) -> None:
@@ -200,8 +225,28 @@ class MemoryBroker:
         old = [r for r, s in self._runs.items() if s.ended and s.ended_at < cutoff]
         for rid in old:
             del self._runs[rid]
+            self._ended_in_memory.pop(rid, None)
         if old:
             self._spill.drop(old)
+
+    def _spill_ended(self) -> None:
+        """Once ``2 * ended_window`` ended runs hold events in memory, move the events
+        of all but the ``ended_window`` most recently ended to the spill file (called
+        with the lock held)."""
+        if len(self._ended_in_memory) < 2 * self.ended_window:
+            return
+        moved: list[tuple[str, int, list[StreamEvent]]] = []
+        while len(self._ended_in_memory) > self.ended_window:
+            run_id, _ = self._ended_in_memory.popitem(last=False)
+            s = self._runs.get(run_id)
+            if s is not None and s.events:
+                moved.append((run_id, s.base, s.events))
+        if moved:
+            self._spill.put_runs(moved)
+        for run_id, _, events in moved:
+            s = self._runs[run_id]
+            s.base += len(events)
+            s.events = []
 
     async def has_stream(self, run_id: str) -> bool:
         """See :meth:`StreamBroker.has_stream`."""
@@ -218,6 +263,13 @@ class MemoryBroker:
         with self._lock:
             s = self._runs.get(run_id)
             return 0 if s is None else len(s.events)
+
+    def events_held(self) -> int:
+        """How many events of all runs are held in Python memory (the
+        ``evergraph_stream_events_in_memory`` gauge); bounded by the ``window`` of each
+        unfinished run plus the events of at most ``2 * ended_window`` ended runs."""
+        with self._lock:
+            return sum(len(s.events) for s in self._runs.values())
 
     def _start_index(self, run_id: str, s: _RunStream, cursor: tuple[int, int]) -> int:
         """Absolute index of the first event of ``s`` with an id after ``cursor``."""
@@ -240,9 +292,11 @@ class MemoryBroker:
         """Events from absolute ``index`` on (a batch), and the event to wait on when
         there are none."""
         with self._lock:
-            if s.changed is None:
-                s.changed = asyncio.Event()
             changed = s.changed
+            if changed is None:
+                changed = asyncio.Event()
+                if not s.ended:  # an ended stream is notified no more: keep none for it
+                    s.changed = changed
             if index >= s.base:
                 return s.events[index - s.base : index - s.base + 256], changed
             base = s.base

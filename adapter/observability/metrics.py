@@ -51,6 +51,7 @@ __all__ = [
     "RUN_EXECUTION_LATENCY",
     "RUN_QUEUE_WAIT",
     "SSE_STREAMS",
+    "STREAM_EVENTS_IN_MEMORY",
     "add_text_source",
     "exposition",
     "json_snapshot",
@@ -61,6 +62,7 @@ __all__ = [
     "queue_stats",
     "register_api",
     "register_worker",
+    "register_stream_memory",
     "run_finished",
     "run_started",
     "run_submitted",
@@ -142,6 +144,12 @@ NODE_TIMEOUTS = Counter(
 
 # registered by register_api() / register_worker(): only where they mean something
 SSE_STREAMS = Gauge("evergraph_sse_streams_open", "SSE responses this process is streaming now", registry=None)
+#: registered by register_stream_memory(): the in-process broker of ``evergraph dev``
+STREAM_EVENTS_IN_MEMORY = Gauge(
+    "evergraph_stream_events_in_memory",
+    "Run stream events the in-process broker holds in memory (the rest of those retained are in its spill file)",
+    registry=None,
+)
 
 
 #: observed once per SSE event (registered with the API's metrics only)
@@ -209,6 +217,15 @@ def register_worker(max_concurrent_nodes: int) -> None:
     _WORKERS_ACTIVE.set_function(lambda: _slots["active"])
     _WORKERS_AVAILABLE.set_function(lambda: max(0, _slots["max"] - _slots["active"]))
     _register("worker", [_WORKERS_MAX, _WORKERS_ACTIVE, _WORKERS_AVAILABLE])
+
+
+def register_stream_memory(count: Callable[[], int]) -> None:
+    """Show ``count()`` (events the in-process broker of ``evergraph dev`` holds in
+    memory, :meth:`~evergraph.adapter.broker.memory.MemoryBroker.events_held`) as the
+    ``evergraph_stream_events_in_memory`` gauge, read at each scrape. Idempotent (the
+    last ``count`` wins)."""
+    STREAM_EVENTS_IN_MEMORY.set_function(count)
+    _register("stream", [STREAM_EVENTS_IN_MEMORY])
 
 
 def add_text_source(source: Callable[[], bytes]) -> None:

@@ -37,6 +37,7 @@ from evergraph.adapter.graphs.config import ConfigError, load_config
 from evergraph.adapter.graphs.registry import GraphLoadError, GraphRegistry, load_registry
 from evergraph.adapter.graphs.store import open_store
 from evergraph.adapter.observability import startup as observability, tracing
+from evergraph.adapter.observability.metrics import register_stream_memory
 from evergraph.adapter.process.devserver import DevServerError, port_is_free, start_dev_server
 from evergraph.adapter.process.settings import Settings, SettingsError
 from evergraph.adapter.process.temporal import build_worker, connect, ensure_search_attributes
@@ -99,6 +100,7 @@ async def open_services(
         # events past each run's replay window go to a file in the data folder
         broker = MemoryBroker(loop, spill_path=local_dir / "stream-spill.sqlite")
         stack.callback(broker.close)
+        register_stream_memory(broker.events_held)  # evergraph_stream_events_in_memory
     else:
         broker = await SqliteBroker(local_dir / "streams.sqlite", loop).open()
         stack.push_async_callback(broker.close)

@@ -125,6 +125,15 @@ class Settings:
             (``EVERGRAPH_MAX_CONCURRENT_NODES``, default 100).
         max_concurrent_workflow_tasks: workflow tasks one worker runs at once
             (``EVERGRAPH_MAX_CONCURRENT_WORKFLOW_TASKS``, default 100).
+        max_cached_workflows: workflows (threads and runs) one worker keeps in memory
+            between their workflow tasks (``EVERGRAPH_MAX_CACHED_WORKFLOWS``, default
+            1000, the Temporal SDK's default; at least 1, since without a cache the SDK
+            cancels local activities in flight at every workflow task). It bounds the worker's
+            memory however many threads wait at an interrupt: a workflow pushed out of
+            the cache stays open on Temporal and is rebuilt by replaying its history
+            when it next has work (a resume), which costs that one workflow task a
+            little CPU. Keep it well above twice the runs in flight at once: a run
+            pushed out mid-run was seen to fail (README "Configuration").
         run_timeout: optional cap on one run, in **seconds**
             (``EVERGRAPH_RUN_TIMEOUT`` or, for compatibility, ``BG_JOB_TIMEOUT_SECS``);
             ``None`` (default) means no cap.
@@ -192,6 +201,7 @@ class Settings:
     port: int = 2024
     max_concurrent_nodes: int = 100
     max_concurrent_workflow_tasks: int = 100
+    max_cached_workflows: int = 1000
     run_timeout: float | None = None
     heartbeat_interval: float = 5.0
     workflow_sandbox: bool = False
@@ -235,6 +245,7 @@ class Settings:
             max_concurrent_workflow_tasks=_int(
                 env, "EVERGRAPH_MAX_CONCURRENT_WORKFLOW_TASKS", 100
             ),
+            max_cached_workflows=_int(env, "EVERGRAPH_MAX_CACHED_WORKFLOWS", 1000),
             run_timeout=_float(
                 env,
                 "EVERGRAPH_RUN_TIMEOUT" if env.get("EVERGRAPH_RUN_TIMEOUT") else "BG_JOB_TIMEOUT_SECS",

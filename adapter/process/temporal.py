@@ -206,6 +206,9 @@ def build_worker(client: Client, services: Services) -> Worker:
         max_concurrent_activities=settings.max_concurrent_nodes,
         max_concurrent_local_activities=max(100, settings.max_concurrent_workflow_tasks),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        # bounds the worker's memory however many threads wait at an interrupt
+        # (README "Waiting threads"); an evicted workflow replays on its next task
+        max_cached_workflows=settings.max_cached_workflows,
         # node attempts learn of cancellation from heartbeat answers: send them often
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
