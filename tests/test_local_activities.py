@@ -8,12 +8,16 @@ attempt (``kill -9`` of a worker in local mode: tests/test_durability.py). One e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
 from langgraph_sdk import get_client
 from temporalio.api.enums.v1 import EventType
 
+from langgraph.checkpoint.base import empty_checkpoint
+
+from evergraph.adapter.graphs.checkpoint import open_checkpointer
 from evergraph.workflows.run import LOCAL_FLUSH_MARKERS
 from tests.conftest import GRAPHS_CONFIG, running_evergraph, wait_for
 
@@ -104,3 +108,28 @@ async def test_cancel_reaches_a_running_local_attempt(local_url, tmp_path):
 
 async def _status(client, tid: str, rid: str, status: str) -> bool:
     return (await client.runs.get(tid, rid))["status"] == status
+
+
+async def test_a_cancelled_drain_leaves_other_runs_saves_alone(tmp_path):
+    """Temporal cancels a local attempt (and an ``advance``) whose workflow task timed
+    out, often while its driver waits in ``SharedSaver.drain``. Cancelling that wait
+    must not cancel the saves in flight, which belong to every run of the process: a
+    dropped checkpoint made another run end ``success`` one node short (``{'n': 9}``
+    for the 10-node chain) or fail its next attempt with ``TaskMismatchError``
+    (checkpoint not found), 400 runs 100 at a time on a saturated machine."""
+    async with contextlib.AsyncExitStack() as stack:
+        saver = await open_checkpointer(tmp_path / "checkpoints.sqlite", stack)
+        config = {"configurable": {"thread_id": "other-run", "checkpoint_ns": ""}}
+        checkpoint = empty_checkpoint()
+        async with saver.inner.lock:  # the database is busy: another run's save waits
+            save = asyncio.ensure_future(saver.aput(config, checkpoint, {}, {}))
+            while not saver._inflight:  # the save is submitted on the next loop turn
+                await asyncio.sleep(0)
+            drain = asyncio.ensure_future(saver.drain())
+            await asyncio.sleep(0)
+            drain.cancel("Activity cancelled")
+            with pytest.raises(asyncio.CancelledError):
+                await drain
+        await save
+        saved = await saver.aget_tuple(config)
+        assert saved is not None and saved.checkpoint["id"] == checkpoint["id"]

@@ -420,7 +420,10 @@ class RunDriver:
                     break
                 await self._changed.wait()
             if self._outcome is not None and self._main_task is not None:
-                await asyncio.gather(self._main_task, return_exceptions=True)
+                # asyncio.wait, not gather: a cancelled advance (Temporal cancels a
+                # local activity whose workflow task timed out) must not cancel the
+                # loop while it leaves the graph (its last saves)
+                await asyncio.wait([self._main_task])
             # node attempts read the checkpoint and writes these tasks depend on
             await self.services.saver.drain()
             response = AdvanceResponse(

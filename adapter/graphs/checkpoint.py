@@ -77,9 +77,15 @@ class SharedSaver(BaseCheckpointSaver):
         return await fut
 
     async def drain(self) -> None:
-        """Wait until every checkpoint and write submitted so far is stored (home loop)."""
+        """Wait until every checkpoint and write submitted so far is stored (home loop).
+
+        Cancelling this wait cancels only the wait: the saves in flight are every run's
+        of this process, not the caller's alone (``asyncio.gather`` would cancel them
+        all with it; a local node attempt cancelled by Temporal while its driver drained
+        so dropped another run's checkpoint, whose run then ended a node short or
+        failed with ``TaskMismatchError``: tests/test_local_activities.py)."""
         while self._inflight:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._inflight)), return_exceptions=True)
+            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._inflight)])
 
     @property
     def config_specs(self) -> list:
