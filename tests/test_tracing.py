@@ -298,7 +298,8 @@ async def test_one_trace_per_run_from_the_request_to_the_llm_call(temporal_serve
         attempts = [s for s in trace if s["name"].startswith("RunActivity:agent.")]
         assert sorted(s["name"] for s in attempts) == ["RunActivity:agent.model"] * 2 + ["RunActivity:agent.tools"]
         for span in attempts:
-            assert start in _ancestors(span, index), _tree(trace)
+            # the attempt continues the run's context: no StartActivity span in between
+            assert span["parent"] == start["id"], _tree(trace)
             assert span["attrs"]["evergraph.node"] == span["name"].rsplit(".", 1)[1]
             assert span["attrs"]["evergraph.attempt"] == 1
             assert span["attrs"]["evergraph.run_id"] == rid and span["attrs"]["evergraph.task_id"]
@@ -386,7 +387,7 @@ async def test_the_trace_survives_a_kill_9_of_the_worker_mid_node(temporal_serve
         run = await client.runs.create(tid, "agent", input={"messages": [{"role": "user", "content": "Paris"}]})
         # mid-node: the model call is at the provider
         await wait_for(lambda: provider.stats.in_flight[SLOW_MODEL] >= 1, timeout=60)
-        await wait_for(lambda: any(s["name"] == "StartActivity:agent.model" for s in http_receiver.of_run(run["run_id"])))
+        await wait_for(lambda: any(s["name"] == "RunActivity:accept_run" for s in http_receiver.of_run(run["run_id"])))
         _kill9(worker)
         provider.delays[SLOW_MODEL] = 0
         second = start("worker")

@@ -10,10 +10,11 @@ configured (see :func:`enabled`). When on, a run's trace is:
 * the Temporal client's span for ``submit_run`` and, under the request's context
   (carried in :class:`~evergraph.workflows.types.RunInput` ``trace``, not taken from
   the long-lived thread workflow), ``StartChildWorkflow:RunWorkflow`` →
-  ``RunWorkflow:RunWorkflow`` → one ``StartActivity``/``RunActivity`` pair per node
-  attempt (``<graph_id>.<node>``) and ``send_webhook`` (temporalio's
-  ``TracingInterceptor``, which carries the context in Temporal headers, so it
-  survives a worker restart) → ``CompleteWorkflow:RunWorkflow``. The driver's
+  ``RunWorkflow:RunWorkflow``, a ``RunActivity`` span per node attempt
+  (``<graph_id>.<node>``; no ``StartActivity`` span, the attempt continues the run's
+  context), a ``StartActivity``/``RunActivity`` pair for ``send_webhook``
+  (temporalio's ``TracingInterceptor``, which carries the context in Temporal headers,
+  so it survives a worker restart) and ``CompleteWorkflow:RunWorkflow``. The driver's
   ``advance`` and ``finish_run`` activities get no spans, except an ``advance`` that
   reports node timeouts (:data:`DRIVER_ACTIVITIES`);
 * inside each node attempt, LangChain's runs (chat models, tools, chains) as child
@@ -565,6 +566,8 @@ def _interceptor_class() -> type:
         def __init__(self, next: temporalio.worker.WorkflowInboundInterceptor) -> None:
             super().__init__(next)
             self._evergraph: dict[str, Any] = {}
+            #: the header node attempts carry (``None``: not encoded yet; ``False``: no context)
+            self._attempt_header: Any = None
 
         async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
             self._evergraph = _attributes(input.args[0]) if input.args else {}
@@ -576,6 +579,9 @@ def _interceptor_class() -> type:
             activity = getattr(outbound, "activity", None)
             if activity is not None and _untraced(activity, args[0] if args else None):
                 return
+            if activity is not None and args and _get(args[0], "task") is not None:
+                self._continue_in_attempt(outbound)
+                return
             attributes = {PREFIX + k: v for k, v in self._evergraph.items()}
             parent = None
             if args:
@@ -586,6 +592,17 @@ def _interceptor_class() -> type:
             attributes.update(additional_attributes or {})
             with _attached(parent):
                 super()._completed_span(span_name, additional_attributes=attributes, **kwargs)
+
+        def _continue_in_attempt(self, outbound: Any) -> None:
+            """A node attempt gets no ``StartActivity`` span: its ``RunActivity`` span
+            continues the workflow's own context (the run's ``StartChildWorkflow``
+            span), carried in a header encoded once per workflow."""
+            if self._attempt_header is None:
+                carrier: dict[str, str] = {}
+                self.text_map_propagator.inject(carrier)
+                self._attempt_header = self.payload_converter.to_payloads([carrier])[0] if carrier else False
+            if self._attempt_header:
+                outbound.headers = {**outbound.headers, self.header_key: self._attempt_header}
 
         def _caller(self, headers: Mapping[str, Any]) -> Any:
             """The context of the caller that sent ``headers``, or ``None``."""
