@@ -507,10 +507,11 @@ def _interceptor_class() -> type:
     SERVER = opentelemetry.trace.SpanKind.SERVER
 
     class DriverActivities(temporalio.worker.ActivityInboundInterceptor):
-        """Outside Temporal's activity tracing: a driver activity the workflow sent
-        without a trace context (:func:`_untraced`) skips it, and runs with LangChain
+        """Outside Temporal's activity tracing: a driver activity runs with LangChain
         instrumentation suppressed (``advance`` runs the driver's loop, the graph's
-        root run, which outlives the activity)."""
+        root run, which outlives the activity; its node runs get their spans in their
+        own attempts), and skips the tracing when the workflow sent it without a trace
+        context (:func:`_untraced`)."""
 
         def __init__(self, traced: temporalio.worker.ActivityInboundInterceptor,
                      plain: temporalio.worker.ActivityInboundInterceptor, header_key: str) -> None:
@@ -519,18 +520,16 @@ def _interceptor_class() -> type:
             self._header_key = header_key
 
         async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
-            info = temporalio.activity.info()
-            if info.activity_type in DRIVER_ACTIVITIES and self._header_key not in (input.headers or {}):
-                with suppress_instrumentation():
-                    return await self._plain.execute_activity(input)
-            return await super().execute_activity(input)
+            if temporalio.activity.info().activity_type not in DRIVER_ACTIVITIES:
+                return await super().execute_activity(input)
+            chain = self.next if self._header_key in (input.headers or {}) else self._plain
+            with suppress_instrumentation():
+                return await chain.execute_activity(input)
 
     class ActivityAttributes(temporalio.worker.ActivityInboundInterceptor):
         """Inside the ``RunActivity`` span: the ``evergraph.*`` attributes of the
         activity's argument and its attempt; for ``advance``, the node timeouts the
-        workflow reports as span events, and LangChain instrumentation suppressed
-        (the driver's loop is the graph's root run, which outlives the activity; its
-        node runs get their spans in their own attempts)."""
+        workflow reports as span events."""
 
         async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
             info = temporalio.activity.info()
@@ -545,9 +544,6 @@ def _interceptor_class() -> type:
                             PREFIX + "task_id": _get(result, "task_id"),
                             PREFIX + "timeout_kind": _get(result, "timeout_kind"),
                         })
-            if info.activity_type == "advance":
-                with suppress_instrumentation():
-                    return await super().execute_activity(input)
             return await super().execute_activity(input)
 
     class RunWorkflowTracing(TracingWorkflowInboundInterceptor):
