@@ -883,6 +883,36 @@ def render(r: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- --compare
 
 
+#: a receiver of OTLP/HTTP exports that answers 200 and drops them, kept alive across
+#: requests (HTTP/1.1) as collectors are; run as ``python -c OTLP_SINK PORT``
+OTLP_SINK = textwrap.dedent("""
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+""")
+
+
+def start_otlp_sink(port: int) -> subprocess.Popen:
+    """Start :data:`OTLP_SINK` on loopback ``port`` (cleaned up on exit)."""
+    proc = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(port)], start_new_session=True)
+    PROCS.others.append(proc)
+    return proc
+
+
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     """``NAME`` or ``NAME:VAR=VALUE,VAR=VALUE`` -> (name, extra environment)."""
     name, _, rest = text.partition(":")
@@ -910,6 +940,12 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
     from temporalio.worker import Worker
 
     variants = [parse_variant(v) for v in args.compare]
+    if any("{otlp}" in value for _, env in variants for value in env.values()):
+        # tracing variants export to a local receiver that drops the spans
+        sink = f"http://127.0.0.1:{free_port()}"
+        start_otlp_sink(int(sink.rsplit(":", 1)[1]))
+        variants = [(name, {k: v.replace("{otlp}", sink) for k, v in env.items()}) for name, env in variants]
+        log(f"OTLP/HTTP receiver at {sink}")
     tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-"))
     PROCS.tmp, PROCS.keep_tmp = tmp, args.keep
     (tmp / "graphs").mkdir()
@@ -971,6 +1007,10 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
     lat: dict[str, list[float]] = {k: [] for k in names}
     tp: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, float] = {k: 0.0 for k in pids}
+    server_cpu: dict[str, float] = {k: 0.0 for k in names}  # the Temporal dev server's, while k ran
+    server = PROCS.dev_server.process.pid
+    seq_cpu: dict[str, float] = {k: 0.0 for k in pids}
+    seq_server_cpu: dict[str, float] = {k: 0.0 for k in names}
     runner = {}
     if args.bare_unsandboxed:
         from temporalio.worker import UnsandboxedWorkflowRunner
@@ -986,18 +1026,26 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
         log(f"latency: {args.n} interleaved runs of each of {names}")
         for i in range(args.n):
             for k in names[i % len(names):] + names[: i % len(names)]:
-                lat[k] += await timed(runners[k], 1)
-        for r in range(args.repeats):
-            for k in names:
                 c0 = cpu_seconds(pids[k]) if k in pids else None
+                s0 = cpu_seconds(server) or 0
+                lat[k] += await timed(runners[k], 1)
+                seq_server_cpu[k] += (cpu_seconds(server) or 0) - s0
+                if c0 is not None:
+                    seq_cpu[k] += (cpu_seconds(pids[k]) or 0) - c0
+        for r in range(args.repeats):
+            for k in names[r % len(names):] + names[: r % len(names)]:
+                c0 = cpu_seconds(pids[k]) if k in pids else None
+                s0 = cpu_seconds(server) or 0
                 t0 = time.perf_counter()
                 await asyncio.gather(*(runners[k]() for _ in range(args.concurrency)))
                 tp[k].append(args.concurrency / (time.perf_counter() - t0))
+                server_cpu[k] += (cpu_seconds(server) or 0) - s0
                 if c0 is not None:
                     cpu[k] += (cpu_seconds(pids[k]) or 0) - c0
             log(f"throughput round {r + 1}: " + ", ".join(f"{k} {tp[k][-1]:.1f}" for k in names))
     bare_med = statistics.median(lat["bare"]) * 1000
-    out: dict[str, Any] = {"inprocess_median_ms": ip_med, "variants": {}}
+    ref = names[0]
+    out: dict[str, Any] = {"inprocess_median_ms": ip_med, "reference": ref, "variants": {}}
     for k in names:
         med = statistics.median(lat[k]) * 1000
         node = (med - ip_med) / NODES if k != "bare" else med / NODES
@@ -1011,6 +1059,13 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
             "runs_per_s_best": max(tp[k]),
             "runs_per_s_median": statistics.median(tp[k]),
             "cpu_ms_per_run": cpu[k] * 1000 / (args.concurrency * args.repeats) if k in pids else None,
+            "sequential_cpu_ms_per_run": seq_cpu[k] * 1000 / args.n if k in pids else None,
+            "temporal_cpu_ms_per_run": server_cpu[k] * 1000 / (args.concurrency * args.repeats),
+            "sequential_temporal_cpu_ms_per_run": seq_server_cpu[k] * 1000 / args.n,
+            # against the first variant: its median latency, and the median of the
+            # per-round throughput ratios (each round's pair ran minutes apart at most)
+            "latency_vs_reference": med / (statistics.median(lat[ref]) * 1000),
+            "throughput_vs_reference": statistics.median(a / b for a, b in zip(tp[k], tp[ref])),
         }
     return out
 
@@ -1018,12 +1073,16 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
 def render_compare(r: dict[str, Any]) -> str:
     """The ``--compare`` results as a table."""
     L = [f"{'variant':<16}{'median ms':>10}{'p90 ms':>9}{'node ms':>9}{'vs bare':>9}{'runs/s best':>13}"
-         f"{'median':>8}{'CPU ms/run':>12}  env"]
+         f"{'median':>8}{'CPU ms/run':>12}{'Temporal':>10}{'seq CPU':>9}{'seq Temporal':>14}{'lat vs ref':>12}{'tput vs ref':>12}  env"]
     for k, v in r["variants"].items():
         c = f"{v['cpu_ms_per_run']:.0f}" if v["cpu_ms_per_run"] is not None else "-"
+        sc = f"{v['sequential_cpu_ms_per_run']:.0f}" if v.get("sequential_cpu_ms_per_run") is not None else "-"
         L.append(f"{k:<16}{v['latency_median_ms']:>10.1f}{v['latency_p90_ms']:>9.1f}{v['per_node_ms']:>9.2f}"
-                 f"{v['ratio_vs_bare']:>8.2f}x{v['runs_per_s_best']:>13.1f}{v['runs_per_s_median']:>8.1f}{c:>12}"
-                 f"  {v['env']}")
+                 f"{v['ratio_vs_bare']:>8.2f}x{v['runs_per_s_best']:>13.1f}{v['runs_per_s_median']:>8.1f}{c:>12}{v['temporal_cpu_ms_per_run']:>10.0f}{sc:>9}{v['sequential_temporal_cpu_ms_per_run']:>14.0f}"
+                 f"{v['latency_vs_reference']:>11.3f}x{v['throughput_vs_reference']:>11.3f}x  {v['env']}")
+    L.append(f"ref = {r['reference']}; lat vs ref: median latency ratio; tput vs ref: median of the per-round "
+             "throughput ratios; CPU ms/run: the evergraph process under load; Temporal: the dev server's "
+             "CPU per run meanwhile; seq CPU, seq Temporal: the same in the sequential runs")
     L.append(f"in-process ainvoke median {r['inprocess_median_ms']:.1f} ms; per-node = (median - in-process) / {NODES}"
              f" (bare: median / {NODES})")
     return "\n".join(L)
