@@ -292,42 +292,51 @@ def configure(env: Mapping[str, str] | None = None, *, command: str = "") -> Tra
     return state
 
 
-def _node_run(handler: Any, run: Any) -> bool:
-    """Whether LangChain run ``run`` is a LangGraph node's own run at the top of a node
-    attempt: a chain named as its ``langgraph_node`` metadata whose parent run has no
-    span in this process (the graph's root run lives in the driver)."""
-    if run.run_type != "chain":
+def _node_run(handler: Any, name: str | None, metadata: Mapping[str, Any] | None, parent: Any) -> bool:
+    """Whether a LangChain chain run named ``name`` (with ``metadata``, child of run
+    ``parent``) is a LangGraph node's own run at the top of a node attempt: named as
+    its ``langgraph_node`` metadata, and its parent run has no span in this process
+    (the graph's root run lives in the driver)."""
+    if not name or (metadata or {}).get("langgraph_node") != name:
         return False
-    metadata = (run.extra or {}).get("metadata") or {}
-    if metadata.get("langgraph_node") != run.name:
-        return False
-    parent = run.parent_run_id
     return parent is None or handler.get_span(parent) is None
 
 
 def _skip_node_runs(handler: Any) -> None:
-    """Give a node attempt's own LangGraph node run no span: its ``RunActivity`` span
-    already stands for it, and OpenInference's span of a chain run (inputs and outputs
-    serialised as attributes) costs about ten times a plain span. The runs inside the
-    node (chat models, tools, chains) still get spans, parented to the attempt's
-    ``RunActivity`` span as the current context. Hooks OpenInference's
-    ``OpenInferenceTracer._start_trace`` / ``_end_trace`` (openinference-instrumentation-langchain
-    0.1.80), keeping their bookkeeping of ``run_map``."""
-    start, end = handler._start_trace, handler._end_trace
+    """Give a node attempt's own LangGraph node run no span, and no LangChain ``Run``
+    either: its ``RunActivity`` span already stands for it. OpenInference's span of a
+    chain run (inputs and outputs serialised as attributes) costs about ten times a
+    plain span, and LangChain's ``Run`` record of it (a pydantic model) was most of
+    tracing's cost in the node's thread. The runs inside the node (chat models, tools,
+    chains) still get spans, parented to the attempt's ``RunActivity`` span as the
+    current context (OpenInference falls back to it when a parent run has no span).
+    Wraps the handler's ``on_chain_start`` / ``on_chain_end`` / ``on_chain_error``
+    (``BaseTracer`` of langchain-core 1.8, ``OpenInferenceTracer`` of
+    openinference-instrumentation-langchain 0.1.80)."""
+    skipped: set[Any] = set()
+    start, end, error = handler.on_chain_start, handler.on_chain_end, handler.on_chain_error
 
-    def start_trace(run: Any) -> None:
-        if _node_run(handler, run):
-            handler.run_map[str(run.id)] = run
-            return
-        start(run)
+    def on_chain_start(serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
+                       metadata: Any = None, run_type: Any = None, name: Any = None, **kwargs: Any) -> Any:
+        if run_type in (None, "chain") and _node_run(handler, name, metadata, parent_run_id):
+            skipped.add(run_id)
+            return None
+        return start(serialized, inputs, run_id=run_id, parent_run_id=parent_run_id, metadata=metadata,
+                     run_type=run_type, name=name, **kwargs)
 
-    def end_trace(run: Any) -> None:
-        if str(run.id) in handler.run_map and handler.get_span(run.id) is None and _node_run(handler, run):
-            handler.run_map.pop(str(run.id), None)
-            return
-        end(run)
+    def on_chain_end(outputs: Any, *, run_id: Any, **kwargs: Any) -> Any:
+        if run_id in skipped:
+            skipped.discard(run_id)
+            return None
+        return end(outputs, run_id=run_id, **kwargs)
 
-    handler._start_trace, handler._end_trace = start_trace, end_trace
+    def on_chain_error(exc: BaseException, *, run_id: Any, **kwargs: Any) -> Any:
+        if run_id in skipped:
+            skipped.discard(run_id)
+            return None
+        return error(exc, run_id=run_id, **kwargs)
+
+    handler.on_chain_start, handler.on_chain_end, handler.on_chain_error = on_chain_start, on_chain_end, on_chain_error
 
 
 def shutdown() -> None:
