@@ -942,8 +942,9 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
     variants = [parse_variant(v) for v in args.compare]
     if any("{otlp}" in value for _, env in variants for value in env.values()):
         # tracing variants export to a local receiver that drops the spans
-        sink = f"http://127.0.0.1:{free_port()}"
-        start_otlp_sink(int(sink.rsplit(":", 1)[1]))
+        port = free_port()
+        start_otlp_sink(port)
+        sink = f"http://127.0.0.1:{port}"
         variants = [(name, {k: v.replace("{otlp}", sink) for k, v in env.items()}) for name, env in variants]
         log(f"OTLP/HTTP receiver at {sink}")
     tmp = Path(tempfile.mkdtemp(prefix="evergraph-bench-"))
