@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from temporalio.client import Client
 
 from evergraph.adapter.observability import tracing
-from evergraph.adapter.process.devserver import free_port
+from evergraph.adapter.process.devserver import free_port, server_env, start_dev_server
 from evergraph.adapter.process.settings import SettingsError
 from tests.conftest import ROOT, EvergraphProcess, evergraph_env, split_starter, wait_for
 from tests.providers import ProviderServer
@@ -545,6 +545,19 @@ def test_a_bad_otel_setting_stops_evergraph_at_start_up(temporal_server, tmp_pat
     assert proc.process.wait(60) == 2
     proc.stop()
     assert "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf" in proc.output()
+
+
+async def test_the_embedded_dev_server_starts_under_evergraphs_otel_settings(tmp_path, monkeypatch):
+    # `evergraph dev` with the console exporter: the Temporal server in the CLI reads
+    # OTEL_TRACES_EXPORTER too, and refuses to start on any value but otlp
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    server = await start_dev_server(tmp_path / "temporal", port=free_port(), ui_port=free_port())
+    try:
+        await Client.connect(server.address)
+    finally:
+        server.stop()
+    assert server_env({"OTEL_SERVICE_NAME": "x", "PATH": "/bin"}) == {"PATH": "/bin"}
 
 
 def _tree(trace: list[dict[str, Any]]) -> str:  # pragma: no cover - a debugging aid

