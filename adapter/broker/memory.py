@@ -235,17 +235,16 @@ class MemoryBroker:
         with the lock held)."""
         if len(self._ended_in_memory) < 2 * self.ended_window:
             return
-        moved: list[tuple[str, int, list[StreamEvent]]] = []
+        moved: list[tuple[str, _RunStream]] = []
         while len(self._ended_in_memory) > self.ended_window:
             run_id, _ = self._ended_in_memory.popitem(last=False)
             s = self._runs.get(run_id)
             if s is not None and s.events:
-                moved.append((run_id, s.base, s.events))
+                moved.append((run_id, s))
         if moved:
-            self._spill.put_runs(moved)
-        for run_id, _, events in moved:
-            s = self._runs[run_id]
-            s.base += len(events)
+            self._spill.put_runs([(run_id, s.base, s.events) for run_id, s in moved])
+        for _, s in moved:
+            s.base += len(s.events)
             s.events = []
 
     async def has_stream(self, run_id: str) -> bool:

@@ -314,7 +314,7 @@ def _skip_node_runs(handler: Any) -> None:
     (``BaseTracer`` of langchain-core 1.8, ``OpenInferenceTracer`` of
     openinference-instrumentation-langchain 0.1.80)."""
     skipped: set[Any] = set()
-    start, end, error = handler.on_chain_start, handler.on_chain_end, handler.on_chain_error
+    start = handler.on_chain_start
 
     def on_chain_start(serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
                        metadata: Any = None, run_type: Any = None, name: Any = None, **kwargs: Any) -> Any:
@@ -324,19 +324,20 @@ def _skip_node_runs(handler: Any) -> None:
         return start(serialized, inputs, run_id=run_id, parent_run_id=parent_run_id, metadata=metadata,
                      run_type=run_type, name=name, **kwargs)
 
-    def on_chain_end(outputs: Any, *, run_id: Any, **kwargs: Any) -> Any:
-        if run_id in skipped:
-            skipped.discard(run_id)
-            return None
-        return end(outputs, run_id=run_id, **kwargs)
+    def unless_skipped(call: Any) -> Any:
+        """``call`` (``on_chain_end`` / ``on_chain_error``), except for a skipped run."""
 
-    def on_chain_error(exc: BaseException, *, run_id: Any, **kwargs: Any) -> Any:
-        if run_id in skipped:
-            skipped.discard(run_id)
-            return None
-        return error(exc, run_id=run_id, **kwargs)
+        def ending(first: Any, *, run_id: Any, **kwargs: Any) -> Any:
+            if run_id in skipped:
+                skipped.discard(run_id)
+                return None
+            return call(first, run_id=run_id, **kwargs)
 
-    handler.on_chain_start, handler.on_chain_end, handler.on_chain_error = on_chain_start, on_chain_end, on_chain_error
+        return ending
+
+    handler.on_chain_start = on_chain_start
+    handler.on_chain_end = unless_skipped(handler.on_chain_end)
+    handler.on_chain_error = unless_skipped(handler.on_chain_error)
 
 
 def shutdown() -> None:
