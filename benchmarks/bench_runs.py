@@ -1352,12 +1352,20 @@ def render_trees(r: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=30, help="sequential runs per latency measurement (default 30)")
-    p.add_argument("--warmup", type=int, default=5, help="warm-up runs before each latency measurement (default 5)")
+def add_size_arguments(p: argparse.ArgumentParser, *, n: int, warmup: int) -> None:
+    """The size of each measurement, as this benchmark and ``bench_split.py`` take it:
+    ``--n`` sequential runs (default ``n``) after ``--warmup`` warm-up runs (default
+    ``warmup``), then ``--repeats`` throughput rounds of ``--concurrency`` runs."""
+    p.add_argument("--n", type=int, default=n, help=f"sequential runs per latency measurement (default {n})")
+    p.add_argument("--warmup", type=int, default=warmup,
+                   help=f"warm-up runs before each latency measurement (default {warmup})")
     p.add_argument("--concurrency", type=int, default=50, help="concurrent runs per throughput round (default 50)")
     p.add_argument("--repeats", type=int, default=3, help="throughput rounds (default 3)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_size_arguments(p, n=30, warmup=5)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--timeline", action="store_true", help="print where the time of one run goes (Temporal history)")
     p.add_argument("--marginal", action="store_true",

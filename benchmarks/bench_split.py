@@ -1,8 +1,8 @@
 """``evergraph dev`` (API and worker in one process) against the same code split into
 one ``evergraph serve`` and N ``evergraph worker`` processes sharing one data folder
 (SQLite records, checkpoints and the SQLite stream broker), all on one Temporal dev
-server, measured interleaved (issue 14, item 5: "API and worker in separate
-processes ... so both cores work").
+server, measured interleaved: whether separate API and worker processes let both
+cores work.
 
 Each variant is ``NAME[:VAR=VALUE,...]``; the pseudo-variable ``workers=N`` (N ≥ 1)
 makes it the split shape with N worker processes, without it the variant is one
@@ -261,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="Evergraph source tree to run (default: this one)")
     p.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, metavar="NAME[:VAR=VALUE,...]",
                    help="variants; workers=N makes one serve + N worker processes (default: %(default)s)")
-    p.add_argument("--n", type=int, default=15, help="sequential runs per variant (default 15)")
-    p.add_argument("--warmup", type=int, default=3, help="warm-up runs per variant (default 3)")
-    p.add_argument("--repeats", type=int, default=3, help="throughput rounds (default 3)")
-    p.add_argument("--concurrency", type=int, default=50, help="concurrent runs per round (default 50)")
+    br.add_size_arguments(p, n=15, warmup=3)
     p.add_argument("--bare", action="store_true", help="also measure bare Temporal (10 no-op activities)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, databases)")
