@@ -26,6 +26,35 @@ ROOT = Path(__file__).resolve().parent.parent
 GRAPHS_CONFIG = ROOT / "tests" / "graphs" / "langgraph.json"
 
 
+#: seconds the tasks left on the session's loop get to end once cancelled
+LEFT_TASKS_TIMEOUT = 30.0
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def _tasks_left_end_with_the_session():
+    """At the end of the session, cancel the tasks tests left on the shared loop and
+    wait up to ``LEFT_TASKS_TIMEOUT`` seconds for them. A task that does not end
+    fails the session with its stack, and is let go so the loop can close
+    (pytest-asyncio's loop teardown would otherwise wait on it until pytest-timeout
+    stops the session, with the stack lost in the thread dump)."""
+    yield
+    me = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for task in left:
+        task.cancel()
+    if not left:
+        return
+    _done, stuck = await asyncio.wait(left, timeout=LEFT_TASKS_TIMEOUT)
+    if not stuck:
+        return
+    report = []
+    for task in stuck:
+        frames = "".join(f"    {f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}\n" for f in task.get_stack())
+        report.append(f"{task!r}\n{frames}")
+        asyncio.tasks._unregister_task(task)  # noqa: SLF001 - let the loop close (reported below)
+    pytest.fail(f"{len(stuck)} tasks did not end within {LEFT_TASKS_TIMEOUT}s of being cancelled:\n" + "\n".join(report))
+
+
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("evergraph")

@@ -63,18 +63,35 @@ async def _open(kind: str, tmp_path) -> tuple[list[Any], Pair]:
     from evergraph.adapter.broker.redis import RedisBroker  # deferred: needs a Redis
 
     a = await RedisBroker(REDIS_URI, loop, retention=60, block=0.5).open()
-    b = await RedisBroker(REDIS_URI, loop, retention=60, block=0.5).open()
+    try:
+        b = await RedisBroker(REDIS_URI, loop, retention=60, block=0.5).open()
+    except BaseException:
+        await a.close()
+        raise
     return [a, b], Pair(kind, a, b)
+
+
+async def _close(opened: list[Any]) -> None:
+    """Close every broker, even when closing one of them fails."""
+    errors = []
+    for broker in opened:
+        try:
+            result = broker.close()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as exc:  # noqa: BLE001 - raised below, once all are closed
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=NEEDS_REDIS)])
 async def pair(request, tmp_path):
     opened, brokers = await _open(request.param, tmp_path)
-    yield brokers
-    for broker in opened:
-        result = broker.close()
-        if asyncio.iscoroutine(result):
-            await result
+    try:
+        yield brokers
+    finally:
+        await _close(opened)
 
 
 def rid() -> str:
@@ -430,5 +447,25 @@ async def test_redis_keys_of_a_finished_run_expire(tmp_path):
         left = await pair.reader.retention_left(run)
         assert left is not None and 0 < left <= 60
     finally:
-        for broker in opened:
-            await broker.close()
+        await _close(opened)
+
+
+@NEEDS_REDIS
+async def test_redis_reader_cancelled_as_its_entries_arrive_ends(tmp_path):
+    """A reader waiting on the shared ``XREAD`` that is cancelled in the same loop turn
+    as its entries are handed over ends cancelled, instead of taking the entries and
+    going on (Python 3.11's ``asyncio.wait_for`` drops such a cancellation, CPython
+    gh-86296: the broker's own run-start listener then never stopped and ``close()``
+    hung). Closing the broker then returns."""
+    opened, pair = await _open("redis", tmp_path)
+    try:
+        tail = pair.reader._tail
+        key = f"{pair.reader.prefix}run:{rid()}"
+        waiting = asyncio.ensure_future(tail.wait(key, "0-0", 30))
+        await asyncio.sleep(0)  # the waiter is registered
+        tail._deliver(key, [(b"1-0", {b"e": b"custom", b"d": b"1"})])
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        await asyncio.wait_for(_close(opened), 30)

@@ -37,6 +37,9 @@ Entry = tuple[bytes, dict]
 #: seconds the wake stream lives after its last entry (a dead process's wake key goes)
 _WAKE_TTL = 3600
 
+#: seconds :meth:`RedisTail.close` waits for its reading task to end once cancelled
+_CLOSE_TIMEOUT = 10.0
+
 
 def _key_id(raw: bytes | str) -> tuple[int, int]:
     parsed = parse_event_id(raw.decode() if isinstance(raw, bytes) else raw)
@@ -79,6 +82,7 @@ class RedisTail:
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._wakes: set[asyncio.Task] = set()
+        self._closed = False
         self.reads = 0  # XREAD calls made (for tests and measurements)
 
     def start(self) -> None:
@@ -86,11 +90,19 @@ class RedisTail:
         self._task = asyncio.ensure_future(self._run())
 
     async def close(self) -> None:
-        """Stop reading; pending waits end with ``asyncio.CancelledError``."""
+        """Stop reading; pending waits end with ``asyncio.CancelledError``.
+
+        Waits up to ``_CLOSE_TIMEOUT`` seconds for the reading task (and wake-ups in
+        flight) to end, then goes on with an error logged: closing never hangs.
+        """
+        self._closed = True
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, *self._wakes, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            _done, pending = await asyncio.wait({task, *self._wakes}, timeout=_CLOSE_TIMEOUT)
+            if pending:
+                logger.error("Redis broker: %d stream reading tasks did not stop within %ss: %r",
+                             len(pending), _CLOSE_TIMEOUT, pending)
         for waiters in self._waiters.values():
             for w in waiters:
                 if not w.future.done():
@@ -108,13 +120,20 @@ class RedisTail:
 
         Raises:
             redis.exceptions.RedisError, OSError: the blocking read failed (Redis down).
+            asyncio.CancelledError: the tail is closed.
         """
+        if self._closed:
+            raise asyncio.CancelledError("the Redis stream tail is closed")
         waiter = _Waiter(_key_id(pos), asyncio.get_running_loop().create_future())
         self._waiters.setdefault(key, []).append(waiter)
         self._wake_for(key, waiter.pos)
         try:
-            return await asyncio.wait_for(waiter.future, timeout)
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the result
+            # and drops a cancellation that arrives as the future completes, so a
+            # reader looping on wait() could never be cancelled (CPython gh-86296)
+            async with asyncio.timeout(timeout):
+                return await waiter.future
+        except TimeoutError:
             return []
         finally:
             waiters = self._waiters.get(key)
@@ -151,7 +170,7 @@ class RedisTail:
 
     async def _run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._closed:
             if not self._waiters:
                 self._changed.clear()
                 await self._changed.wait()

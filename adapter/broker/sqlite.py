@@ -116,8 +116,10 @@ class SqliteBroker:
     async def _sleep(self) -> None:
         wake = self._wake
         try:
-            await asyncio.wait_for(wake.wait(), self.poll_interval)
-        except asyncio.TimeoutError:
+            # not wait_for, which on Python 3.11 can drop a cancellation (CPython gh-86296)
+            async with asyncio.timeout(self.poll_interval):
+                await wake.wait()
+        except TimeoutError:
             pass
 
     def _poke(self) -> None:

@@ -570,8 +570,9 @@ class ThreadLog:
             if not missing or left <= 0 or self.task.done():
                 return self.last_seq
             try:
-                await asyncio.wait_for(changed.wait(), min(left, 0.2))
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(min(left, 0.2)):  # not wait_for (CPython gh-86296)
+                    await changed.wait()
+            except TimeoutError:
                 pass
 
     async def _excluded_runs(self) -> set[str]:
@@ -867,8 +868,9 @@ async def _pending(services: Services, hub: ProtocolHub, thread_id: str, ids: se
         if not unknown or thread is None or left <= 0 or not await records.active_runs(thread_id):
             return thread, unknown
         try:
-            await asyncio.wait_for(changed.wait(), min(left, 0.2))
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(min(left, 0.2)):  # not wait_for (CPython gh-86296)
+                await changed.wait()
+        except TimeoutError:
             pass
 
 

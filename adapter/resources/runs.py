@@ -566,8 +566,9 @@ async def _undo_submission(services: Services, run: dict[str, Any], thread: dict
         if await records.get_run(run["run_id"]) is None:
             return
         try:
-            await asyncio.wait_for(cancel_run(services, run, "rollback"), UNDO_TIMEOUT)
-        except (Exception, asyncio.TimeoutError) as err:  # noqa: BLE001 - best effort, then by hand
+            async with asyncio.timeout(UNDO_TIMEOUT):
+                await cancel_run(services, run, "rollback")
+        except Exception as err:  # noqa: BLE001 - best effort, then by hand
             logger.warning("run %s: rollback after a failed submission failed: %r", run["run_id"], err)
         await records.delete_run(run["run_id"])
         if not [r for r in await records.active_runs(run["thread_id"]) if r["run_id"] != run["run_id"]]:
