@@ -288,6 +288,12 @@ async def test_one_trace_per_run_from_the_request_to_the_llm_call(temporal_serve
             assert name in names, (name, names)
         # the driver's own activities get no spans (no node timed out)
         assert not [n for n in names if n.endswith((":advance", ":finish_run"))], names
+        # nor do Temporal's zero-length marks that say nothing the spans around them do
+        assert not [n for n in names if n.startswith(("StartActivity:", "ValidateUpdate:"))], names
+        assert "SignalExternalWorkflow:run_ended" in names and "HandleSignal:run_ended" not in names, names
+        # the run record's activity continues the update's caller (the Temporal client's span)
+        accept = next(s for s in trace if s["name"] == "RunActivity:accept_run")
+        assert index[accept["parent"]]["name"] == "StartUpdateWithStartWorkflow:ThreadWorkflow", _tree(trace)
         workflow = next(s for s in trace if s["name"] == "RunWorkflow:RunWorkflow")
         assert workflow["attrs"]["temporalWorkflowID"] == f"run-{rid}"
         assert workflow["attrs"]["evergraph.graph_id"] == "agent" and workflow["attrs"]["evergraph.thread_id"] == tid

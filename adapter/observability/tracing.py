@@ -11,12 +11,15 @@ configured (see :func:`enabled`). When on, a run's trace is:
   (carried in :class:`~evergraph.workflows.types.RunInput` ``trace``, not taken from
   the long-lived thread workflow), ``StartChildWorkflow:RunWorkflow`` →
   ``RunWorkflow:RunWorkflow``, a ``RunActivity`` span per node attempt
-  (``<graph_id>.<node>``; no ``StartActivity`` span, the attempt continues the run's
-  context), a ``StartActivity``/``RunActivity`` pair for ``send_webhook``
-  (temporalio's ``TracingInterceptor``, which carries the context in Temporal headers,
-  so it survives a worker restart) and ``CompleteWorkflow:RunWorkflow``. The driver's
-  ``advance`` and ``finish_run`` activities get no spans, except an ``advance`` that
-  reports node timeouts (:data:`DRIVER_ACTIVITIES`);
+  (``<graph_id>.<node>``) and for ``send_webhook`` (temporalio's
+  ``TracingInterceptor``, which carries the context in Temporal headers, so it
+  survives a worker restart) and ``CompleteWorkflow:RunWorkflow``. No activity gets a
+  ``StartActivity`` span (its ``RunActivity`` span continues the workflow's context),
+  no update a ``ValidateUpdate`` span, and the ``run_ended`` signal no
+  ``HandleSignal`` span (:data:`INTERNAL_SIGNALS`): Temporal's zero-length marks that
+  say nothing the spans around them do not. The driver's ``advance`` and
+  ``finish_run`` activities get no spans, except an ``advance`` that reports node
+  timeouts (:data:`DRIVER_ACTIVITIES`);
 * inside each node attempt, LangChain's runs (chat models, tools, chains) as child
   spans (OpenInference's LangChain instrumentation, ``openinference-instrumentation-langchain``).
 
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
-import json
 import logging
 import os
 import uuid
@@ -50,6 +52,7 @@ from typing import Any
 
 import opentelemetry.context
 import opentelemetry.trace
+import orjson
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -58,6 +61,7 @@ from evergraph.adapter.process.settings import SettingsError
 
 __all__ = [
     "DRIVER_ACTIVITIES",
+    "INTERNAL_SIGNALS",
     "PREFIX",
     "Tracing",
     "annotate",
@@ -473,14 +477,18 @@ def _attributes(value: Any) -> dict[str, Any]:
 #: Evergraph's own driver activities: no spans of their own (see :func:`_untraced`)
 DRIVER_ACTIVITIES = frozenset({"advance", "finish_run"})
 
+#: signals one of Evergraph's workflows sends another: their handling gets no span,
+#: the sender's ``SignalExternalWorkflow`` span marks them in the same trace
+INTERNAL_SIGNALS = frozenset({"run_ended"})
+
 
 def _untraced(activity: str, arg: Any) -> bool:
     """Whether a driver activity (``advance``, ``finish_run``) of argument ``arg``
     goes without spans. They are Evergraph driving LangGraph's superstep loop, about a
     third of a run's spans, and tell an operator nothing the node attempts' spans do
     not; the exception is an ``advance`` that reports node timeouts (``results`` with a
-    ``timeout_kind``), which keeps its ``StartActivity``/``RunActivity`` spans and gets
-    one ``evergraph.node_timeout`` event per timed-out attempt."""
+    ``timeout_kind``), which keeps its ``RunActivity`` span and gets one
+    ``evergraph.node_timeout`` event per timed-out attempt."""
     if activity not in DRIVER_ACTIVITIES:
         return False
     return not any(_get(result, "timeout_kind") for result in _get(arg, "results") or ())
@@ -495,8 +503,8 @@ def _raw_json(raw: Any) -> Any:
     if payload is None:
         return raw
     try:
-        return json.loads(payload.data)
-    except (ValueError, TypeError):
+        return orjson.loads(payload.data)
+    except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
         return None
 
 
@@ -572,8 +580,8 @@ def _interceptor_class() -> type:
         def __init__(self, next: temporalio.worker.WorkflowInboundInterceptor) -> None:
             super().__init__(next)
             self._evergraph: dict[str, Any] = {}
-            #: the header node attempts carry (``None``: not encoded yet; ``False``: no context)
-            self._attempt_header: Any = None
+            #: the header activities carry, and the span id of the context it continues
+            self._activity_header: tuple[int, Any] = (-1, None)
 
         async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
             self._evergraph = _attributes(input.args[0]) if input.args else {}
@@ -583,10 +591,9 @@ def _interceptor_class() -> type:
             outbound = kwargs.get("add_to_outbound")
             args = getattr(outbound, "args", None)
             activity = getattr(outbound, "activity", None)
-            if activity is not None and _untraced(activity, args[0] if args else None):
-                return
-            if activity is not None and args and _get(args[0], "task") is not None:
-                self._continue_in_attempt(outbound)
+            if activity is not None:
+                if not _untraced(activity, args[0] if args else None):
+                    self._continue_in_activity(outbound)
                 return
             attributes = {PREFIX + k: v for k, v in self._evergraph.items()}
             parent = None
@@ -599,16 +606,20 @@ def _interceptor_class() -> type:
             with _attached(parent):
                 super()._completed_span(span_name, additional_attributes=attributes, **kwargs)
 
-        def _continue_in_attempt(self, outbound: Any) -> None:
-            """A node attempt gets no ``StartActivity`` span: its ``RunActivity`` span
-            continues the workflow's own context (the run's ``StartChildWorkflow``
-            span), carried in a header encoded once per workflow."""
-            if self._attempt_header is None:
+        def _continue_in_activity(self, outbound: Any) -> None:
+            """An activity gets no ``StartActivity`` span (Temporal's zero-length mark
+            of its scheduling): its ``RunActivity`` span continues the workflow's
+            current context (in a run, the run's ``StartChildWorkflow`` span), carried
+            in a header encoded once for each context in a row."""
+            span_id = opentelemetry.trace.get_current_span().get_span_context().span_id
+            cached, header = self._activity_header
+            if cached != span_id:
                 carrier: dict[str, str] = {}
                 self.text_map_propagator.inject(carrier)
-                self._attempt_header = self.payload_converter.to_payloads([carrier])[0] if carrier else False
-            if self._attempt_header:
-                outbound.headers = {**outbound.headers, self.header_key: self._attempt_header}
+                header = self.payload_converter.to_payloads([carrier])[0] if carrier else None
+                self._activity_header = (span_id, header)
+            if header is not None:
+                outbound.headers = {**outbound.headers, self.header_key: header}
 
         def _caller(self, headers: Mapping[str, Any]) -> Any:
             """The context of the caller that sent ``headers``, or ``None``."""
@@ -619,11 +630,8 @@ def _interceptor_class() -> type:
             return self._set_on_context(self.text_map_propagator.extract(carrier)) if carrier else None
 
         def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
-            caller = self._caller(input.headers)
-            if caller is None:
-                return super().handle_update_validator(input)
-            with _attached(caller):
-                self._completed_span(f"ValidateUpdate:{input.update}", kind=SERVER)
+            # no ``ValidateUpdate`` span: a zero-length mark beside ``HandleUpdate``'s
+            with _attached(self._caller(input.headers)):
                 return self.next.handle_update_validator(input)
 
         async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
@@ -639,7 +647,8 @@ def _interceptor_class() -> type:
             if caller is None:
                 return await super().handle_signal(input)
             with _attached(caller):
-                self._completed_span(f"HandleSignal:{input.signal}", kind=SERVER)
+                if input.signal not in INTERNAL_SIGNALS:
+                    self._completed_span(f"HandleSignal:{input.signal}", kind=SERVER)
                 return await self.next.handle_signal(input)
 
     class EvergraphTracingInterceptor(TracingInterceptor):
