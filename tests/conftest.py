@@ -27,7 +27,7 @@ GRAPHS_CONFIG = ROOT / "tests" / "graphs" / "langgraph.json"
 
 
 #: seconds the tasks left on the session's loop get to end once cancelled
-LEFT_TASKS_TIMEOUT = 30.0
+LEFT_TASKS_TIMEOUT = 60.0
 
 
 @pytest_asyncio.fixture(scope="session", autouse=True)
