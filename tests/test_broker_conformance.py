@@ -455,8 +455,8 @@ async def test_redis_reader_cancelled_as_its_entries_arrive_ends(tmp_path):
     """A reader waiting on the shared ``XREAD`` that is cancelled in the same loop turn
     as its entries are handed over ends cancelled, instead of taking the entries and
     going on (Python 3.11's ``asyncio.wait_for`` drops such a cancellation, CPython
-    gh-86296: the broker's own run-start listener then never stopped and ``close()``
-    hung). Closing the broker then returns."""
+    gh-86296: the broker's own run-start listener, which loops on the tail, could then
+    never stop, and ``close()`` would hang). Closing the broker then returns."""
     opened, pair = await _open("redis", tmp_path)
     try:
         tail = pair.reader._tail
