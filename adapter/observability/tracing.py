@@ -630,9 +630,9 @@ def _interceptor_class() -> type:
             return self._set_on_context(self.text_map_propagator.extract(carrier)) if carrier else None
 
         def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
-            # no ``ValidateUpdate`` span: a zero-length mark beside ``HandleUpdate``'s
-            with _attached(self._caller(input.headers)):
-                return self.next.handle_update_validator(input)
+            # no ``ValidateUpdate`` span (a zero-length mark beside ``HandleUpdate``'s),
+            # and no caller's context to decode: a validator starts nothing traced
+            return self.next.handle_update_validator(input)
 
         async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
             caller = self._caller(input.headers)
