@@ -913,6 +913,13 @@ def start_otlp_sink(port: int) -> subprocess.Popen:
     return proc
 
 
+def rotated(names: list[str], i: int) -> list[str]:
+    """``names`` starting at its ``i``-th (modulo its length): round ``i``'s order, so
+    that no variant always runs first."""
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     """``NAME`` or ``NAME:VAR=VALUE,VAR=VALUE`` -> (name, extra environment)."""
     name, _, rest = text.partition(":")
@@ -1026,7 +1033,7 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
             await timed(runners[k], args.warmup)
         log(f"latency: {args.n} interleaved runs of each of {names}")
         for i in range(args.n):
-            for k in names[i % len(names):] + names[: i % len(names)]:
+            for k in rotated(names, i):
                 c0 = cpu_seconds(pids[k]) if k in pids else None
                 s0 = cpu_seconds(server) or 0
                 lat[k] += await timed(runners[k], 1)
@@ -1034,7 +1041,7 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
                 if c0 is not None:
                     seq_cpu[k] += (cpu_seconds(pids[k]) or 0) - c0
         for r in range(args.repeats):
-            for k in names[r % len(names):] + names[: r % len(names)]:
+            for k in rotated(names, r):
                 c0 = cpu_seconds(pids[k]) if k in pids else None
                 s0 = cpu_seconds(server) or 0
                 t0 = time.perf_counter()

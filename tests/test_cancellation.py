@@ -13,8 +13,7 @@ from __future__ import annotations
 import ast
 
 from tests.conftest import ROOT
-
-LAYERS = ("api", "adapter", "workflows", "activities")
+from tests.test_layers import LAYERS
 
 
 def _wait_for_calls() -> list[str]:
@@ -41,9 +40,8 @@ def test_the_check_sees_a_call(tmp_path, monkeypatch):
     """The scan finds the call it forbids (so the test above can fail)."""
     import tests.test_cancellation as me
 
-    (tmp_path / "api").mkdir()
-    (tmp_path / "api" / "m.py").write_text("import asyncio\nasync def f(x):\n    await asyncio.wait_for(x, 1)\n")
-    for layer in ("adapter", "workflows", "activities"):
+    for layer in LAYERS:
         (tmp_path / layer).mkdir()
+    (tmp_path / "api" / "m.py").write_text("import asyncio\nasync def f(x):\n    await asyncio.wait_for(x, 1)\n")
     monkeypatch.setattr(me, "ROOT", tmp_path)
     assert me._wait_for_calls() == ["api/m.py:3"]
