@@ -10,6 +10,7 @@ and tracing off (no spans, no interceptor)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import threading
@@ -632,3 +633,59 @@ async def test_langsmith_tracing_still_works_beside_opentelemetry(temporal_serve
         assert all(path.startswith("/runs") for path, _ in langsmith.posts), [p for p, _ in langsmith.posts]
     finally:
         langsmith.server.shutdown()
+
+
+# ---------------------------------------------------------------------- LangChain handler
+
+
+def _handler_and_spans() -> tuple[Any, Any]:
+    """OpenInference's LangChain callback handler, as :func:`tracing.configure` sets it
+    up, on a tracer provider of its own (nothing installed process-wide), and the
+    exporter its spans go to."""
+    from openinference.instrumentation import OITracer, TraceConfig
+    from openinference.instrumentation.langchain._tracer import OpenInferenceTracer
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handler = OpenInferenceTracer(OITracer(provider.get_tracer("test"), config=TraceConfig()), False)
+    handler.run_inline = True
+    tracing._skip_node_runs(handler)
+    return handler, exporter
+
+
+@pytest.mark.parametrize("suppressed", [False, True])
+async def test_langchain_runs_under_suppressed_instrumentation_keep_nothing(suppressed):
+    """The driver's activities run the graph's loop with instrumentation suppressed:
+    the handler then keeps no LangChain ``Run`` for the graph's root run while it is
+    open (before, LangChain's ``BaseTracer`` built and held one although OpenInference
+    gave it no span), nor for the runs inside it, and makes no span. Unsuppressed, the
+    same graph has its runs held and traced."""
+    from typing import TypedDict
+
+    from langchain_core.runnables import RunnableLambda
+    from langgraph.graph import START, StateGraph
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    handler, exporter = _handler_and_spans()
+    held: list[int] = []
+
+    class State(TypedDict):
+        n: int
+
+    def node(state: State) -> State:
+        held.append(len(handler.run_map))
+        return {"n": RunnableLambda(lambda n: n + 1).invoke(state["n"])}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    with suppress_instrumentation() if suppressed else contextlib.nullcontext():
+        assert await graph.ainvoke({"n": 1}, {"callbacks": [handler]}) == {"n": 2}
+    names = [span.name for span in exporter.get_finished_spans()]
+    if suppressed:
+        assert held == [0] and names == []
+    else:
+        assert held[0] >= 2 and {"LangGraph", "node"} <= set(names), (held, names)
+    assert handler.run_map == {}

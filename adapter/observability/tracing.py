@@ -306,42 +306,64 @@ def _node_run(handler: Any, name: str | None, metadata: Mapping[str, Any] | None
     return parent is None or handler.get_span(parent) is None
 
 
+#: LangChain callbacks (``BaseTracer`` of langchain-core 1.8) that start a run, and
+#: those that report on or end one
+_RUN_STARTS = ("on_chain_start", "on_chat_model_start", "on_llm_start", "on_tool_start", "on_retriever_start")
+_RUN_EVENTS = (
+    "on_chain_end", "on_chain_error", "on_llm_end", "on_llm_error", "on_llm_new_token", "on_retry",
+    "on_tool_end", "on_tool_error", "on_retriever_end", "on_retriever_error",
+)
+
+
 def _skip_node_runs(handler: Any) -> None:
-    """Give a node attempt's own LangGraph node run no span, and no LangChain ``Run``
-    either: its ``RunActivity`` span already stands for it. OpenInference's span of a
-    chain run (inputs and outputs serialised as attributes) costs about ten times a
-    plain span, and LangChain's ``Run`` record of it (a pydantic model) was most of
-    tracing's cost in the node's thread. The runs inside the node (chat models, tools,
-    chains) still get spans, parented to the attempt's ``RunActivity`` span as the
-    current context (OpenInference falls back to it when a parent run has no span).
-    Wraps the handler's ``on_chain_start`` / ``on_chain_end`` / ``on_chain_error``
-    (``BaseTracer`` of langchain-core 1.8, ``OpenInferenceTracer`` of
+    """Skip, in OpenInference's LangChain callback handler, the runs whose spans say
+    nothing: no span and no LangChain ``Run`` either (a pydantic model; with
+    OpenInference's span of a chain run, whose inputs and outputs are serialised as
+    attributes, the bulk of a callback's cost).
+
+    * A node attempt's own LangGraph node run: its ``RunActivity`` span already
+      stands for it. The runs inside the node (chat models, tools, chains) still get
+      spans, parented to the attempt's ``RunActivity`` span as the current context
+      (OpenInference falls back to it when a parent run has no span).
+    * Any run started while instrumentation is suppressed (OpenTelemetry's
+      ``suppress_instrumentation``, under which the driver's activities run the
+      graph's own loop): OpenInference would give it no span anyway, but LangChain's
+      ``BaseTracer`` builds and keeps its ``Run`` before OpenInference looks.
+
+    Such a run's later callbacks (end, error, token, retry) are skipped too. Wraps the
+    handler's callbacks of :data:`_RUN_STARTS` and :data:`_RUN_EVENTS` (``BaseTracer``
+    of langchain-core 1.8, ``OpenInferenceTracer`` of
     openinference-instrumentation-langchain 0.1.80)."""
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
     skipped: set[Any] = set()
-    start = handler.on_chain_start
 
-    def on_chain_start(serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
-                       metadata: Any = None, run_type: Any = None, name: Any = None, **kwargs: Any) -> Any:
-        if run_type in (None, "chain") and _node_run(handler, name, metadata, parent_run_id):
-            skipped.add(run_id)
-            return None
-        return start(serialized, inputs, run_id=run_id, parent_run_id=parent_run_id, metadata=metadata,
-                     run_type=run_type, name=name, **kwargs)
-
-    def unless_skipped(call: Any) -> Any:
-        """``call`` (``on_chain_end`` / ``on_chain_error``), except for a skipped run."""
-
-        def ending(first: Any, *, run_id: Any, **kwargs: Any) -> Any:
-            if run_id in skipped:
-                skipped.discard(run_id)
+    def starting(call: Any, chain: bool) -> Any:
+        def start(*args: Any, run_id: Any, parent_run_id: Any = None, **kwargs: Any) -> Any:
+            if not is_instrumentation_enabled() or (
+                chain and kwargs.get("run_type") in (None, "chain")
+                and _node_run(handler, kwargs.get("name"), kwargs.get("metadata"), parent_run_id)
+            ):
+                skipped.add(run_id)
                 return None
-            return call(first, run_id=run_id, **kwargs)
+            return call(*args, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
 
-        return ending
+        return start
 
-    handler.on_chain_start = on_chain_start
-    handler.on_chain_end = unless_skipped(handler.on_chain_end)
-    handler.on_chain_error = unless_skipped(handler.on_chain_error)
+    def unless_skipped(call: Any, ends: bool) -> Any:
+        def event(*args: Any, run_id: Any, **kwargs: Any) -> Any:
+            if run_id in skipped:
+                if ends:
+                    skipped.discard(run_id)
+                return None
+            return call(*args, run_id=run_id, **kwargs)
+
+        return event
+
+    for name in _RUN_STARTS:
+        setattr(handler, name, starting(getattr(handler, name), name == "on_chain_start"))
+    for name in _RUN_EVENTS:
+        setattr(handler, name, unless_skipped(getattr(handler, name), name.endswith(("_end", "_error"))))
 
 
 def shutdown() -> None:
