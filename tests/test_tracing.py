@@ -689,3 +689,20 @@ async def test_langchain_runs_under_suppressed_instrumentation_keep_nothing(supp
     else:
         assert held[0] >= 2 and {"LangGraph", "node"} <= set(names), (held, names)
     assert handler.run_map == {}
+
+
+def test_the_tracing_parts_benchmark_prints_its_figures():
+    """``benchmarks/bench_tracing_parts.py`` (README "Cost") still runs against the
+    pinned OpenTelemetry and temporalio, and prints a positive figure for each part."""
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_tracing_parts.py"), "--n", "200"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    figures = dict(re.findall(r"^(record|export|interceptor) +([\d.]+) us", out, re.M))
+    figures.update(re.findall(r"^(per stateless run) .*about ([\d.]+) ms", out, re.M))
+    assert set(figures) == {"record", "export", "interceptor", "per stateless run"}, out
+    assert all(float(v) > 0 for v in figures.values()), out
