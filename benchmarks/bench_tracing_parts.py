@@ -116,15 +116,15 @@ def main() -> None:
     _wait_for_port(port)
 
     import opentelemetry.trace
-    import temporalio.activity
     import temporalio.converter
     import temporalio.worker
+    from evergraph.adapter.observability import tracing
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    from opentelemetry.trace.propagation.tracecontext import (
+        TraceContextTextMapPropagator,
+    )
     from temporalio.common import RawValue
     from temporalio.testing import ActivityEnvironment
-
-    from evergraph.adapter.observability import tracing
 
     state = tracing.configure(command="bench")
     assert state is not None, "tracing did not turn on"

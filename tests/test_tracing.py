@@ -653,7 +653,7 @@ def _handler_and_spans() -> tuple[Any, Any]:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     handler = OpenInferenceTracer(OITracer(provider.get_tracer("test"), config=TraceConfig()), False)
     handler.run_inline = True
-    tracing._skip_node_runs(handler)
+    tracing._skip_runs_without_spans(handler)
     return handler, exporter
 
 
@@ -702,7 +702,7 @@ def test_the_tracing_parts_benchmark_prints_its_figures():
         [sys.executable, str(ROOT / "benchmarks" / "bench_tracing_parts.py"), "--n", "200"],
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout
-    figures = dict(re.findall(r"^(record|export|interceptor) +([\d.]+) us", out, re.M))
-    figures.update(re.findall(r"^(per stateless run) .*about ([\d.]+) ms", out, re.M))
+    figures = dict(re.findall(r"^(record|export|interceptor) +([\d.]+) us", out, re.MULTILINE))
+    figures.update(re.findall(r"^(per stateless run) .*about ([\d.]+) ms", out, re.MULTILINE))
     assert set(figures) == {"record", "export", "interceptor", "per stateless run"}, out
     assert all(float(v) > 0 for v in figures.values()), out

@@ -289,7 +289,7 @@ def configure(env: Mapping[str, str] | None = None, *, command: str = "") -> Tra
             handler = getattr(instrumentor, "_tracer", None)
             if handler is not None:
                 handler.run_inline = True
-                _skip_node_runs(handler)
+                _skip_runs_without_spans(handler)
             state.instrumented.append(instrumentor)
             state.langchain = True
     _STATE = state
@@ -315,7 +315,7 @@ _RUN_EVENTS = (
 )
 
 
-def _skip_node_runs(handler: Any) -> None:
+def _skip_runs_without_spans(handler: Any) -> None:
     """Skip, in OpenInference's LangChain callback handler, the runs whose spans say
     nothing: no span and no LangChain ``Run`` either (a pydantic model; with
     OpenInference's span of a chain run, whose inputs and outputs are serialised as
