@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from evergraph.adapter import serde
+from evergraph.adapter.aio import wait_event
 from evergraph.adapter.broker.protocol import (
     END, StartWatch, StreamEvent, format_event_id, next_event_id, subscribe_cursor,
 )
@@ -114,13 +115,7 @@ class SqliteBroker:
             return self._conn.execute(sql, params).fetchall()
 
     async def _sleep(self) -> None:
-        wake = self._wake
-        try:
-            # not wait_for, which on Python 3.11 can drop a cancellation (CPython gh-86296)
-            async with asyncio.timeout(self.poll_interval):
-                await wake.wait()
-        except TimeoutError:
-            pass
+        await wait_event(self._wake, self.poll_interval)
 
     def _poke(self) -> None:
         def wake() -> None:

@@ -72,6 +72,7 @@ from contextlib import aclosing
 from typing import Any, AsyncIterator, Callable
 
 from evergraph.adapter import serde
+from evergraph.adapter.aio import wait_event
 from evergraph.adapter.broker.protocol import END, StreamEvent
 from evergraph.adapter.errors import EvergraphError, Unavailable
 from evergraph.adapter.execution.node_attempt import ATTEMPT
@@ -569,11 +570,7 @@ class ThreadLog:
             left = deadline - time.monotonic()
             if not missing or left <= 0 or self.task.done():
                 return self.last_seq
-            try:
-                async with asyncio.timeout(min(left, 0.2)):  # not wait_for (CPython gh-86296)
-                    await changed.wait()
-            except TimeoutError:
-                pass
+            await wait_event(changed, min(left, 0.2))
 
     async def _excluded_runs(self) -> set[str]:
         """Runs a subscriber without ``since`` skips: every finished run except the
@@ -867,11 +864,7 @@ async def _pending(services: Services, hub: ProtocolHub, thread_id: str, ids: se
         left = deadline - time.monotonic()
         if not unknown or thread is None or left <= 0 or not await records.active_runs(thread_id):
             return thread, unknown
-        try:
-            async with asyncio.timeout(min(left, 0.2)):  # not wait_for (CPython gh-86296)
-                await changed.wait()
-        except TimeoutError:
-            pass
+        await wait_event(changed, min(left, 0.2))
 
 
 _INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
