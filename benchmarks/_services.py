@@ -14,13 +14,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["start_postgres", "start_redis"]
+__all__ = ["accepting", "start_postgres", "start_redis"]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def accepting(port: int, deadline: float) -> bool:
+    """Poll loopback ``port`` until something accepts connections on it or the
+    ``time.monotonic()`` ``deadline`` passes; whether something did."""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def _pg_bin() -> Path:
@@ -100,12 +112,7 @@ def start_redis(folder: Path) -> tuple[str, int, Callable[[], None]]:
             raise RuntimeError(f"redis-server did not start; see {folder / 'redis.log'}")
         time.sleep(0.05)
     pid = int(pidfile.read_text().split()[0])
-    while time.monotonic() < deadline:  # until it accepts connections
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.05)
+    accepting(port, deadline)
 
     def stop() -> None:
         try:

@@ -907,9 +907,18 @@ OTLP_SINK = textwrap.dedent("""
 
 
 def start_otlp_sink(port: int) -> subprocess.Popen:
-    """Start :data:`OTLP_SINK` on loopback ``port`` (cleaned up on exit)."""
+    """Start :data:`OTLP_SINK` on loopback ``port`` (cleaned up on exit); returns once
+    it accepts connections.
+
+    Raises:
+        RuntimeError: it did not within 30 s.
+    """
+    from _services import accepting
+
     proc = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(port)], start_new_session=True)
     PROCS.others.append(proc)
+    if not accepting(port, time.monotonic() + 30):
+        raise RuntimeError(f"the OTLP receiver did not start on port {port}")
     return proc
 
 

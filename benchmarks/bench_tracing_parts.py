@@ -34,7 +34,6 @@ import asyncio
 import atexit
 import dataclasses
 import os
-import socket
 import statistics
 import sys
 import time
@@ -56,23 +55,6 @@ ATTEMPT = {
     },
     "task": {"name": "n3", "task_id": "7b6f1c8e-2d1a-5f0e-9c3b-4a5d6e7f8091", "step": 4, "checkpoint_id": "1f0d6a52"},
 }
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    """Return once something accepts connections on loopback ``port``.
-
-    Raises:
-        TimeoutError: nothing did within ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on port {port}") from None
-            time.sleep(0.05)
 
 
 def _timed(fn: Any, n: int) -> float:
@@ -113,7 +95,6 @@ def main() -> None:
     bench_runs.start_otlp_sink(port)
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{port}"
     os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(10**6))  # no span dropped while recording fast
-    _wait_for_port(port)
 
     import opentelemetry.trace
     import temporalio.converter
