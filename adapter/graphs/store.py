@@ -260,14 +260,16 @@ async def open_sqlite_store(path: Path, config: StoreConfig, stack: AsyncExitSta
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     stack.push_async_callback(conn.close)
-    await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA busy_timeout=30000")
     # LangGraph's vector rows cascade from their item (delete, re-put, TTL sweep)
     await conn.execute("PRAGMA foreign_keys=ON")
     inner = EvergraphSqliteStore(conn, index=index, ttl=_ttl_config(config))
-    # LangGraph's migrations (ALTER TABLE …) are not safe to run twice at once: an API
-    # and a worker process starting together on one data folder take turns
+    # An API and a worker process starting together on one data folder take turns:
+    # two connections switching a new file to WAL at once deadlock, and SQLite fails
+    # one of them at once with "database is locked" (no busy wait), and LangGraph's
+    # migrations (ALTER TABLE …) are not safe to run twice at once
     async with setup_lock(path):
+        await conn.execute("PRAGMA journal_mode=WAL")
         await inner.setup()
     return await _share(inner, stack)
 
