@@ -169,13 +169,21 @@ def test_graph_that_fails_to_load_ends_serve(tmp_path):
 
 
 def test_ready_is_printed_once_the_api_answers(temporal_server, tmp_path):
-    """The first ``GET /ok`` after ``Ready.`` appears answers 200; SIGTERM then ends
-    the process with exit code 0."""
+    """The first ``GET /ok`` after ``Ready.`` appears answers 200, the start-up heap
+    is frozen (``freeze_startup_heap``); SIGTERM then ends the process with exit
+    code 0."""
     import os
 
     from evergraph.adapter.process.devserver import free_port
 
     cfg = _project(tmp_path)
+    # a custom route (langgraph.json http.app) reports the process's frozen heap
+    (tmp_path / "app.py").write_text(
+        "import gc\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+        "@app.get('/frozen')\ndef frozen():\n    return {'objects': gc.get_freeze_count()}\n"
+    )
+    config = json.loads(cfg.read_text())
+    cfg.write_text(json.dumps({**config, "http": {"app": "./app.py:app"}}))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVERGRAPH_")}
     env.update(
@@ -194,6 +202,8 @@ def test_ready_is_printed_once_the_api_answers(temporal_server, tmp_path):
                 break
         assert lines and lines[-1].strip() == "Ready.", "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{port}/ok", timeout=5).status_code == 200
+        # the start-up heap is out of the garbage collector's full collections
+        assert httpx.get(f"http://127.0.0.1:{port}/frozen", timeout=5).json()["objects"] > 100_000
         proc.terminate()
         assert proc.wait(30) == 0
     finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -269,6 +270,7 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
             print(f"Temporal address: {address}", flush=True)
         if worker is not None:
             print(f"Worker polling task queue {settings.task_queue!r} on {address}", flush=True)
+        freeze_startup_heap()
         print("Ready.", flush=True)
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -278,6 +280,22 @@ async def _main(command: str, settings: Settings, registry: GraphRegistry) -> No
                 raise t.exception()
         print("Shutting down…", flush=True)
         await _stop_tasks(tasks, worker)
+
+
+def freeze_startup_heap() -> None:
+    """Collect the garbage of start-up, then move every object still alive (imported
+    modules, loaded graphs, pydantic models: most of the process's heap) into the
+    garbage collector's permanent generation (``gc.freeze``, Python's ``gc`` module).
+
+    A full collection then scans only the objects made since. Without it, each full
+    collection walks the whole start-up heap: on ``evergraph dev`` serving a 10-node
+    graph, about 100 ms with the event loop stopped, against about 17 ms frozen
+    (``benchmarks/bench_runs.py``-style sequential runs, traced, 2-core machine).
+    Frozen objects are never collected as cycles; they are the process's lifelong
+    ones. Call it once, when the process is up.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _stop_tasks(tasks: list[asyncio.Future], worker: Any) -> None:
