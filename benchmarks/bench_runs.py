@@ -1084,6 +1084,57 @@ async def bench_compare(args: argparse.Namespace) -> dict[str, Any]:
             "latency_vs_reference": med / (statistics.median(lat[ref]) * 1000),
             "throughput_vs_reference": statistics.median(a / b for a, b in zip(tp[k], tp[ref])),
         }
+    out["groups"] = pooled_groups(out)
+    return out
+
+
+def variant_group(name: str) -> str:
+    """The configuration a ``--compare`` variant name stands for: the name without its
+    trailing digits (``traced2`` -> ``traced``), so that ``off off2 off3`` are three
+    processes of one configuration."""
+    return name.rstrip("0123456789") or name
+
+
+def pooled_groups(r: dict[str, Any]) -> dict[str, Any]:
+    """``--compare`` results pooled over the processes of each configuration
+    (:func:`variant_group`), against the reference's group; ``{}`` unless some
+    configuration ran in more than one process. Per group: ``processes`` (variant
+    names), ``latency_ms`` (mean of their median latencies), ``sequential_cpu_ms_per_run``
+    (mean), ``latency_vs_reference`` (ratio of those means), ``pair_latency_ratios``
+    (the i-th process against the reference's i-th, while both exist),
+    ``throughput_vs_reference`` (median over rounds of the ratio of the groups' summed
+    runs/s in that round), ``sequential_cpu_vs_reference``. Latency differs by several
+    per cent between identical processes, so only pooled figures over several
+    processes say much about a cost of a few per cent."""
+    groups: dict[str, list[str]] = {}
+    for name in r["variants"]:
+        if name != "bare":
+            groups.setdefault(variant_group(name), []).append(name)
+    if all(len(members) == 1 for members in groups.values()):
+        return {}
+    v = r["variants"]
+
+    def summary(members: list[str]) -> dict[str, Any]:
+        cpu = [v[m]["sequential_cpu_ms_per_run"] for m in members if v[m]["sequential_cpu_ms_per_run"] is not None]
+        return {
+            "processes": members,
+            "latency_ms": statistics.mean(v[m]["latency_median_ms"] for m in members),
+            "sequential_cpu_ms_per_run": statistics.mean(cpu) if cpu else None,
+            "runs_per_s": [sum(rounds) for rounds in zip(*(v[m]["runs_per_s"] for m in members))],
+        }
+
+    ref = summary(groups[variant_group(r["reference"])])
+    out = {}
+    for group, members in groups.items():
+        g = summary(members)
+        g["latency_vs_reference"] = g["latency_ms"] / ref["latency_ms"]
+        g["pair_latency_ratios"] = [
+            v[m]["latency_median_ms"] / v[n]["latency_median_ms"] for m, n in zip(members, ref["processes"])
+        ]
+        g["throughput_vs_reference"] = statistics.median(a / b for a, b in zip(g["runs_per_s"], ref["runs_per_s"]))
+        cpu, ref_cpu = g["sequential_cpu_ms_per_run"], ref["sequential_cpu_ms_per_run"]
+        g["sequential_cpu_vs_reference"] = cpu / ref_cpu if cpu and ref_cpu else None
+        out[group] = g
     return out
 
 
@@ -1102,6 +1153,17 @@ def render_compare(r: dict[str, Any]) -> str:
              "CPU per run meanwhile; seq CPU, seq Temporal: the same in the sequential runs")
     L.append(f"in-process ainvoke median {r['inprocess_median_ms']:.1f} ms; per-node = (median - in-process) / {NODES}"
              f" (bare: median / {NODES})")
+    if r.get("groups"):
+        L.append("")
+        L.append(f"{'pooled':<16}{'processes':>10}{'latency ms':>12}{'lat vs ref':>12}{'tput vs ref':>12}"
+                 f"{'seq CPU vs ref':>16}  latency vs ref, pair by pair")
+        for k, g in r["groups"].items():
+            cpu = f"{g['sequential_cpu_vs_reference']:.3f}x" if g["sequential_cpu_vs_reference"] else "-"
+            pairs = " ".join(f"{x:.3f}" for x in g["pair_latency_ratios"])
+            L.append(f"{k:<16}{len(g['processes']):>10}{g['latency_ms']:>12.1f}{g['latency_vs_reference']:>11.3f}x"
+                     f"{g['throughput_vs_reference']:>11.3f}x{cpu:>16}  {pairs}")
+        L.append("pooled: the processes of one configuration (names differing only in trailing digits); latency: "
+                 "mean of their medians; tput: median over rounds of the ratio of summed runs/s")
     return "\n".join(L)
 
 
