@@ -289,8 +289,8 @@ def freeze_startup_heap() -> None:
 
     A full collection then scans only the objects made since. Without it, each full
     collection walks the whole start-up heap: on ``evergraph dev`` serving a 10-node
-    graph, about 100 ms with the event loop stopped, against about 17 ms frozen
-    (``benchmarks/bench_runs.py``-style sequential runs, traced, 2-core machine).
+    graph with tracing on, about 100 ms with the event loop stopped, against about
+    17 ms frozen (2-core machine; README "Observability: traces", **Cost**).
     Frozen objects are never collected as cycles; they are the process's lifelong
     ones. Call it once, when the process is up.
     """
