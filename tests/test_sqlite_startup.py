@@ -1,6 +1,6 @@
 """Processes starting together on one data folder open its SQLite files at once.
 
-``evergraph api`` and ``evergraph worker`` (and the test stacks that start both) open
+``evergraph serve`` and ``evergraph worker`` (and the test stacks that start both) open
 the same checkpoint, store, records and broker files at the same moment. Two
 connections switching a fresh file to WAL at the same time deadlock, and SQLite then
 fails one of them at once with "database is locked", without waiting out the busy
