@@ -53,7 +53,7 @@ _HANDED_OUT_LOCK = threading.Lock()
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` right now (another process may take it before it
     is used), and none of the last 1024 this function returned in this process: the
-    kernel hands a port it just gave out back again (33 repeats in 1000 calls here),
+    kernel hands a port it just gave out back again (33 repeats in 1000 calls, Linux),
     so two ports picked one after the other, say a server's and its UI's, could
     otherwise be the same.
 
