@@ -34,7 +34,7 @@ async def scale_out(args: argparse.Namespace, cleanup) -> dict[str, Any]:
         SystemExit: PostgreSQL or Redis is missing (and no URI was given).
         RuntimeError: a process did not start (the message carries its log).
     """
-    from evergraph.adapter.process.devserver import start_dev_server
+    from evergraph.adapter.process.devserver import free_port, start_dev_server
 
     tmp = Path(tempfile.mkdtemp(prefix="evergraph-scale-"))
     cleanup.tmp, cleanup.keep = tmp, args.keep
@@ -56,7 +56,7 @@ async def scale_out(args: argparse.Namespace, cleanup) -> dict[str, Any]:
         redis_uri, redis_pid, redis_stop = _services.start_redis(tmp / "services")
         cleanup.callbacks.append(redis_stop)
         roots["redis"] = redis_pid
-    dev = await start_dev_server(tmp / "temporal", port=_servers.free_port(), ui_port=_servers.free_port())
+    dev = await start_dev_server(tmp / "temporal", port=free_port(), ui_port=free_port())
     cleanup.callbacks.append(dev.stop)
     roots["temporal"] = dev.process.pid
     log(f"Postgres {pg_uri}, Redis {redis_uri}, Temporal {dev.address}; logs in {tmp}")
@@ -69,7 +69,7 @@ async def scale_out(args: argparse.Namespace, cleanup) -> dict[str, Any]:
 
     serves: list[_servers.Server] = []
     for i in range(args.serve):  # one at a time: the first one creates the schema
-        s = _servers.start_evergraph(eg_bin, "serve", project, tmp / f"serve{i}.log", port=_servers.free_port(),
+        s = _servers.start_evergraph(eg_bin, "serve", project, tmp / f"serve{i}.log", port=free_port(),
                                      env_extra={**env, "EVERGRAPH_DATA_DIR": str(tmp / f"serve{i}")}, repo=repo)
         cleanup.servers.append(s)
         await _servers.wait_http_ok(s, ready_line="Ready.")

@@ -12,7 +12,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -30,7 +29,6 @@ __all__ = [
     "concurrent",
     "ensure_ref_venv",
     "evergraph_bin",
-    "free_port",
     "machine_info",
     "parse_env",
     "sdk_client",
@@ -80,13 +78,6 @@ def write_project(folder: Path) -> Path:
         "env": {},
     }, indent=2))
     return config
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def evergraph_bin(venv: str | None) -> Path:

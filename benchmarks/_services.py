@@ -14,13 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from evergraph.adapter.process.devserver import free_port
+
 __all__ = ["accepting", "start_postgres", "start_redis"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def accepting(port: int, deadline: float) -> bool:
@@ -61,7 +57,7 @@ def start_postgres(folder: Path) -> tuple[str, int, Callable[[], None]]:
         subprocess.CalledProcessError: initdb, pg_ctl or createdb failed.
     """
     pg = _pg_bin()
-    port = _free_port()
+    port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     as_pg: list[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root
@@ -100,7 +96,7 @@ def start_redis(folder: Path) -> tuple[str, int, Callable[[], None]]:
     exe = shutil.which("redis-server")
     if exe is None:
         raise SystemExit("--scale-out needs redis-server (apt-get install redis-server) or --redis-uri")
-    port = _free_port()
+    port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     pidfile = folder / "redis.pid"
     subprocess.run([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",

@@ -176,10 +176,12 @@ async def side_by_side(args: argparse.Namespace) -> dict[str, Any]:
     eg_bin = _servers.evergraph_bin(args.evergraph_venv)
     machine = _servers.machine_info(ref_venv, eg_bin)
 
+    from evergraph.adapter.process.devserver import free_port
+
     log(f"starting {LG} ({ref_venv}) and {EG} ({eg_bin}); logs in {tmp}")
-    lg = _servers.start_langgraph_dev(ref_venv, lg_project, _servers.free_port(), tmp)
+    lg = _servers.start_langgraph_dev(ref_venv, lg_project, free_port(), tmp)
     CLEANUP.servers.append(lg)
-    eg = _servers.start_evergraph(eg_bin, "dev", eg_project, tmp / "evergraph-dev.log", port=_servers.free_port(),
+    eg = _servers.start_evergraph(eg_bin, "dev", eg_project, tmp / "evergraph-dev.log", port=free_port(),
                                   env_extra=_servers.parse_env(args.evergraph_env), repo=repo_arg(args))
     CLEANUP.servers.append(eg)
     ready = dict(zip((LG, EG), await asyncio.gather(
